@@ -1,0 +1,19 @@
+package io.latticekv.core.crdt;
+
+/** The replicated data types a key can hold. A key's type is fixed by its first write. */
+public enum CrdtType {
+  PN_COUNTER("counter"),
+  OR_SET("set"),
+  LWW_REGISTER("register");
+
+  private final String displayName;
+
+  CrdtType(String displayName) {
+    this.displayName = displayName;
+  }
+
+  /** The short name users see in errors and in the command line ("counter", "set", ...). */
+  public String displayName() {
+    return displayName;
+  }
+}

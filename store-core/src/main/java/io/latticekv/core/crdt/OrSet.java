@@ -1,0 +1,580 @@
+package io.latticekv.core.crdt;
+
+import com.google.protobuf.ByteString;
+import io.latticekv.proto.CausalContextState;
+import io.latticekv.proto.DeferredRemove;
+import io.latticekv.proto.OrSetElement;
+import io.latticekv.proto.OrSetState;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.SortedSet;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * An add-wins observed-remove set without tombstones: the ORSWOT of Bieniusa et al., "An Optimized
+ * Conflict-free Replicated Set" (2012), as riak_dt_orswot builds it, with the dotted causal
+ * context of Almeida et al., "Delta State Replicated Data Types" (2018), section 7.2 (add-wins
+ * set over a dot kernel).
+ *
+ * <p>State: a {@link CausalContext} holding every add this replica has seen, and for each present
+ * element the dots of the adds that put it there. An add creates a fresh dot for the element and
+ * retires the element's older dots. A remove simply drops the element and keeps its dots in the
+ * context: when we simply drop it, no tombstone is left, and the state is bounded by the live
+ * elements and the replicas. Merge keeps a dot when both sides have it, or when one side has it and
+ * the other has never seen it; a dot one side has and the other has seen but dropped was removed.
+ * A concurrent add has a dot the remover never saw, so add wins.
+ *
+ * <p>Causal delivery is not assumed: the context keeps gaps (see {@link CausalContext}), so deltas
+ * may arrive late, twice, out of order or never, and states and deltas mix freely.
+ *
+ * <p>Removes that carry a context (the one a client read) remove exactly the adds that context saw.
+ * When the replica applying such a remove has not yet seen all of that context, the adds it lacks
+ * may still arrive, so the remove is kept as a <em>deferred remove</em> until the set's context
+ * covers it, then applied and dropped (riak_dt_orswot keeps deferred operations the same way).
+ *
+ * <p>Invariants, held by every instance: elements sorted by unsigned bytes, each with at least one
+ * dot, all its dots in the context; no deferred remove is already covered by the context.
+ *
+ * <p>Immutable.
+ */
+public final class OrSet implements Crdt<OrSet> {
+
+  private static final Comparator<ByteString> BYTES = ByteString.unsignedLexicographicalComparator();
+  private static final ByteString[] NO_ELEMENTS = new ByteString[0];
+  private static final Dot[][] NO_DOTS = new Dot[0][];
+
+  private static final OrSet EMPTY =
+      new OrSet(CausalContext.empty(), NO_ELEMENTS, NO_DOTS, Collections.emptySortedMap());
+
+  private final CausalContext context;
+  private final ByteString[] elements;
+  private final Dot[][] dots;
+  /** Deferred removes keyed by the canonical bytes of their context. */
+  private final SortedMap<ByteString, Deferred> deferred;
+
+  /** A remove of {@code elements} that saw exactly the adds in {@code context}. */
+  public record Deferred(CausalContext context, SortedSet<ByteString> elements) {}
+
+  private OrSet(
+      CausalContext context,
+      ByteString[] elements,
+      Dot[][] dots,
+      SortedMap<ByteString, Deferred> deferred) {
+    this.context = context;
+    this.elements = elements;
+    this.dots = dots;
+    this.deferred = deferred;
+  }
+
+  public static OrSet empty() {
+    return EMPTY;
+  }
+
+  @Override
+  public CrdtType type() {
+    return CrdtType.OR_SET;
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  /** The present elements, sorted by unsigned bytes. */
+  public List<ByteString> elements() {
+    return Collections.unmodifiableList(Arrays.asList(elements));
+  }
+
+  public int size() {
+    return elements.length;
+  }
+
+  public boolean contains(ByteString element) {
+    return indexOf(element) >= 0;
+  }
+
+  /** The dots of the adds that keep {@code element} present; empty when it is absent. */
+  public List<Dot> dotsOf(ByteString element) {
+    int at = indexOf(element);
+    return at >= 0 ? List.of(dots[at]) : List.of();
+  }
+
+  /** Every add this replica has seen: what a later remove-with-context should carry. */
+  public CausalContext context() {
+    return context;
+  }
+
+  /** Removes waiting for adds they saw to arrive here. */
+  public Collection<Deferred> deferredRemoves() {
+    return Collections.unmodifiableCollection(deferred.values());
+  }
+
+  @Override
+  public boolean isEmpty() {
+    return elements.length == 0 && context.isEmpty() && deferred.isEmpty();
+  }
+
+  private int indexOf(ByteString element) {
+    return Arrays.binarySearch(elements, element, BYTES);
+  }
+
+  // ---------------------------------------------------------------- delta-mutators
+
+  /** The delta of adding {@code element} at {@code replica}. */
+  public OrSet addDelta(NodeId replica, ByteString element) {
+    return addAllDelta(replica, List.of(element));
+  }
+
+  /**
+   * The delta of adding every one of {@code toAdd} at {@code replica}: each element gets a fresh
+   * dot, and the delta's context also holds the element's current dots, which the add retires.
+   */
+  public OrSet addAllDelta(NodeId replica, Collection<ByteString> toAdd) {
+    ByteString[] added = sortedUnique(toAdd);
+    Dot[][] addedDots = new Dot[added.length][];
+    List<Dot> seen = new ArrayList<>();
+    long next = context.nextDot(replica).counter();
+    for (int i = 0; i < added.length; i++) {
+      Dot dot = new Dot(replica, checkedCounter(next, i));
+      addedDots[i] = new Dot[] {dot};
+      seen.add(dot);
+      seen.addAll(dotsOf(added[i]));
+    }
+    return new OrSet(CausalContext.ofDots(seen), added, addedDots, Collections.emptySortedMap());
+  }
+
+  /** The delta of removing {@code toRemove} as this replica has seen them. */
+  public OrSet removeAllDelta(Collection<ByteString> toRemove) {
+    List<Dot> seen = new ArrayList<>();
+    for (ByteString element : toRemove) {
+      seen.addAll(dotsOf(element));
+    }
+    if (seen.isEmpty()) {
+      return EMPTY;
+    }
+    return new OrSet(CausalContext.ofDots(seen), NO_ELEMENTS, NO_DOTS, Collections.emptySortedMap());
+  }
+
+  /**
+   * The delta of removing {@code toRemove} as a reader saw them: only adds in {@code observed}
+   * are removed. Adds in {@code observed} that have not reached this replica yet are removed when
+   * they do, through a deferred remove carried in the delta.
+   */
+  public OrSet removeAllDelta(Collection<ByteString> toRemove, CausalContext observed) {
+    ByteString[] removed = sortedUnique(toRemove);
+    List<Dot> seen = new ArrayList<>();
+    for (ByteString element : removed) {
+      for (Dot dot : dotsOf(element)) {
+        if (observed.contains(dot)) {
+          seen.add(dot);
+        }
+      }
+    }
+    SortedMap<ByteString, Deferred> defer = Collections.emptySortedMap();
+    if (removed.length > 0 && !context.covers(observed)) {
+      defer = new TreeMap<>(BYTES);
+      defer.put(
+          canonicalKey(observed),
+          new Deferred(observed, Collections.unmodifiableSortedSet(sortedSet(removed))));
+    }
+    if (seen.isEmpty() && defer.isEmpty()) {
+      return EMPTY;
+    }
+    return new OrSet(CausalContext.ofDots(seen), NO_ELEMENTS, NO_DOTS, defer);
+  }
+
+  // ---------------------------------------------------------------- full-state mutators
+  //
+  // Each equals merge(itsDelta) but is computed directly on the state. The law suite checks the
+  // two against each other, which is what makes the delta-mutators trustworthy.
+
+  /** This set with {@code toAdd} added at {@code replica}. */
+  public OrSet addAll(NodeId replica, Collection<ByteString> toAdd) {
+    ByteString[] added = sortedUnique(toAdd);
+    if (added.length == 0) {
+      return this;
+    }
+    TreeMap<ByteString, Dot[]> entries = entries();
+    List<Dot> fresh = new ArrayList<>(added.length);
+    long next = context.nextDot(replica).counter();
+    for (int i = 0; i < added.length; i++) {
+      Dot dot = new Dot(replica, checkedCounter(next, i));
+      entries.put(added[i], new Dot[] {dot});
+      fresh.add(dot);
+    }
+    return build(context.with(fresh), entries, deferred);
+  }
+
+  /** This set without {@code toRemove}. */
+  public OrSet removeAll(Collection<ByteString> toRemove) {
+    TreeMap<ByteString, Dot[]> entries = entries();
+    boolean changed = false;
+    for (ByteString element : toRemove) {
+      changed |= entries.remove(element) != null;
+    }
+    return changed ? build(context, entries, deferred) : this;
+  }
+
+  /** This set without the adds of {@code toRemove} that {@code observed} saw. */
+  public OrSet removeAll(Collection<ByteString> toRemove, CausalContext observed) {
+    ByteString[] removed = sortedUnique(toRemove);
+    if (removed.length == 0) {
+      return this;
+    }
+    TreeMap<ByteString, Dot[]> entries = entries();
+    for (ByteString element : removed) {
+      removeSeen(entries, element, observed);
+    }
+    SortedMap<ByteString, Deferred> defer = deferred;
+    if (!context.covers(observed)) {
+      defer = copyOf(deferred);
+      addDeferred(defer, new Deferred(observed, Collections.unmodifiableSortedSet(sortedSet(removed))));
+    }
+    return build(context, entries, defer);
+  }
+
+  // ---------------------------------------------------------------- merge
+
+  @Override
+  public OrSet merge(OrSet other) {
+    if (other == this || other.isEmpty()) {
+      return this;
+    }
+    if (isEmpty()) {
+      return other;
+    }
+    CausalContext joined = context.merge(other.context);
+    List<ByteString> outElements = new ArrayList<>(Math.max(elements.length, other.elements.length));
+    List<Dot[]> outDots = new ArrayList<>(outElements.size());
+    int i = 0;
+    int j = 0;
+    while (i < elements.length || j < other.elements.length) {
+      int order =
+          i == elements.length ? 1
+              : j == other.elements.length ? -1
+              : BYTES.compare(elements[i], other.elements[j]);
+      ByteString element;
+      Dot[] kept;
+      if (order < 0) {
+        element = elements[i];
+        kept = unseenBy(dots[i++], other.context);
+      } else if (order > 0) {
+        element = other.elements[j];
+        kept = unseenBy(other.dots[j++], context);
+      } else {
+        element = elements[i];
+        kept = mergeDots(dots[i++], context, other.dots[j++], other.context);
+      }
+      if (kept.length > 0) {
+        outElements.add(element);
+        outDots.add(kept);
+      }
+    }
+    SortedMap<ByteString, Deferred> allDeferred = deferred;
+    if (!other.deferred.isEmpty()) {
+      allDeferred = copyOf(deferred);
+      for (Deferred d : other.deferred.values()) {
+        addDeferred(allDeferred, d);
+      }
+    }
+    return settle(joined, outElements, outDots, allDeferred);
+  }
+
+  /** The dots in {@code a} that {@code seenBy} has not seen: what survives a one-sided element. */
+  private static Dot[] unseenBy(Dot[] a, CausalContext seenBy) {
+    int keep = 0;
+    for (Dot dot : a) {
+      if (!seenBy.contains(dot)) {
+        keep++;
+      }
+    }
+    if (keep == a.length) {
+      return a;
+    }
+    Dot[] kept = new Dot[keep];
+    int k = 0;
+    for (Dot dot : a) {
+      if (!seenBy.contains(dot)) {
+        kept[k++] = dot;
+      }
+    }
+    return kept;
+  }
+
+  /**
+   * The dots of an element both sides hold: those in both, plus those in one side that the other
+   * side's context has not seen (Almeida et al. 2018, the dot-kernel join).
+   */
+  private static Dot[] mergeDots(Dot[] a, CausalContext ca, Dot[] b, CausalContext cb) {
+    if (Arrays.equals(a, b)) {
+      return a;
+    }
+    List<Dot> out = new ArrayList<>(a.length + b.length);
+    int i = 0;
+    int j = 0;
+    while (i < a.length || j < b.length) {
+      int order = i == a.length ? 1 : j == b.length ? -1 : a[i].compareTo(b[j]);
+      if (order == 0) {
+        out.add(a[i++]);
+        j++;
+      } else if (order < 0) {
+        if (!cb.contains(a[i])) {
+          out.add(a[i]);
+        }
+        i++;
+      } else {
+        if (!ca.contains(b[j])) {
+          out.add(b[j]);
+        }
+        j++;
+      }
+    }
+    return out.toArray(new Dot[0]);
+  }
+
+  // ---------------------------------------------------------------- deferred removes
+
+  private static void addDeferred(SortedMap<ByteString, Deferred> into, Deferred d) {
+    ByteString key = canonicalKey(d.context());
+    Deferred existing = into.get(key);
+    if (existing == null) {
+      into.put(key, d);
+    } else {
+      TreeSet<ByteString> union = new TreeSet<>(BYTES);
+      union.addAll(existing.elements());
+      union.addAll(d.elements());
+      into.put(key, new Deferred(d.context(), Collections.unmodifiableSortedSet(union)));
+    }
+  }
+
+  /**
+   * Builds a state from parts, applying and dropping every deferred remove that {@code context}
+   * now covers: all the adds it saw have arrived, so removing them is final.
+   */
+  private static OrSet settle(
+      CausalContext context,
+      List<ByteString> elements,
+      List<Dot[]> dots,
+      SortedMap<ByteString, Deferred> deferred) {
+    if (!deferred.isEmpty()) {
+      TreeMap<ByteString, Dot[]> entries = new TreeMap<>(BYTES);
+      for (int i = 0; i < elements.size(); i++) {
+        entries.put(elements.get(i), dots.get(i));
+      }
+      return build(context, entries, deferred);
+    }
+    if (elements.isEmpty() && context.isEmpty()) {
+      return EMPTY;
+    }
+    return new OrSet(
+        context, elements.toArray(NO_ELEMENTS), dots.toArray(NO_DOTS), Collections.emptySortedMap());
+  }
+
+  private static OrSet build(
+      CausalContext context,
+      TreeMap<ByteString, Dot[]> entries,
+      SortedMap<ByteString, Deferred> deferred) {
+    SortedMap<ByteString, Deferred> pending = deferred;
+    if (!deferred.isEmpty()) {
+      TreeMap<ByteString, Deferred> waiting = new TreeMap<>(BYTES);
+      for (Map.Entry<ByteString, Deferred> entry : deferred.entrySet()) {
+        Deferred d = entry.getValue();
+        if (context.covers(d.context())) {
+          for (ByteString element : d.elements()) {
+            removeSeen(entries, element, d.context());
+          }
+        } else {
+          waiting.put(entry.getKey(), d);
+        }
+      }
+      pending = waiting.isEmpty()
+          ? Collections.emptySortedMap()
+          : Collections.unmodifiableSortedMap(waiting);
+    }
+    if (entries.isEmpty() && context.isEmpty() && pending.isEmpty()) {
+      return EMPTY;
+    }
+    return new OrSet(
+        context,
+        entries.keySet().toArray(NO_ELEMENTS),
+        entries.values().toArray(NO_DOTS),
+        pending);
+  }
+
+  /** Drops the dots of {@code element} that {@code observed} saw, and the element if none is left. */
+  private static void removeSeen(
+      TreeMap<ByteString, Dot[]> entries, ByteString element, CausalContext observed) {
+    Dot[] present = entries.get(element);
+    if (present == null) {
+      return;
+    }
+    List<Dot> left = new ArrayList<>(present.length);
+    for (Dot dot : present) {
+      if (!observed.contains(dot)) {
+        left.add(dot);
+      }
+    }
+    if (left.isEmpty()) {
+      entries.remove(element);
+    } else if (left.size() < present.length) {
+      entries.put(element, left.toArray(new Dot[0]));
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private TreeMap<ByteString, Dot[]> entries() {
+    TreeMap<ByteString, Dot[]> entries = new TreeMap<>(BYTES);
+    for (int i = 0; i < elements.length; i++) {
+      entries.put(elements[i], dots[i]);
+    }
+    return entries;
+  }
+
+  private static ByteString[] sortedUnique(Collection<ByteString> elements) {
+    return sortedSet(elements.toArray(NO_ELEMENTS)).toArray(NO_ELEMENTS);
+  }
+
+  private static TreeSet<ByteString> sortedSet(ByteString[] elements) {
+    TreeSet<ByteString> set = new TreeSet<>(BYTES);
+    Collections.addAll(set, elements);
+    return set;
+  }
+
+  private static long checkedCounter(long first, int offset) {
+    long counter = first + offset;
+    if (counter < first) {
+      throw new CounterOverflowException("dot counters exhausted");
+    }
+    return counter;
+  }
+
+  private static TreeMap<ByteString, Deferred> copyOf(SortedMap<ByteString, Deferred> m) {
+    TreeMap<ByteString, Deferred> copy = new TreeMap<>(BYTES);
+    copy.putAll(m);
+    return copy;
+  }
+
+  private static ByteString canonicalKey(CausalContext context) {
+    return context.toProto().toByteString();
+  }
+
+  // ---------------------------------------------------------------- encoding
+
+  OrSetState toProto() {
+    List<NodeId> table = context.replicas();
+    OrSetState.Builder builder = OrSetState.newBuilder();
+    if (!context.isEmpty()) {
+      builder.setContext(context.toProto(table));
+    }
+    for (int i = 0; i < elements.length; i++) {
+      OrSetElement.Builder element = OrSetElement.newBuilder().setValue(elements[i]);
+      for (Dot dot : dots[i]) {
+        element.addDotReplica(CausalContext.indexOf(table, dot.replica()));
+        element.addDotCounter(dot.counter());
+      }
+      builder.addElements(element);
+    }
+    for (Deferred d : deferred.values()) {
+      builder.addDeferred(
+          DeferredRemove.newBuilder()
+              .setContext(d.context().toProto())
+              .addAllElements(d.elements()));
+    }
+    return builder.build();
+  }
+
+  static OrSet fromProto(OrSetState state) throws CrdtDecodeException {
+    CausalContext.Decoded decoded = CausalContext.fromProto(state.getContext());
+    CausalContext context = decoded.context();
+    NodeId[] table = decoded.table().toArray(new NodeId[0]);
+    int n = state.getElementsCount();
+    List<ByteString> elements = new ArrayList<>(n);
+    List<Dot[]> dots = new ArrayList<>(n);
+    ByteString previous = null;
+    for (OrSetElement element : state.getElementsList()) {
+      ByteString value = element.getValue();
+      if (previous != null && BYTES.compare(previous, value) >= 0) {
+        throw new CrdtDecodeException("set elements are not sorted and unique");
+      }
+      previous = value;
+      elements.add(value);
+      dots.add(elementDots(element, table, context));
+    }
+    TreeMap<ByteString, Deferred> deferred = new TreeMap<>(BYTES);
+    for (DeferredRemove remove : state.getDeferredList()) {
+      addDeferred(deferred, deferredFromProto(remove));
+    }
+    return settle(context, elements, dots, deferred);
+  }
+
+  private static Dot[] elementDots(OrSetElement element, NodeId[] table, CausalContext context)
+      throws CrdtDecodeException {
+    int n = element.getDotReplicaCount();
+    if (n == 0 || element.getDotCounterCount() != n) {
+      throw new CrdtDecodeException("a set element needs one or more dots in parallel arrays");
+    }
+    Dot[] dots = new Dot[n];
+    for (int k = 0; k < n; k++) {
+      dots[k] = CausalContext.dotAt(table, element.getDotReplica(k), element.getDotCounter(k));
+      if (k > 0 && dots[k - 1].compareTo(dots[k]) >= 0) {
+        throw new CrdtDecodeException("an element's dots are not sorted and unique");
+      }
+      if (!context.contains(dots[k])) {
+        throw new CrdtDecodeException("dot " + dots[k] + " is missing from the set's context");
+      }
+    }
+    return dots;
+  }
+
+  private static Deferred deferredFromProto(DeferredRemove remove) throws CrdtDecodeException {
+    CausalContextState contextState = remove.getContext();
+    CausalContext observed = CausalContext.fromProto(contextState).context();
+    if (remove.getElementsCount() == 0) {
+      throw new CrdtDecodeException("a deferred remove without elements");
+    }
+    TreeSet<ByteString> elements = new TreeSet<>(BYTES);
+    ByteString previous = null;
+    for (ByteString element : remove.getElementsList()) {
+      if (previous != null && BYTES.compare(previous, element) >= 0) {
+        throw new CrdtDecodeException("deferred remove elements are not sorted and unique");
+      }
+      previous = element;
+      elements.add(element);
+    }
+    return new Deferred(observed, Collections.unmodifiableSortedSet(elements));
+  }
+
+  // ---------------------------------------------------------------- identity
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof OrSet other
+        && context.equals(other.context)
+        && Arrays.equals(elements, other.elements)
+        && Arrays.deepEquals(dots, other.dots)
+        && deferred.equals(other.deferred);
+  }
+
+  @Override
+  public int hashCode() {
+    return 31 * (31 * context.hashCode() + Arrays.hashCode(elements)) + deferred.hashCode();
+  }
+
+  @Override
+  public String toString() {
+    StringBuilder s = new StringBuilder("OrSet{");
+    for (int i = 0; i < elements.length; i++) {
+      s.append(i == 0 ? "" : ", ").append(elements[i].toStringUtf8()).append(Arrays.toString(dots[i]));
+    }
+    s.append(" | ").append(context);
+    if (!deferred.isEmpty()) {
+      s.append(" | deferred=").append(deferred.values());
+    }
+    return s.append('}').toString();
+  }
+}
