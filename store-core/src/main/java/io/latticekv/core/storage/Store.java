@@ -1,0 +1,466 @@
+package io.latticekv.core.storage;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.google.protobuf.ByteString;
+import io.latticekv.core.clock.HlcTimestamp;
+import io.latticekv.core.clock.HybridLogicalClock;
+import io.latticekv.core.crdt.Crdt;
+import io.latticekv.core.crdt.CrdtCodec;
+import io.latticekv.core.crdt.CrdtDecodeException;
+import io.latticekv.core.crdt.CrdtUpdate;
+import io.latticekv.core.crdt.LwwRegister;
+import io.latticekv.core.crdt.NodeId;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.ReentrantLock;
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.DBOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One node's durable replica: every key's CRDT state in RocksDB.
+ *
+ * <p>Layout: column family {@code data} maps a key's bytes to its canonical CRDT encoding;
+ * column family {@code meta} holds the node id, the format version, the hybrid logical clock's
+ * lease and the list of replica ids this directory has written under.
+ *
+ * <p>A write is an atomic read-merge-write of one key under a striped lock: read the state (cache
+ * or RocksDB), refuse another type, compute the update's delta, merge, encode, write. Concurrent
+ * writes to one key therefore never lose each other. Values are validated when read (decoding
+ * checks every invariant) and states from outside are validated when decoded, before they reach
+ * a write.
+ *
+ * <p><b>Replica ids.</b> Counter entries and set dots are written under a <em>replica id</em>,
+ * which must never be reused with state older than what was written under it: if a directory is
+ * wiped or restored from an older copy and the node went on writing under its old id, its new
+ * increments and adds would be dominated by the ones the copy lost, which the other replicas
+ * still hold, and vanish silently (riak_kv#679). Like Pekko, which gives every start of a node a
+ * fresh unique id, this store draws a new random replica id at every open, so no id ever spans
+ * two lives of a directory, whatever happened to the files in between. The node id, which names
+ * the node to its peers, stays stable. The cost is one entry per life that wrote to a counter, and
+ * one per life in set contexts; they are listed under {@code meta} for pruning.
+ *
+ * <p><b>Clock.</b> The hybrid logical clock's floor is persisted as a lease: before issuing a
+ * timestamp past the lease, the store fsyncs a new lease a few seconds ahead. A restart starts the
+ * clock above the lease, so timestamps never go backwards, even if the machine's clock did.
+ */
+public final class Store implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(Store.class);
+
+  /** The on-disk layout version; a directory of another version is refused, never guessed at. */
+  public static final int FORMAT_VERSION = 1;
+
+  /** How far ahead each clock lease reaches: one fsync per this many milliseconds of writes. */
+  private static final long HLC_LEASE_MILLIS = 10_000;
+
+  private static final byte[] CF_DATA = "data".getBytes(StandardCharsets.UTF_8);
+  private static final byte[] CF_META = "meta".getBytes(StandardCharsets.UTF_8);
+  private static final byte[] META_NODE_ID = bytes("node_id");
+  private static final byte[] META_FORMAT = bytes("format_version");
+  private static final byte[] META_HLC_LEASE = bytes("hlc_lease");
+  private static final String META_REPLICA_PREFIX = "replica/";
+
+  static {
+    RocksDB.loadLibrary();
+  }
+
+  private final StoreOptions options;
+  private final DBOptions dbOptions;
+  private final ColumnFamilyOptions cfOptions;
+  private final RocksDB db;
+  private final ColumnFamilyHandle data;
+  private final ColumnFamilyHandle meta;
+  private final List<ColumnFamilyHandle> handles;
+  private final WriteOptions writeOptions;
+  private final WriteOptions syncedWrite;
+  private final GroupCommitter groupCommitter;
+  private final NodeId nodeId;
+  private final NodeId replicaId;
+  private final HybridLogicalClock hlc;
+  private final Object leaseLock = new Object();
+  private volatile long leaseMillis;
+  private final ReentrantLock[] stripes;
+  private final Cache<ByteString, Cached> cache;
+  private volatile boolean closed;
+
+  private record Cached(Crdt<?> state, int bytes) {}
+
+  private Store(StoreOptions options) {
+    this.options = options;
+    try {
+      Files.createDirectories(options.directory());
+    } catch (IOException e) {
+      throw new StorageException("cannot create data directory " + options.directory() + ": " + e.getMessage(), e);
+    }
+    this.dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true);
+    this.cfOptions = new ColumnFamilyOptions();
+    List<ColumnFamilyDescriptor> descriptors = List.of(
+        new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
+        new ColumnFamilyDescriptor(CF_DATA, cfOptions),
+        new ColumnFamilyDescriptor(CF_META, cfOptions));
+    this.handles = new ArrayList<>();
+    try {
+      this.db = RocksDB.open(dbOptions, options.directory().toString(), descriptors, handles);
+    } catch (RocksDBException e) {
+      dbOptions.close();
+      cfOptions.close();
+      String why = e.getMessage() != null && e.getMessage().contains("lock")
+          ? "it is in use by another process (" + e.getMessage() + ")"
+          : e.getMessage();
+      throw new StorageException("cannot open data directory " + options.directory() + ": " + why, e);
+    }
+    this.data = handles.get(1);
+    this.meta = handles.get(2);
+    this.writeOptions = new WriteOptions().setSync(options.sync() == SyncPolicy.ALWAYS);
+    this.syncedWrite = new WriteOptions().setSync(true);
+    try {
+      checkFormat();
+      this.nodeId = loadOrCreateNodeId();
+      this.replicaId = NodeId.random(options.random());
+      putMeta(bytes(META_REPLICA_PREFIX + replicaId), longBytes(options.clock().millis()));
+      HlcTimestamp floor = new HlcTimestamp(readLong(getMeta(META_HLC_LEASE)));
+      this.hlc = new HybridLogicalClock(options.clock(), floor, options.hlcMaxForwardMillis());
+      this.leaseMillis = floor.physicalMillis();
+    } catch (RuntimeException e) {
+      closeHandles();
+      throw e;
+    }
+    this.groupCommitter = options.sync() == SyncPolicy.BATCH ? new GroupCommitter(db) : null;
+    this.stripes = new ReentrantLock[options.lockStripes()];
+    for (int i = 0; i < stripes.length; i++) {
+      stripes[i] = new ReentrantLock();
+    }
+    this.cache = Caffeine.newBuilder()
+        .maximumWeight(options.cacheBytes())
+        .weigher((ByteString key, Cached value) -> key.size() + value.bytes() + 64)
+        .recordStats()
+        .build();
+    log.info("opened store {} (node {}, replica {}, sync {})",
+        options.directory(), nodeId, replicaId, options.sync().name().toLowerCase());
+  }
+
+  /** Opens (creating when needed) the store in {@code options.directory()}. */
+  public static Store open(StoreOptions options) {
+    return new Store(options);
+  }
+
+  /** The stable identity of this data directory. */
+  public NodeId nodeId() {
+    return nodeId;
+  }
+
+  /** The id this life of the store writes counter entries, dots and registers under. */
+  public NodeId replicaId() {
+    return replicaId;
+  }
+
+  /** Every replica id this directory has written under, oldest first. */
+  public List<NodeId> replicaHistory() {
+    List<NodeId> ids = new ArrayList<>();
+    try (RocksIterator it = db.newIterator(meta)) {
+      byte[] prefix = bytes(META_REPLICA_PREFIX);
+      for (it.seek(prefix); it.isValid() && startsWith(it.key(), prefix); it.next()) {
+        String hex = new String(it.key(), prefix.length, it.key().length - prefix.length, StandardCharsets.UTF_8);
+        ids.add(NodeId.parse(hex));
+      }
+    }
+    return ids;
+  }
+
+  public SyncPolicy sync() {
+    return options.sync();
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /**
+   * The state of {@code key}, or empty if it was never written.
+   *
+   * @throws StorageException when the stored bytes do not decode: the store is damaged
+   */
+  public Optional<Crdt<?>> get(ByteString key) {
+    checkOpen();
+    Cached cached = cache.get(key, this::load);
+    return cached == null ? Optional.empty() : Optional.of(cached.state());
+  }
+
+  private Cached load(ByteString key) {
+    byte[] bytes;
+    try {
+      bytes = db.get(data, key.toByteArray());
+    } catch (RocksDBException e) {
+      throw new StorageException("read of key " + printable(key) + " failed: " + e.getMessage(), e);
+    }
+    if (bytes == null) {
+      return null;
+    }
+    try {
+      return new Cached(CrdtCodec.decode(bytes), bytes.length);
+    } catch (CrdtDecodeException e) {
+      throw new StorageException("stored value of key " + printable(key) + " is damaged: " + e.getMessage()
+          + "; restore this node's data from a peer", e);
+    }
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /**
+   * Applies {@code update} to {@code key} atomically and writes the result.
+   *
+   * @throws TypeMismatchException when the key holds another type
+   * @throws io.latticekv.core.crdt.CounterOverflowException when a counter would leave the range
+   * @throws ValueTooLargeException when the new state would exceed the value size limit
+   * @throws StorageException when RocksDB fails
+   */
+  public Applied apply(ByteString key, CrdtUpdate update) {
+    checkOpen();
+    ReentrantLock lock = stripes[Math.floorMod(key.hashCode(), stripes.length)];
+    Crdt<?> next;
+    Crdt<?> delta;
+    boolean changed;
+    lock.lock();
+    try {
+      Cached cached = cache.get(key, this::load);
+      Crdt<?> current = cached == null ? CrdtUpdate.emptyOf(update.type()) : cached.state();
+      if (current.type() != update.type()) {
+        throw new TypeMismatchException(printable(key), current.type(), update.type());
+      }
+      if (current instanceof LwwRegister register && !register.isEmpty()) {
+        // A new assignment must be later than the one it replaces, even if that came from a
+        // node whose clock runs ahead of ours.
+        if (!hlc.observe(register.timestamp())) {
+          log.warn("key {} holds a register timestamp {} beyond the clock drift limit; "
+              + "a new assignment may lose to it until our clock catches up", printable(key), register.timestamp());
+        }
+      }
+      delta = update.delta(current, replicaId, this::nextTimestamp);
+      next = Crdt.join(current, delta);
+      changed = cached == null || !next.equals(current);
+      if (changed) {
+        write(key, next);
+      }
+    } finally {
+      lock.unlock();
+    }
+    return new Applied(next, delta, changed, durability(changed));
+  }
+
+  private void write(ByteString key, Crdt<?> state) {
+    byte[] bytes = state.encode();
+    if (bytes.length > options.valueBytesMax()) {
+      throw new ValueTooLargeException("the " + state.type().displayName() + " at key " + printable(key)
+          + " would take " + bytes.length + " bytes, over the limit of " + options.valueBytesMax());
+    }
+    try {
+      db.put(data, writeOptions, key.toByteArray(), bytes);
+    } catch (RocksDBException e) {
+      throw new StorageException("write of key " + printable(key) + " failed: " + e.getMessage(), e);
+    }
+    cache.put(key, new Cached(state, bytes.length));
+  }
+
+  private CompletableFuture<Void> durability(boolean wrote) {
+    if (groupCommitter != null) {
+      // Even an unchanged state needs it: an earlier write of that state may still be unsynced.
+      return groupCommitter.request();
+    }
+    return CompletableFuture.completedFuture(null);
+  }
+
+  /** A fresh timestamp, below the persisted lease, so that no restart can issue it again. */
+  HlcTimestamp nextTimestamp() {
+    HlcTimestamp ts = hlc.now();
+    if (ts.physicalMillis() >= leaseMillis) {
+      synchronized (leaseLock) {
+        if (ts.physicalMillis() >= leaseMillis) {
+          long lease = ts.physicalMillis() + HLC_LEASE_MILLIS;
+          putMetaSynced(META_HLC_LEASE, longBytes(HlcTimestamp.of(lease, 0).packed()));
+          leaseMillis = lease;
+        }
+      }
+    }
+    return ts;
+  }
+
+  /** The greatest timestamp the clock has issued or observed. */
+  public HlcTimestamp clockHighWaterMark() {
+    return hlc.highWaterMark();
+  }
+
+  // ---------------------------------------------------------------- scans and stats
+
+  /** Number of keys, estimated by RocksDB (exact after a compaction). */
+  public long estimatedKeyCount() {
+    try {
+      return db.getLongProperty(data, "rocksdb.estimate-num-keys");
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot read key count: " + e.getMessage(), e);
+    }
+  }
+
+  /** Hit rate of the decoded-value cache since open, 0 to 1. */
+  public double cacheHitRate() {
+    return cache.stats().hitRate();
+  }
+
+  /** How many group-commit fsyncs have run (BATCH only; 0 otherwise). */
+  public long groupCommitSyncs() {
+    return groupCommitter == null ? 0 : groupCommitter.syncs();
+  }
+
+  // ---------------------------------------------------------------- metadata
+
+  private void checkFormat() {
+    byte[] format = getMeta(META_FORMAT);
+    if (format == null) {
+      if (hasAnyData()) {
+        throw new StorageException("data directory " + options.directory()
+            + " holds data but no format version: it was not written by LatticeKV");
+      }
+      putMetaSynced(META_FORMAT, bytes(Integer.toString(FORMAT_VERSION)));
+      return;
+    }
+    String version = new String(format, StandardCharsets.UTF_8);
+    if (!version.equals(Integer.toString(FORMAT_VERSION))) {
+      throw new StorageException("data directory " + options.directory() + " has format version " + version
+          + "; this build reads version " + FORMAT_VERSION);
+    }
+  }
+
+  private boolean hasAnyData() {
+    try (RocksIterator it = db.newIterator(data)) {
+      it.seekToFirst();
+      return it.isValid();
+    }
+  }
+
+  private NodeId loadOrCreateNodeId() {
+    byte[] stored = getMeta(META_NODE_ID);
+    if (stored != null) {
+      try {
+        return NodeId.fromBytes(ByteString.copyFrom(stored));
+      } catch (CrdtDecodeException e) {
+        throw new StorageException("the node id in " + options.directory() + " is damaged: " + e.getMessage(), e);
+      }
+    }
+    NodeId fresh = NodeId.random(options.random());
+    putMetaSynced(META_NODE_ID, fresh.toBytes().toByteArray());
+    log.info("new data directory {}: node id {}", options.directory(), fresh);
+    return fresh;
+  }
+
+  private byte[] getMeta(byte[] key) {
+    try {
+      return db.get(meta, key);
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot read store metadata: " + e.getMessage(), e);
+    }
+  }
+
+  private void putMeta(byte[] key, byte[] value) {
+    putMetaSynced(key, value);
+  }
+
+  private void putMetaSynced(byte[] key, byte[] value) {
+    try {
+      db.put(meta, syncedWrite, key, value);
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot write store metadata: " + e.getMessage(), e);
+    }
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  private void checkOpen() {
+    if (closed) {
+      throw new StorageException("the store is closed");
+    }
+  }
+
+  /** Syncs everything written, then closes RocksDB. Idempotent. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (groupCommitter != null) {
+      groupCommitter.close();
+    }
+    try {
+      db.flushWal(true);
+    } catch (RocksDBException e) {
+      log.error("final fsync of the write-ahead log failed", e);
+    }
+    closeHandles();
+    log.info("closed store {}", options.directory());
+  }
+
+  private void closeHandles() {
+    for (ColumnFamilyHandle handle : handles) {
+      handle.close();
+    }
+    db.close();
+    writeOptions.close();
+    syncedWrite.close();
+    dbOptions.close();
+    cfOptions.close();
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static byte[] longBytes(long value) {
+    return ByteBuffer.allocate(Long.BYTES).putLong(value).array();
+  }
+
+  private static long readLong(byte[] bytes) {
+    return bytes == null ? 0 : ByteBuffer.wrap(bytes).getLong();
+  }
+
+  private static boolean startsWith(byte[] bytes, byte[] prefix) {
+    if (bytes.length < prefix.length) {
+      return false;
+    }
+    for (int i = 0; i < prefix.length; i++) {
+      if (bytes[i] != prefix[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** A key as a person can read it in a message: UTF-8 when it is, hex otherwise, shortened. */
+  public static String printable(ByteString key) {
+    if (key.isValidUtf8()) {
+      String text = key.toStringUtf8();
+      boolean plain = text.chars().allMatch(c -> c >= 0x20 && c != 0x7f);
+      if (plain) {
+        return "'" + (text.length() > 80 ? text.substring(0, 80) + "..." : text) + "'";
+      }
+    }
+    StringBuilder hex = new StringBuilder("0x");
+    for (int i = 0; i < Math.min(key.size(), 40); i++) {
+      hex.append(String.format("%02x", key.byteAt(i)));
+    }
+    return key.size() > 40 ? hex + "..." : hex.toString();
+  }
+}

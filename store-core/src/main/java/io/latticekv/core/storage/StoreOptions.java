@@ -1,0 +1,68 @@
+package io.latticekv.core.storage;
+
+import io.latticekv.core.clock.Clock;
+import java.nio.file.Path;
+import java.util.Random;
+
+/**
+ * Settings of one node's storage engine.
+ *
+ * @param directory the node's data directory; created when missing
+ * @param sync when writes are fsynced; see {@link SyncPolicy}
+ * @param cacheBytes bound on the decoded-value cache, weighed by encoded size. More keeps more hot
+ *     keys decoded in memory; less leaves more memory to RocksDB's block cache and the OS
+ * @param valueBytesMax largest encoded state one key may hold. A write that would grow a state
+ *     past it is refused; raising it makes every read-merge-write of such a key slower
+ * @param lockStripes number of locks that serialize writes per key. More lets more writes to
+ *     different keys proceed at once, at a little memory each
+ * @param hlcMaxForwardMillis how far ahead of the local clock a stored or received timestamp may
+ *     be before the clock refuses to follow it
+ * @param clock the physical clock
+ * @param random the source of fresh ids (node id, replica ids)
+ */
+public record StoreOptions(
+    Path directory,
+    SyncPolicy sync,
+    long cacheBytes,
+    int valueBytesMax,
+    int lockStripes,
+    long hlcMaxForwardMillis,
+    Clock clock,
+    Random random) {
+
+  public static final long DEFAULT_CACHE_BYTES = 64L << 20;
+  public static final int DEFAULT_VALUE_BYTES_MAX = 32 << 20;
+  public static final int DEFAULT_LOCK_STRIPES = 1024;
+  public static final long DEFAULT_HLC_MAX_FORWARD_MILLIS = 60_000;
+
+  public StoreOptions {
+    if (cacheBytes < 0 || valueBytesMax <= 0 || lockStripes <= 0 || hlcMaxForwardMillis < 0) {
+      throw new IllegalArgumentException("store limits must be positive");
+    }
+  }
+
+  /** Defaults for {@code directory} with {@code sync}: system clock, secure random ids. */
+  public static StoreOptions defaults(Path directory, SyncPolicy sync) {
+    return new StoreOptions(
+        directory,
+        sync,
+        DEFAULT_CACHE_BYTES,
+        DEFAULT_VALUE_BYTES_MAX,
+        DEFAULT_LOCK_STRIPES,
+        DEFAULT_HLC_MAX_FORWARD_MILLIS,
+        Clock.system(),
+        new java.security.SecureRandom());
+  }
+
+  public StoreOptions withCacheBytes(long bytes) {
+    return new StoreOptions(directory, sync, bytes, valueBytesMax, lockStripes, hlcMaxForwardMillis, clock, random);
+  }
+
+  public StoreOptions withClock(Clock newClock) {
+    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, hlcMaxForwardMillis, newClock, random);
+  }
+
+  public StoreOptions withValueBytesMax(int bytes) {
+    return new StoreOptions(directory, sync, cacheBytes, bytes, lockStripes, hlcMaxForwardMillis, clock, random);
+  }
+}

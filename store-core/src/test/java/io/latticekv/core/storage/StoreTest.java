@@ -1,0 +1,243 @@
+package io.latticekv.core.storage;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.latticekv.core.clock.HlcTimestamp;
+import io.latticekv.core.crdt.CrdtUpdate;
+import io.latticekv.core.crdt.LwwRegister;
+import io.latticekv.core.crdt.OrSet;
+import io.latticekv.core.crdt.PnCounter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.DBOptions;
+import org.rocksdb.RocksDB;
+
+class StoreTest {
+
+  @TempDir Path dir;
+
+  private final AtomicLong wall = new AtomicLong(1_700_000_000_000L);
+
+  private StoreOptions options(Path directory, SyncPolicy sync) {
+    return StoreOptions.defaults(directory, sync).withClock(wall::get);
+  }
+
+  private static ByteString key(String s) {
+    return ByteString.copyFromUtf8(s);
+  }
+
+  private static CrdtUpdate add(String... elements) {
+    return new CrdtUpdate.SetUpdate(Stream.of(elements).map(ByteString::copyFromUtf8).toList(), List.of(), Optional.empty());
+  }
+
+  private static long counter(Store store, String k) {
+    return ((PnCounter) store.get(key(k)).orElseThrow()).value();
+  }
+
+  @Test
+  void concurrentIncrementsOfOneCounterAreNeverLost() throws Exception {
+    int threads = 8;
+    int each = 2_000;
+    try (Store store = Store.open(options(dir, SyncPolicy.NONE))) {
+      ExecutorService pool = Executors.newFixedThreadPool(threads);
+      List<Future<?>> done = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        done.add(pool.submit(() -> {
+          for (int i = 0; i < each; i++) {
+            store.apply(key("hits"), new CrdtUpdate.CounterAdd(1));
+          }
+        }));
+      }
+      for (Future<?> f : done) {
+        f.get(2, TimeUnit.MINUTES);
+      }
+      pool.shutdown();
+      assertEquals((long) threads * each, counter(store, "hits"));
+    }
+  }
+
+  @Test
+  void aKeyKeepsTheTypeOfItsFirstWrite() {
+    try (Store store = Store.open(options(dir, SyncPolicy.NONE))) {
+      store.apply(key("k"), new CrdtUpdate.CounterAdd(5));
+      TypeMismatchException e = assertThrows(TypeMismatchException.class, () -> store.apply(key("k"), add("x")));
+      assertEquals("key 'k' holds a counter, not a set", e.getMessage());
+      assertEquals(5, counter(store, "k"));
+    }
+  }
+
+  @Test
+  void dataSurvivesCloseAndReopenUnderTheSameNodeIdAndAFreshReplicaId() {
+    Store first = Store.open(options(dir, SyncPolicy.ALWAYS));
+    first.apply(key("c"), new CrdtUpdate.CounterAdd(3));
+    first.apply(key("s"), add("a", "b"));
+    first.apply(key("r"), new CrdtUpdate.RegisterAssign(ByteString.copyFromUtf8("v1")));
+    var node = first.nodeId();
+    var replica = first.replicaId();
+    first.close();
+    try (Store second = Store.open(options(dir, SyncPolicy.ALWAYS))) {
+      assertEquals(node, second.nodeId());
+      assertNotEquals(replica, second.replicaId());
+      assertEquals(List.of(replica, second.replicaId()).stream().sorted().toList(), second.replicaHistory());
+      assertEquals(3, counter(second, "c"));
+      assertEquals(List.of(key("a"), key("b")), ((OrSet) second.get(key("s")).orElseThrow()).elements());
+      assertEquals(key("v1"), ((LwwRegister) second.get(key("r")).orElseThrow()).value());
+      assertTrue(second.get(key("never")).isEmpty());
+    }
+  }
+
+  @Test
+  void timestampsKeepIncreasingAcrossARestartEvenWhenTheClockWentBack() {
+    HlcTimestamp before;
+    try (Store store = Store.open(options(dir, SyncPolicy.NONE))) {
+      store.apply(key("r"), new CrdtUpdate.RegisterAssign(key("old")));
+      before = ((LwwRegister) store.get(key("r")).orElseThrow()).timestamp();
+    }
+    wall.addAndGet(-3_600_000); // an hour back, while the node was down
+    try (Store store = Store.open(options(dir, SyncPolicy.NONE))) {
+      store.apply(key("other"), new CrdtUpdate.RegisterAssign(key("x")));
+      HlcTimestamp after = ((LwwRegister) store.get(key("other")).orElseThrow()).timestamp();
+      assertTrue(after.compareTo(before) > 0, after + " is not after " + before);
+      store.apply(key("r"), new CrdtUpdate.RegisterAssign(key("new")));
+      assertEquals(key("new"), ((LwwRegister) store.get(key("r")).orElseThrow()).value());
+    }
+  }
+
+  /**
+   * riak_kv#679: a node restored from an older copy of its directory must not write under the id
+   * whose later increments the copy lost, or those increments, which its peers still hold, would
+   * dominate the new ones and the new ones would vanish when the replicas merge.
+   */
+  @Test
+  void aDirectoryRestoredFromAnOlderCopyNeverReusesAReplicaIdWhoseStateWasLost() throws IOException {
+    Path live = dir.resolve("live");
+    Path backup = dir.resolve("backup");
+    try (Store store = Store.open(options(live, SyncPolicy.ALWAYS))) {
+      store.apply(key("c"), new CrdtUpdate.CounterAdd(10));
+    }
+    copyTree(live, backup);
+    PnCounter peersView;
+    var lostIds = new ArrayList<>(List.<io.latticekv.core.crdt.NodeId>of());
+    try (Store store = Store.open(options(live, SyncPolicy.ALWAYS))) {
+      store.apply(key("c"), new CrdtUpdate.CounterAdd(5)); // reached the peers, then was lost here
+      peersView = (PnCounter) store.get(key("c")).orElseThrow();
+      lostIds.addAll(store.replicaHistory());
+    }
+    deleteTree(live);
+    copyTree(backup, live);
+    try (Store restored = Store.open(options(live, SyncPolicy.ALWAYS))) {
+      assertFalse(lostIds.contains(restored.replicaId()), "the restored store reused a replica id");
+      restored.apply(key("c"), new CrdtUpdate.CounterAdd(7));
+      PnCounter here = (PnCounter) restored.get(key("c")).orElseThrow();
+      assertEquals(10 + 5 + 7, here.merge(peersView).value(), "an increment was lost in the merge");
+    }
+    deleteTree(live);
+    try (Store wiped = Store.open(options(live, SyncPolicy.ALWAYS))) {
+      assertFalse(lostIds.contains(wiped.replicaId()));
+      wiped.apply(key("c"), new CrdtUpdate.CounterAdd(1));
+      assertEquals(16, ((PnCounter) wiped.get(key("c")).orElseThrow()).merge(peersView).value());
+    }
+  }
+
+  @Test
+  void groupCommitAcknowledgesConcurrentWritersWithFewerFsyncsThanWrites() throws Exception {
+    try (Store store = Store.open(options(dir, SyncPolicy.BATCH))) {
+      ExecutorService pool = Executors.newFixedThreadPool(16);
+      List<Future<CompletableFuture<Void>>> writes = new ArrayList<>();
+      for (int i = 0; i < 2_000; i++) {
+        int n = i;
+        writes.add(pool.submit(() -> store.apply(key("k" + (n % 50)), new CrdtUpdate.CounterAdd(1)).durable()));
+      }
+      for (Future<CompletableFuture<Void>> w : writes) {
+        w.get(1, TimeUnit.MINUTES).get(1, TimeUnit.MINUTES);
+      }
+      pool.shutdown();
+      assertTrue(store.groupCommitSyncs() > 0);
+      assertTrue(store.groupCommitSyncs() < 2_000, "fsyncs: " + store.groupCommitSyncs());
+    }
+  }
+
+  @Test
+  void aWriteThatWouldExceedTheValueLimitIsRefusedAndChangesNothing() {
+    try (Store store = Store.open(options(dir, SyncPolicy.NONE).withValueBytesMax(200))) {
+      store.apply(key("s"), add("small"));
+      List<String> many = new ArrayList<>();
+      for (int i = 0; i < 50; i++) {
+        many.add("element-" + i);
+      }
+      assertThrows(ValueTooLargeException.class, () -> store.apply(key("s"), add(many.toArray(new String[0]))));
+      assertEquals(List.of(key("small")), ((OrSet) store.get(key("s")).orElseThrow()).elements());
+    }
+  }
+
+  @Test
+  void aDamagedStoredValueIsReportedWithItsKey() throws Exception {
+    try (Store store = Store.open(options(dir, SyncPolicy.ALWAYS))) {
+      store.apply(key("good"), new CrdtUpdate.CounterAdd(1));
+    }
+    corrupt(dir, "bad", new byte[] {0x08, 0x01, 0x12, 0x7f});
+    try (Store store = Store.open(options(dir, SyncPolicy.ALWAYS))) {
+      StorageException e = assertThrows(StorageException.class, () -> store.get(key("bad")));
+      assertTrue(e.getMessage().contains("key 'bad' is damaged"), e.getMessage());
+      assertEquals(1, counter(store, "good"));
+    }
+  }
+
+  @Test
+  void aSecondStoreOnTheSameDirectoryIsRefusedClearly() {
+    try (Store store = Store.open(options(dir, SyncPolicy.NONE))) {
+      StorageException e = assertThrows(StorageException.class, () -> Store.open(options(dir, SyncPolicy.NONE)));
+      assertTrue(e.getMessage().contains("in use by another process"), e.getMessage());
+    }
+  }
+
+  private static void corrupt(Path dir, String key, byte[] value) throws Exception {
+    List<ColumnFamilyHandle> handles = new ArrayList<>();
+    try (DBOptions opts = new DBOptions();
+        RocksDB db = RocksDB.open(opts, dir.toString(), List.of(
+            new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY),
+            new ColumnFamilyDescriptor("data".getBytes()),
+            new ColumnFamilyDescriptor("meta".getBytes())), handles)) {
+      db.put(handles.get(1), key.getBytes(), value);
+      handles.forEach(ColumnFamilyHandle::close);
+    }
+  }
+
+  private static void copyTree(Path from, Path to) throws IOException {
+    try (Stream<Path> paths = Files.walk(from)) {
+      for (Path p : (Iterable<Path>) paths::iterator) {
+        Files.copy(p, to.resolve(from.relativize(p).toString()), StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    try (Stream<Path> paths = Files.walk(root)) {
+      for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
+        Files.delete(p);
+      }
+    }
+  }
+}
