@@ -1,0 +1,478 @@
+package io.latticekv.client;
+
+import com.google.protobuf.ByteString;
+import io.latticekv.proto.CounterUpdate;
+import io.latticekv.proto.CrdtValue;
+import io.latticekv.proto.GetRequest;
+import io.latticekv.proto.MergeRequest;
+import io.latticekv.proto.PutRequest;
+import io.latticekv.proto.RegisterAssign;
+import io.latticekv.proto.Request;
+import io.latticekv.proto.Response;
+import io.latticekv.proto.SetUpdate;
+import io.latticekv.proto.wire.ProtobufFrameEncoder;
+import io.latticekv.proto.wire.VarintFrameDecoder;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.latticekv.proto.wire.ProtobufMessageDecoder;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+/**
+ * The Java client of LatticeKV. Thread-safe: share one instance across the application.
+ *
+ * <pre>{@code
+ * try (LatticeClient client = LatticeClient.builder().addresses("127.0.0.1:7379").build()) {
+ *   client.increment("page:views", 1);
+ *   client.add("tags", "red", "green");
+ *   client.put("greeting", "hello");
+ *   long views = client.counter("page:views");
+ * }
+ * }</pre>
+ *
+ * <p>Each method comes blocking and as {@code ...Async}, returning a {@link CompletableFuture}.
+ * Failures are {@link LatticeException}s: the server's error code and message, {@link
+ * LatticeTimeoutException} when no answer comes in time, {@link LatticeUnavailableException} when
+ * no node can be reached.
+ *
+ * <p><b>Connections and failover.</b> The client keeps {@code poolSize} connections to the node it
+ * is using, opened on first use and reopened after a node restarts. When a node cannot be reached
+ * it moves to the next address. A request that never left is always sent elsewhere. A request whose
+ * connection died after it was sent may have been applied: reads, register puts, set updates and
+ * state merges are idempotent and are sent again; counter increments are not, because a retried
+ * increment may count twice, unless the builder's {@code retryNonIdempotent(true)} says to. A
+ * timed-out request is never retried: it may still be applied.
+ */
+public final class LatticeClient implements AutoCloseable {
+
+  private final List<InetSocketAddress> addresses;
+  private final long requestTimeoutMillis;
+  private final boolean retryNonIdempotent;
+  private final EventLoopGroup group;
+  private final Bootstrap bootstrap;
+  private final List<AtomicReferenceArray<CompletableFuture<NodeConnection>>> pools = new ArrayList<>();
+  private final AtomicInteger preferred = new AtomicInteger();
+  private final AtomicInteger roundRobin = new AtomicInteger();
+  private final AtomicLong ids = new AtomicLong();
+  private volatile boolean closed;
+
+  private LatticeClient(Builder b) {
+    if (b.addresses.isEmpty()) {
+      throw new IllegalArgumentException("at least one address is needed");
+    }
+    this.addresses = List.copyOf(b.addresses);
+    this.requestTimeoutMillis = b.requestTimeout.toMillis();
+    this.retryNonIdempotent = b.retryNonIdempotent;
+    this.group = new MultiThreadIoEventLoopGroup(b.ioThreads, NioIoHandler.newFactory());
+    int frameBytesMax = b.frameBytesMax;
+    this.bootstrap = new Bootstrap()
+        .group(group)
+        .channel(NioSocketChannel.class)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) b.connectTimeout.toMillis());
+    for (int i = 0; i < addresses.size(); i++) {
+      pools.add(new AtomicReferenceArray<>(b.poolSize));
+    }
+    this.frameBytesMax = frameBytesMax;
+  }
+
+  private final int frameBytesMax;
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  // ---------------------------------------------------------------- counters
+
+  /** Adds {@code amount} (negative: subtracts) to a counter; returns its new value. Not idempotent. */
+  public CompletableFuture<Long> incrementAsync(String key, long amount) {
+    MergeRequest.Builder merge = MergeRequest.newBuilder().setKey(utf8(key))
+        .setCounter(CounterUpdate.newBuilder().setAmount(amount));
+    return mergeAsync(merge, false).thenApply(v -> ((Value.Counter) expect(v, Value.Counter.class, key)).value());
+  }
+
+  public long increment(String key, long amount) {
+    return await(incrementAsync(key, amount));
+  }
+
+  public long decrement(String key, long amount) {
+    if (amount == Long.MIN_VALUE) {
+      throw new IllegalArgumentException("cannot decrement by 2^63");
+    }
+    return increment(key, -amount);
+  }
+
+  /** The counter's value; 0 for a key never written. */
+  public CompletableFuture<Long> counterAsync(String key) {
+    return getAsync(utf8(key)).thenApply(v -> v.map(value -> ((Value.Counter) expect(value, Value.Counter.class, key)).value())
+        .orElse(0L));
+  }
+
+  public long counter(String key) {
+    return await(counterAsync(key));
+  }
+
+  // ---------------------------------------------------------------- sets
+
+  /** Adds elements to a set; returns the set after. */
+  public CompletableFuture<SetValue> addAsync(String key, String... elements) {
+    return setUpdateAsync(key, SetUpdate.newBuilder().addAllAdd(utf8(elements)));
+  }
+
+  public SetValue add(String key, String... elements) {
+    return await(addAsync(key, elements));
+  }
+
+  /** Removes the elements' adds this node has seen; returns the set after. */
+  public CompletableFuture<SetValue> removeAsync(String key, String... elements) {
+    return setUpdateAsync(key, SetUpdate.newBuilder().addAllRemove(utf8(elements)));
+  }
+
+  public SetValue remove(String key, String... elements) {
+    return await(removeAsync(key, elements));
+  }
+
+  /**
+   * Removes only the adds of the elements that the read which returned {@code context} saw; an
+   * add made concurrently elsewhere survives.
+   */
+  public CompletableFuture<SetValue> removeAsync(String key, SetContext context, String... elements) {
+    return setUpdateAsync(key, SetUpdate.newBuilder().addAllRemove(utf8(elements)).setContext(context.bytes()));
+  }
+
+  public SetValue remove(String key, SetContext context, String... elements) {
+    return await(removeAsync(key, context, elements));
+  }
+
+  private CompletableFuture<SetValue> setUpdateAsync(String key, SetUpdate.Builder update) {
+    MergeRequest.Builder merge = MergeRequest.newBuilder().setKey(utf8(key)).setSet(update);
+    return mergeAsync(merge, true).thenApply(v -> ((Value.Set) expect(v, Value.Set.class, key)).value());
+  }
+
+  /** The set's elements and context; empty for a key never written. */
+  public CompletableFuture<SetValue> elementsAsync(String key) {
+    return getAsync(utf8(key)).thenApply(v -> v.map(value -> ((Value.Set) expect(value, Value.Set.class, key)).value())
+        .orElse(new SetValue(List.of(), new SetContext(ByteString.EMPTY))));
+  }
+
+  public SetValue elements(String key) {
+    return await(elementsAsync(key));
+  }
+
+  public boolean contains(String key, String element) {
+    return elements(key).contains(element);
+  }
+
+  // ---------------------------------------------------------------- registers
+
+  /** Assigns a register; returns it after the write. */
+  public CompletableFuture<RegisterValue> putAsync(ByteString key, ByteString value) {
+    Request.Builder request = Request.newBuilder().setPut(PutRequest.newBuilder().setKey(key).setValue(value));
+    return execute(request, true).thenApply(r -> RegisterValue.of(r.getPut().getValue()));
+  }
+
+  public RegisterValue put(String key, String value) {
+    return await(putAsync(utf8(key), utf8(value)));
+  }
+
+  public RegisterValue put(String key, byte[] value) {
+    return await(putAsync(utf8(key), ByteString.copyFrom(value)));
+  }
+
+  /** The register's value; empty for a key never written. */
+  public CompletableFuture<Optional<RegisterValue>> registerAsync(String key) {
+    return getAsync(utf8(key)).thenApply(v -> v.map(value -> ((Value.Register) expect(value, Value.Register.class, key)).value()));
+  }
+
+  public Optional<RegisterValue> register(String key) {
+    return await(registerAsync(key));
+  }
+
+  // ---------------------------------------------------------------- generic
+
+  /** The value of any key; empty when it was never written. */
+  public CompletableFuture<Optional<Value>> getAsync(ByteString key) {
+    Request.Builder request = Request.newBuilder().setGet(GetRequest.newBuilder().setKey(key));
+    return execute(request, true).thenApply(r ->
+        r.getGet().hasValue() ? Optional.of(Value.of(r.getGet().getValue())) : Optional.empty());
+  }
+
+  public Optional<Value> get(String key) {
+    return await(getAsync(utf8(key)));
+  }
+
+  /**
+   * Applies a merge request (counter update, set update, register assign, or a whole state) to
+   * {@code key}; returns the value after. The request's key is replaced by {@code key}.
+   */
+  public CompletableFuture<Value> mergeAsync(ByteString key, MergeRequest update) {
+    boolean idempotent = update.getUpdateCase() != MergeRequest.UpdateCase.COUNTER;
+    return mergeAsync(update.toBuilder().setKey(key), idempotent);
+  }
+
+  public Value merge(String key, MergeRequest update) {
+    return await(mergeAsync(utf8(key), update));
+  }
+
+  /** Joins a whole encoded CRDT state into the key's state; returns the value after. Idempotent. */
+  public Value mergeState(String key, CrdtValue state) {
+    return merge(key, MergeRequest.newBuilder().setState(state).build());
+  }
+
+  /** Assigns a register through the generic merge. */
+  public Value merge(String key, RegisterAssign assign) {
+    return merge(key, MergeRequest.newBuilder().setRegister(assign).build());
+  }
+
+  private CompletableFuture<Value> mergeAsync(MergeRequest.Builder merge, boolean idempotent) {
+    return execute(Request.newBuilder().setMerge(merge), idempotent)
+        .thenApply(r -> Value.of(r.getMerge().getValue()));
+  }
+
+  // ---------------------------------------------------------------- execution
+
+  private CompletableFuture<Response> execute(Request.Builder request, boolean idempotent) {
+    if (closed) {
+      return CompletableFuture.failedFuture(new LatticeException(io.latticekv.proto.ErrorCode.UNAVAILABLE, "the client is closed"));
+    }
+    Request built = request.setId(ids.incrementAndGet()).build();
+    CompletableFuture<Response> result = new CompletableFuture<>();
+    attempt(built, idempotent, preferred.get(), addresses.size(), null, result);
+    return result;
+  }
+
+  private void attempt(Request request, boolean idempotent, int index, int triesLeft,
+      Throwable lastFailure, CompletableFuture<Response> result) {
+    if (triesLeft == 0) {
+      result.completeExceptionally(new LatticeUnavailableException(
+          "no node reachable at " + addresses + ": " + describe(lastFailure), lastFailure));
+      return;
+    }
+    int at = Math.floorMod(index, addresses.size());
+    connection(at).thenCompose(conn -> conn.send(request, requestTimeoutMillis)).whenComplete((response, failure) -> {
+      if (failure == null) {
+        preferred.set(at);
+        if (response.hasError()) {
+          result.completeExceptionally(new LatticeException(response.getError().getCode(), response.getError().getMessage()));
+        } else {
+          result.complete(response);
+        }
+        return;
+      }
+      Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+      if (cause instanceof LatticeException e) {
+        result.completeExceptionally(e); // timeouts: never retried, the request may still apply
+      } else if (cause instanceof NodeConnection.Lost && !(idempotent || retryNonIdempotent)) {
+        result.completeExceptionally(new LatticeUnavailableException(cause.getMessage()
+            + "; the update may or may not have been applied, and is not retried because it is not idempotent", cause));
+      } else {
+        preferred.compareAndSet(at, at + 1);
+        attempt(request, idempotent, at + 1, triesLeft - 1, cause, result);
+      }
+    });
+  }
+
+  /** A live connection to address {@code at}, from its pool, connecting when needed. */
+  private CompletableFuture<NodeConnection> connection(int at) {
+    AtomicReferenceArray<CompletableFuture<NodeConnection>> pool = pools.get(at);
+    int slot = Math.floorMod(roundRobin.getAndIncrement(), pool.length());
+    CompletableFuture<NodeConnection> current = pool.get(slot);
+    if (current != null && (!current.isDone() || (!current.isCompletedExceptionally() && current.join().isActive()))) {
+      return current;
+    }
+    CompletableFuture<NodeConnection> fresh = new CompletableFuture<>();
+    if (!pool.compareAndSet(slot, current, fresh)) {
+      return connection(at);
+    }
+    InetSocketAddress address = addresses.get(at);
+    NodeConnection conn = new NodeConnection(address);
+    bootstrap.clone().handler(new ChannelInitializer<SocketChannel>() {
+      @Override
+      protected void initChannel(SocketChannel ch) {
+        ch.pipeline()
+            .addLast(new VarintFrameDecoder(frameBytesMax))
+            .addLast(new ProtobufMessageDecoder<>(Response.parser()))
+            .addLast(new ProtobufFrameEncoder())
+            .addLast(conn);
+      }
+    }).connect(address).addListener(done -> {
+      if (done.isSuccess()) {
+        conn.attach(((io.netty.channel.ChannelFuture) done).channel());
+        fresh.complete(conn);
+      } else {
+        fresh.completeExceptionally(new NodeConnection.NotSent("cannot connect to " + address + ": " + describe(done.cause()), done.cause()));
+      }
+    });
+    return fresh;
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    for (AtomicReferenceArray<CompletableFuture<NodeConnection>> pool : pools) {
+      for (int i = 0; i < pool.length(); i++) {
+        CompletableFuture<NodeConnection> c = pool.get(i);
+        if (c != null && c.isDone() && !c.isCompletedExceptionally()) {
+          c.join().close();
+        }
+      }
+    }
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5_000);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private static Value expect(Value value, Class<? extends Value> type, String key) {
+    if (!type.isInstance(value)) {
+      throw new LatticeException(io.latticekv.proto.ErrorCode.TYPE_MISMATCH,
+          "key '" + key + "' holds a " + typeName(value) + ", not a " + typeName(type));
+    }
+    return value;
+  }
+
+  private static String typeName(Object valueOrClass) {
+    Class<?> c = valueOrClass instanceof Class<?> k ? k : valueOrClass.getClass();
+    return c == Value.Counter.class ? "counter" : c == Value.Set.class ? "set" : "register";
+  }
+
+  private static String describe(Throwable t) {
+    if (t == null) {
+      return "no attempt made";
+    }
+    Throwable root = t;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    return root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName();
+  }
+
+  private static ByteString utf8(String s) {
+    return ByteString.copyFromUtf8(s);
+  }
+
+  private static List<ByteString> utf8(String... elements) {
+    return Arrays.stream(elements).map(ByteString::copyFromUtf8).toList();
+  }
+
+  /** Waits for {@code future}, rethrowing its {@link LatticeException} as is. */
+  static <T> T await(CompletableFuture<T> future) {
+    try {
+      return future.get();
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof LatticeException le) {
+        throw le;
+      }
+      if (cause instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new LatticeException(io.latticekv.proto.ErrorCode.INTERNAL, String.valueOf(cause), cause);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new LatticeException(io.latticekv.proto.ErrorCode.UNAVAILABLE, "interrupted while waiting for an answer", e);
+    }
+  }
+
+  /** Settings of a {@link LatticeClient}. */
+  public static final class Builder {
+    private final List<InetSocketAddress> addresses = new ArrayList<>();
+    private Duration connectTimeout = Duration.ofSeconds(2);
+    private Duration requestTimeout = Duration.ofSeconds(5);
+    private int poolSize = 2;
+    private int ioThreads = 1;
+    private boolean retryNonIdempotent;
+    private int frameBytesMax = 64 << 20;
+
+    /** Node addresses, tried in order: {@code "host:port,host:port"}. */
+    public Builder addresses(String hostPorts) {
+      for (String part : hostPorts.split(",")) {
+        addresses.add(parseAddress(part.trim()));
+      }
+      return this;
+    }
+
+    public Builder addresses(List<InetSocketAddress> list) {
+      addresses.addAll(list);
+      return this;
+    }
+
+    /** How long to wait for a TCP connection before trying the next address (default 2 s). */
+    public Builder connectTimeout(Duration timeout) {
+      this.connectTimeout = timeout;
+      return this;
+    }
+
+    /** How long to wait for an answer; past it the request fails with a timeout (default 5 s). */
+    public Builder requestTimeout(Duration timeout) {
+      this.requestTimeout = timeout;
+      return this;
+    }
+
+    /** Connections kept to the node in use; more spreads load over event loops (default 2). */
+    public Builder poolSize(int size) {
+      if (size < 1) {
+        throw new IllegalArgumentException("pool size must be at least 1");
+      }
+      this.poolSize = size;
+      return this;
+    }
+
+    /** Netty I/O threads of this client (default 1). */
+    public Builder ioThreads(int threads) {
+      this.ioThreads = threads;
+      return this;
+    }
+
+    /**
+     * Also resend counter increments whose connection died before their answer. They may then
+     * count twice; off by default.
+     */
+    public Builder retryNonIdempotent(boolean retry) {
+      this.retryNonIdempotent = retry;
+      return this;
+    }
+
+    public LatticeClient build() {
+      return new LatticeClient(this);
+    }
+
+    static InetSocketAddress parseAddress(String hostPort) {
+      int colon = hostPort.lastIndexOf(':');
+      if (colon <= 0 || colon == hostPort.length() - 1) {
+        throw new IllegalArgumentException("address must be HOST:PORT, got '" + hostPort + "'");
+      }
+      String host = hostPort.substring(0, colon);
+      if (host.startsWith("[") && host.endsWith("]")) {
+        host = host.substring(1, host.length() - 1);
+      }
+      int port;
+      try {
+        port = Integer.parseInt(hostPort.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("port must be a number in '" + hostPort + "'");
+      }
+      if (port < 1 || port > 65535) {
+        throw new IllegalArgumentException("port out of range in '" + hostPort + "'");
+      }
+      return InetSocketAddress.createUnresolved(host, port);
+    }
+  }
+}

@@ -1,0 +1,125 @@
+package io.latticekv.client;
+
+import io.latticekv.proto.Request;
+import io.latticekv.proto.Response;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One connection to one node, with any number of requests in flight: answers are matched to
+ * requests by id, in whatever order they come.
+ */
+final class NodeConnection extends SimpleChannelInboundHandler<Response> {
+
+  /** The request never left: safe to send elsewhere, whatever it is. */
+  static final class NotSent extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    NotSent(String message, Throwable cause) {
+      super(message, cause, false, false);
+    }
+  }
+
+  /** The request was sent and the connection died before its answer: it may have been applied. */
+  static final class Lost extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    Lost(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  private record Pending(CompletableFuture<Response> answer, ScheduledFuture<?> timeout) {}
+
+  private final InetSocketAddress address;
+  private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
+  private volatile Channel channel;
+
+  NodeConnection(InetSocketAddress address) {
+    this.address = address;
+  }
+
+  void attach(Channel channel) {
+    this.channel = channel;
+  }
+
+  boolean isActive() {
+    Channel ch = channel;
+    return ch != null && ch.isActive();
+  }
+
+  InetSocketAddress address() {
+    return address;
+  }
+
+  CompletableFuture<Response> send(Request request, long timeoutMillis) {
+    CompletableFuture<Response> answer = new CompletableFuture<>();
+    Channel ch = channel;
+    if (ch == null || !ch.isActive()) {
+      answer.completeExceptionally(new NotSent("connection to " + address + " is closed", null));
+      return answer;
+    }
+    long id = request.getId();
+    ScheduledFuture<?> timeout = ch.eventLoop().schedule(() -> {
+      if (pending.remove(id) != null) {
+        answer.completeExceptionally(new LatticeTimeoutException(
+            "no answer from " + address + " within " + timeoutMillis + " ms"));
+      }
+    }, timeoutMillis, TimeUnit.MILLISECONDS);
+    pending.put(id, new Pending(answer, timeout));
+    ch.writeAndFlush(request).addListener(done -> {
+      if (!done.isSuccess() && pending.remove(id) != null) {
+        timeout.cancel(false);
+        answer.completeExceptionally(new NotSent("could not send to " + address, done.cause()));
+      }
+    });
+    return answer;
+  }
+
+  @Override
+  protected void channelRead0(ChannelHandlerContext ctx, Response response) {
+    Pending waiting = pending.remove(response.getId());
+    if (waiting != null) {
+      waiting.timeout().cancel(false);
+      waiting.answer().complete(response);
+    } else if (response.hasError()) {
+      // An error for no request of ours: the node refused something about the connection itself.
+      failAll(new Lost("node " + address + " closed the connection: " + response.getError().getMessage()));
+    }
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    failAll(new Lost("connection to " + address + " was lost before the answer"));
+    ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    ctx.close();
+  }
+
+  private void failAll(RuntimeException why) {
+    for (Long id : pending.keySet()) {
+      Pending waiting = pending.remove(id);
+      if (waiting != null) {
+        waiting.timeout().cancel(false);
+        waiting.answer().completeExceptionally(why);
+      }
+    }
+  }
+
+  void close() {
+    Channel ch = channel;
+    if (ch != null) {
+      ch.close();
+    }
+  }
+}

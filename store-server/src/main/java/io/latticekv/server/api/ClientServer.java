@@ -1,0 +1,166 @@
+package io.latticekv.server.api;
+
+import io.latticekv.core.storage.Store;
+import io.latticekv.core.storage.SyncPolicy;
+import io.latticekv.proto.wire.ProtobufFrameEncoder;
+import io.latticekv.proto.wire.VarintFrameDecoder;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.flush.FlushConsolidationHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.InetSocketAddress;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The client port: a Netty server that frames, decodes and hands requests to a
+ * {@link RequestProcessor} whose storage work runs on a worker pool. Epoll where the native
+ * transport loads, NIO otherwise.
+ *
+ * <p>Pipeline per connection: flush consolidation (one syscall for many pipelined answers), idle
+ * timeout, {@link VarintFrameDecoder}, {@link ProtobufFrameEncoder}, {@link
+ * ClientConnectionHandler}.
+ */
+public final class ClientServer implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(ClientServer.class);
+
+  private final EventLoopGroup boss;
+  private final EventLoopGroup workers;
+  private final ExecutorService storageWorkers;
+  private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+  private final AtomicInteger inflight = new AtomicInteger();
+  private final Channel listener;
+  private final String transport;
+
+  /**
+   * Binds {@code address} and starts serving.
+   *
+   * @param storageThreads threads that run writes under the ALWAYS sync policy; they block on
+   *     fsync, so more than cores lets RocksDB group more of them into one fsync
+   */
+  public ClientServer(InetSocketAddress address, Store store, Limits limits, int storageThreads)
+      throws InterruptedException {
+    boolean epoll = Epoll.isAvailable();
+    IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    Class<? extends ServerChannel> channelType =
+        epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    this.transport = epoll ? "epoll" : "nio";
+    this.boss = new MultiThreadIoEventLoopGroup(1, io);
+    this.workers = new MultiThreadIoEventLoopGroup(0, io);
+    this.storageWorkers = Executors.newFixedThreadPool(storageThreads, namedThreads("lattice-storage"));
+    // Reads and unsynced (or group-committed) writes run on the event loop; see RequestProcessor.
+    Executor inline = Runnable::run;
+    RequestProcessor processor = new RequestProcessor(
+        store, limits, inline, store.sync() == SyncPolicy.ALWAYS ? storageWorkers : inline);
+    ConnectionLimiter limiter = new ConnectionLimiter(limits.connectionsMax(), connections);
+    ProtobufFrameEncoder encoder = new ProtobufFrameEncoder();
+    ServerBootstrap bootstrap = new ServerBootstrap()
+        .group(boss, workers)
+        .channel(channelType)
+        .option(ChannelOption.SO_BACKLOG, 1024)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childHandler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            ch.pipeline()
+                .addLast("limit", limiter)
+                .addLast("flush", new FlushConsolidationHandler(256, true))
+                .addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeoutMs(), TimeUnit.MILLISECONDS))
+                .addLast("frames", new VarintFrameDecoder(limits.frameBytesMax()))
+                .addLast("encoder", encoder)
+                .addLast("requests", new ClientConnectionHandler(processor, limits.inflightPerConnectionMax(), inflight));
+          }
+        });
+    try {
+      this.listener = bootstrap.bind(address).sync().channel();
+    } catch (Exception e) {
+      shutdownThreads();
+      throw e;
+    }
+    log.info("serving clients on {} ({})", localAddress(), transport);
+  }
+
+  public InetSocketAddress localAddress() {
+    return (InetSocketAddress) listener.localAddress();
+  }
+
+  /** Requests received and not yet answered, over all connections. */
+  public int inflight() {
+    return inflight.get();
+  }
+
+  /**
+   * Graceful stop: stop accepting, let in-flight requests finish (up to {@code drainMillis}), then
+   * close every connection and stop the threads. The store is the caller's to close afterwards.
+   */
+  public void close(long drainMillis) {
+    listener.close().syncUninterruptibly();
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(drainMillis);
+    for (var ch : connections) {
+      ch.config().setAutoRead(false);
+    }
+    while (inflight.get() > 0 && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(5); // a shutdown drain, bounded by the deadline above
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    if (inflight.get() > 0) {
+      log.warn("{} requests still in flight after {} ms; closing anyway", inflight.get(), drainMillis);
+    }
+    connections.close().awaitUninterruptibly(drainMillis);
+    shutdownThreads();
+  }
+
+  @Override
+  public void close() {
+    close(10_000);
+  }
+
+  private void shutdownThreads() {
+    boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    storageWorkers.shutdown();
+    try {
+      if (!storageWorkers.awaitTermination(10, TimeUnit.SECONDS)) {
+        storageWorkers.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    boss.terminationFuture().awaitUninterruptibly(5_000);
+    workers.terminationFuture().awaitUninterruptibly(5_000);
+  }
+
+  private static java.util.concurrent.ThreadFactory namedThreads(String prefix) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}

@@ -1,0 +1,263 @@
+package io.latticekv.server.api;
+
+import com.google.protobuf.ByteString;
+import io.latticekv.core.crdt.CausalContext;
+import io.latticekv.core.crdt.CounterOverflowException;
+import io.latticekv.core.crdt.Crdt;
+import io.latticekv.core.crdt.CrdtCodec;
+import io.latticekv.core.crdt.CrdtDecodeException;
+import io.latticekv.core.crdt.CrdtUpdate;
+import io.latticekv.core.crdt.LwwRegister;
+import io.latticekv.core.crdt.OrSet;
+import io.latticekv.core.crdt.PnCounter;
+import io.latticekv.core.storage.Applied;
+import io.latticekv.core.storage.StorageException;
+import io.latticekv.core.storage.Store;
+import io.latticekv.core.storage.TypeMismatchException;
+import io.latticekv.core.storage.ValueTooLargeException;
+import io.latticekv.proto.CounterUpdate;
+import io.latticekv.proto.Error;
+import io.latticekv.proto.ErrorCode;
+import io.latticekv.proto.GetRequest;
+import io.latticekv.proto.GetResponse;
+import io.latticekv.proto.MergeRequest;
+import io.latticekv.proto.MergeResponse;
+import io.latticekv.proto.PutRequest;
+import io.latticekv.proto.PutResponse;
+import io.latticekv.proto.RegisterValue;
+import io.latticekv.proto.Request;
+import io.latticekv.proto.Response;
+import io.latticekv.proto.SetUpdate;
+import io.latticekv.proto.SetValue;
+import io.latticekv.proto.Value;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns client requests into storage operations and their outcomes into responses. Knows nothing
+ * of Netty: the handler feeds it decoded requests, tests call it directly.
+ *
+ * <p>Every failure a client can cause becomes an {@link Error} with a code and a sentence; only a
+ * bug or a storage failure becomes {@code INTERNAL}, and is logged.
+ */
+public final class RequestProcessor {
+
+  private static final Logger log = LoggerFactory.getLogger(RequestProcessor.class);
+
+  private final Store store;
+  private final Limits limits;
+  private final Executor reads;
+  private final Executor writes;
+
+  /**
+   * @param reads where reads run
+   * @param writes where writes run. Either may be the caller's own thread ({@code Runnable::run}):
+   *     reads and unsynced writes take microseconds, and running them on the event loop saves two
+   *     thread hops per request; writes that fsync (sync ALWAYS) block for milliseconds and belong
+   *     on a pool.
+   */
+  public RequestProcessor(Store store, Limits limits, Executor reads, Executor writes) {
+    this.store = store;
+    this.limits = limits;
+    this.reads = reads;
+    this.writes = writes;
+  }
+
+  /** A refusal with a code, raised while checking or executing a request. */
+  static final class Refusal extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final ErrorCode code;
+
+    Refusal(ErrorCode code, String message) {
+      super(message, null, false, false);
+      this.code = code;
+    }
+  }
+
+  /** Processes {@code request}; the future always completes normally, with an answer or an error. */
+  public CompletableFuture<Response> process(Request request) {
+    long id = request.getId();
+    CompletableFuture<Response> answer;
+    try {
+      answer = switch (request.getBodyCase()) {
+        case GET -> get(request.getGet());
+        case PUT -> put(request.getPut());
+        case MERGE -> merge(request.getMerge());
+        case BODY_NOT_SET -> throw new Refusal(ErrorCode.UNKNOWN_REQUEST,
+            "request " + Long.toUnsignedString(id) + " has no body this node understands");
+      };
+    } catch (RuntimeException e) {
+      answer = CompletableFuture.failedFuture(e);
+    }
+    return answer.handle((response, failure) ->
+        failure == null ? response.toBuilder().setId(id).build() : error(id, unwrap(failure)));
+  }
+
+  private CompletableFuture<Response> get(GetRequest get) {
+    ByteString key = checkKey(get.getKey());
+    return CompletableFuture.supplyAsync(() -> {
+      GetResponse.Builder body = GetResponse.newBuilder();
+      store.get(key).ifPresent(state -> body.setValue(view(state)));
+      return Response.newBuilder().setGet(body).build();
+    }, reads);
+  }
+
+  private CompletableFuture<Response> put(PutRequest put) {
+    ByteString key = checkKey(put.getKey());
+    checkValue(put.getValue(), "value");
+    return write(key, new CrdtUpdate.RegisterAssign(put.getValue()), state -> Response.newBuilder()
+        .setPut(PutResponse.newBuilder().setValue(registerView((LwwRegister) state))).build());
+  }
+
+  private CompletableFuture<Response> merge(MergeRequest merge) {
+    ByteString key = checkKey(merge.getKey());
+    CrdtUpdate update = switch (merge.getUpdateCase()) {
+      case COUNTER -> counterUpdate(merge.getCounter());
+      case SET -> setUpdate(merge.getSet());
+      case REGISTER -> {
+        checkValue(merge.getRegister().getValue(), "value");
+        yield new CrdtUpdate.RegisterAssign(merge.getRegister().getValue());
+      }
+      case STATE -> {
+        try {
+          yield new CrdtUpdate.JoinState(CrdtCodec.fromProto(merge.getState()));
+        } catch (CrdtDecodeException e) {
+          throw new Refusal(ErrorCode.INVALID_STATE, "the state to merge is invalid: " + e.getMessage());
+        }
+      }
+      case UPDATE_NOT_SET -> throw new Refusal(ErrorCode.BAD_REQUEST, "merge request carries no update");
+    };
+    return write(key, update, state -> Response.newBuilder()
+        .setMerge(MergeResponse.newBuilder().setValue(view(state))).build());
+  }
+
+  private static CrdtUpdate counterUpdate(CounterUpdate counter) {
+    if (counter.getAmount() == Long.MIN_VALUE) {
+      throw new Refusal(ErrorCode.OVERFLOW, "cannot subtract 2^63 from a counter");
+    }
+    return new CrdtUpdate.CounterAdd(counter.getAmount());
+  }
+
+  private CrdtUpdate setUpdate(SetUpdate set) {
+    int elements = set.getAddCount() + set.getRemoveCount();
+    if (elements == 0) {
+      throw new Refusal(ErrorCode.BAD_REQUEST, "set update adds and removes nothing");
+    }
+    if (elements > limits.setElementsMax()) {
+      throw new Refusal(ErrorCode.TOO_MANY_ELEMENTS, "set update names " + elements
+          + " elements; the limit is " + limits.setElementsMax() + " per request");
+    }
+    set.getAddList().forEach(e -> checkValue(e, "set element"));
+    set.getRemoveList().forEach(e -> checkValue(e, "set element"));
+    Optional<CausalContext> observed = Optional.empty();
+    if (!set.getContext().isEmpty()) {
+      try {
+        observed = Optional.of(CrdtCodec.decodeContext(set.getContext()));
+      } catch (CrdtDecodeException e) {
+        throw new Refusal(ErrorCode.INVALID_STATE, "the remove context is invalid: " + e.getMessage());
+      }
+    }
+    return new CrdtUpdate.SetUpdate(set.getAddList(), set.getRemoveList(), observed);
+  }
+
+  /** Applies on the executor, answers once the write is as durable as the sync policy says. */
+  private CompletableFuture<Response> write(
+      ByteString key, CrdtUpdate update, java.util.function.Function<Crdt<?>, Response> answer) {
+    return CompletableFuture.supplyAsync(() -> store.apply(key, update), writes)
+        .thenCompose(applied -> applied.durable().thenApply(done -> answer.apply(applied.state())));
+  }
+
+  // ---------------------------------------------------------------- validation
+
+  private ByteString checkKey(ByteString key) {
+    if (key.isEmpty()) {
+      throw new Refusal(ErrorCode.BAD_REQUEST, "the key is empty");
+    }
+    if (key.size() > limits.keyBytesMax()) {
+      throw new Refusal(ErrorCode.KEY_TOO_LARGE, "the key has " + key.size()
+          + " bytes; the limit is " + limits.keyBytesMax());
+    }
+    return key;
+  }
+
+  private void checkValue(ByteString value, String what) {
+    if (value.size() > limits.valueBytesMax()) {
+      throw new Refusal(ErrorCode.VALUE_TOO_LARGE, "the " + what + " has " + value.size()
+          + " bytes; the limit is " + limits.valueBytesMax());
+    }
+  }
+
+  // ---------------------------------------------------------------- views
+
+  /** The value a reader sees; a counter outside the 64-bit range is an OVERFLOW error. */
+  static Value view(Crdt<?> state) {
+    if (state instanceof PnCounter counter) {
+      try {
+        return Value.newBuilder().setCounter(counter.value()).build();
+      } catch (CounterOverflowException e) {
+        throw new Refusal(ErrorCode.OVERFLOW, e.getMessage());
+      }
+    }
+    if (state instanceof OrSet set) {
+      return Value.newBuilder().setSet(SetValue.newBuilder()
+          .addAllElements(set.elements())
+          .setContext(CrdtCodec.encodeContext(set.context()))).build();
+    }
+    return Value.newBuilder().setRegister(registerView((LwwRegister) state)).build();
+  }
+
+  private static RegisterValue registerView(LwwRegister register) {
+    RegisterValue.Builder view = RegisterValue.newBuilder();
+    if (!register.isEmpty()) {
+      view.setValue(register.value())
+          .setTimestamp(register.timestamp().packed())
+          .setWriter(register.writer().toBytes());
+    }
+    return view.build();
+  }
+
+  // ---------------------------------------------------------------- errors
+
+  private static Throwable unwrap(Throwable failure) {
+    while (failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null) {
+      failure = failure.getCause();
+    }
+    return failure;
+  }
+
+  static Response error(long id, Throwable failure) {
+    ErrorCode code;
+    String message = failure.getMessage();
+    if (failure instanceof Refusal refusal) {
+      code = refusal.code;
+    } else if (failure instanceof TypeMismatchException) {
+      code = ErrorCode.TYPE_MISMATCH;
+    } else if (failure instanceof CounterOverflowException) {
+      code = ErrorCode.OVERFLOW;
+    } else if (failure instanceof ValueTooLargeException) {
+      code = ErrorCode.VALUE_TOO_LARGE;
+    } else if (failure instanceof java.util.concurrent.RejectedExecutionException) {
+      code = ErrorCode.UNAVAILABLE;
+      message = "the node is shutting down";
+    } else {
+      code = ErrorCode.INTERNAL;
+      if (failure instanceof StorageException) {
+        log.error("storage failure serving request {}", Long.toUnsignedString(id), failure);
+      } else {
+        log.error("bug: unexpected failure serving request {}", Long.toUnsignedString(id), failure);
+      }
+      message = "internal error (" + failure.getClass().getSimpleName() + "): " + failure.getMessage()
+          + "; see the node's log";
+    }
+    return errorResponse(id, code, message);
+  }
+
+  static Response errorResponse(long id, ErrorCode code, String message) {
+    return Response.newBuilder().setId(id)
+        .setError(Error.newBuilder().setCode(code).setMessage(message == null ? code.name() : message))
+        .build();
+  }
+}

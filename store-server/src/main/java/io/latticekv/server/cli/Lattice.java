@@ -1,0 +1,106 @@
+package io.latticekv.server.cli;
+
+import io.latticekv.client.LatticeException;
+import io.latticekv.client.LatticeTimeoutException;
+import io.latticekv.client.LatticeUnavailableException;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code lattice} command line: runs a node ({@code lattice server}) or talks to one ({@code
+ * lattice get KEY}, {@code lattice incr KEY}, ...). Options such as {@code --connect} and {@code
+ * --json} go before or after the command name.
+ */
+@Command(
+    name = "lattice",
+    mixinStandardHelpOptions = true,
+    version = "LatticeKV 0.1.0-SNAPSHOT",
+    description = "LatticeKV: a replicated key-value store whose values are CRDTs.",
+    subcommands = {
+      ServerCommand.class,
+      ClientCommands.Get.class,
+      ClientCommands.Put.class,
+      ClientCommands.Incr.class,
+      ClientCommands.Decr.class,
+      ClientCommands.Sadd.class,
+      ClientCommands.Srem.class,
+      BenchCommand.class,
+      CommandLine.HelpCommand.class
+    },
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {
+      "0:success",
+      "1:the node refused the request (type mismatch, overflow, too large, invalid)",
+      "2:bad arguments",
+      "3:no node could be reached",
+      "4:no answer in time (the request may or may not have been applied)",
+      "5:the server failed"
+    })
+public final class Lattice implements Runnable {
+
+  @Option(names = "--connect", scope = ScopeType.INHERIT, paramLabel = "HOST:PORT[,HOST:PORT...]",
+      defaultValue = "127.0.0.1:7379",
+      description = "Nodes to talk to, tried in order (default: ${DEFAULT-VALUE}).")
+  String connect;
+
+  @Option(names = "--json", scope = ScopeType.INHERIT,
+      description = "Print results as JSON, for scripts.")
+  boolean json;
+
+  @Option(names = "--timeout-ms", scope = ScopeType.INHERIT, paramLabel = "MS", defaultValue = "5000",
+      description = "How long to wait for an answer (default: ${DEFAULT-VALUE}).")
+  long timeoutMs;
+
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "a command is needed: server, get, put, incr, decr, sadd, srem, bench");
+  }
+
+  public static void main(String[] args) {
+    System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+  }
+
+  /** Runs the command line with the given streams; returns the exit code. */
+  public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    CommandLine cli = new CommandLine(new Lattice());
+    cli.setOut(out);
+    cli.setErr(err);
+    cli.setExecutionExceptionHandler((e, commandLine, parsed) -> {
+      commandLine.getErr().println("lattice: " + oneLine(e));
+      return exitCodeOf(e);
+    });
+    return cli.execute(args);
+  }
+
+  static String oneLine(Exception e) {
+    String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    if (e instanceof LatticeException le && !(e instanceof LatticeTimeoutException)
+        && !(e instanceof LatticeUnavailableException)) {
+      message = message + " (" + le.code() + ")";
+    }
+    return message.replace('\n', ' ');
+  }
+
+  static int exitCodeOf(Exception e) {
+    if (e instanceof LatticeTimeoutException) {
+      return ExitCode.TIMEOUT;
+    }
+    if (e instanceof LatticeUnavailableException) {
+      return ExitCode.UNAVAILABLE;
+    }
+    if (e instanceof LatticeException) {
+      return ExitCode.REFUSED;
+    }
+    if (e instanceof IllegalArgumentException) {
+      return ExitCode.USAGE;
+    }
+    return ExitCode.SERVER_FAILED;
+  }
+}

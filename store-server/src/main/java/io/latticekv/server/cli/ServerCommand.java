@@ -1,0 +1,105 @@
+package io.latticekv.server.cli;
+
+import io.latticekv.core.storage.StoreOptions;
+import io.latticekv.core.storage.SyncPolicy;
+import io.latticekv.server.LatticeNode;
+import io.latticekv.server.api.Limits;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code lattice server}: runs a node in the foreground until SIGTERM or Ctrl-C. */
+@Command(name = "server", description = "Run a node in the foreground; SIGTERM or Ctrl-C stops it cleanly.")
+final class ServerCommand implements Callable<Integer> {
+
+  @Option(names = "--dir", required = true, paramLabel = "DIR",
+      description = "Data directory; created on first use.")
+  Path dir;
+
+  @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:7379",
+      description = "Client port (default: ${DEFAULT-VALUE}).")
+  String listen;
+
+  @Option(names = "--sync", paramLabel = "always|batch|none", defaultValue = "batch",
+      description = "When writes are fsynced before they are acknowledged. always: every write "
+          + "(survives power loss, slowest); batch: group commit, one fsync shared by concurrent "
+          + "writes (survives power loss); none: the OS decides (survives a process crash, not a "
+          + "power loss). Default: ${DEFAULT-VALUE}.")
+  String sync;
+
+  @Option(names = "--cache-bytes", paramLabel = "BYTES", defaultValue = "67108864",
+      description = "Bound on the cache of decoded values (default: ${DEFAULT-VALUE}, 64 MiB).")
+  long cacheBytes;
+
+  @Option(names = "--storage-threads", paramLabel = "N", defaultValue = "16",
+      description = "Threads running storage work; they block on disk, so more than cores helps "
+          + "with --sync always (default: ${DEFAULT-VALUE}).")
+  int storageThreads;
+
+  @Option(names = "--frame-bytes-max", paramLabel = "BYTES", defaultValue = "4194304",
+      description = "Largest request frame; a larger one closes the connection (default: ${DEFAULT-VALUE}).")
+  int frameBytesMax;
+
+  @Option(names = "--key-bytes-max", paramLabel = "BYTES", defaultValue = "4096",
+      description = "Longest key (default: ${DEFAULT-VALUE}).")
+  int keyBytesMax;
+
+  @Option(names = "--value-bytes-max", paramLabel = "BYTES", defaultValue = "1048576",
+      description = "Largest register value or set element (default: ${DEFAULT-VALUE}).")
+  int valueBytesMax;
+
+  @Option(names = "--set-elements-max", paramLabel = "N", defaultValue = "1000",
+      description = "Most set elements one request may add or remove (default: ${DEFAULT-VALUE}).")
+  int setElementsMax;
+
+  @Option(names = "--inflight-per-connection-max", paramLabel = "N", defaultValue = "1024",
+      description = "Outstanding requests per connection before the node stops reading it (default: ${DEFAULT-VALUE}).")
+  int inflightMax;
+
+  @Option(names = "--connections-max", paramLabel = "N", defaultValue = "10000",
+      description = "Open client connections; more are closed at once (default: ${DEFAULT-VALUE}).")
+  int connectionsMax;
+
+  @Option(names = "--idle-timeout-ms", paramLabel = "MS", defaultValue = "300000",
+      description = "Close a connection silent this long (default: ${DEFAULT-VALUE}).")
+  long idleTimeoutMs;
+
+  @Override
+  public Integer call() throws Exception {
+    SyncPolicy policy = SyncPolicy.parse(sync);
+    InetSocketAddress address = parseListen(listen);
+    Limits limits = new Limits(frameBytesMax, keyBytesMax, valueBytesMax, setElementsMax,
+        inflightMax, connectionsMax, idleTimeoutMs);
+    StoreOptions storeOptions = StoreOptions.defaults(dir, policy).withCacheBytes(cacheBytes);
+    LatticeNode node = new LatticeNode(storeOptions, address, limits, storageThreads);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      node.close();
+      stopped.countDown();
+    }, "lattice-shutdown"));
+    System.out.println("LatticeKV node " + node.store().nodeId() + " serving clients on "
+        + hostPort(node.clientAddress()) + " (data " + dir + ", sync " + policy.name().toLowerCase() + ")");
+    System.out.flush();
+    stopped.await();
+    return ExitCode.OK;
+  }
+
+  static InetSocketAddress parseListen(String hostPort) {
+    int colon = hostPort.lastIndexOf(':');
+    if (colon <= 0) {
+      throw new IllegalArgumentException("--listen must be HOST:PORT, got '" + hostPort + "'");
+    }
+    try {
+      return new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("--listen port must be a number, got '" + hostPort + "'");
+    }
+  }
+
+  static String hostPort(InetSocketAddress address) {
+    return address.getHostString() + ":" + address.getPort();
+  }
+}
