@@ -263,7 +263,8 @@ public final class LatticeClient implements AutoCloseable {
       Throwable lastFailure, CompletableFuture<Response> result) {
     if (triesLeft == 0) {
       result.completeExceptionally(new LatticeUnavailableException(
-          "no node reachable at " + addresses + ": " + describe(lastFailure), lastFailure));
+          "no node reachable at " + addresses.stream().map(LatticeClient::hostPort).toList() + ": "
+              + describe(lastFailure), lastFailure));
       return;
     }
     int at = Math.floorMod(index, addresses.size());
@@ -318,7 +319,7 @@ public final class LatticeClient implements AutoCloseable {
         conn.attach(((io.netty.channel.ChannelFuture) done).channel());
         fresh.complete(conn);
       } else {
-        fresh.completeExceptionally(new NodeConnection.NotSent("cannot connect to " + address + ": " + describe(done.cause()), done.cause()));
+        fresh.completeExceptionally(new NodeConnection.NotSent("cannot connect to " + hostPort(address) + ": " + describe(done.cause()), done.cause()));
       }
     });
     return fresh;
@@ -362,6 +363,10 @@ public final class LatticeClient implements AutoCloseable {
       root = root.getCause();
     }
     return root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName();
+  }
+
+  static String hostPort(InetSocketAddress address) {
+    return address.getHostString() + ":" + address.getPort();
   }
 
   private static ByteString utf8(String s) {

@@ -39,11 +39,13 @@ final class NodeConnection extends SimpleChannelInboundHandler<Response> {
   private record Pending(CompletableFuture<Response> answer, ScheduledFuture<?> timeout) {}
 
   private final InetSocketAddress address;
+  private final String name;
   private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
   private volatile Channel channel;
 
   NodeConnection(InetSocketAddress address) {
     this.address = address;
+    this.name = LatticeClient.hostPort(address);
   }
 
   void attach(Channel channel) {
@@ -63,21 +65,21 @@ final class NodeConnection extends SimpleChannelInboundHandler<Response> {
     CompletableFuture<Response> answer = new CompletableFuture<>();
     Channel ch = channel;
     if (ch == null || !ch.isActive()) {
-      answer.completeExceptionally(new NotSent("connection to " + address + " is closed", null));
+      answer.completeExceptionally(new NotSent("connection to " + name + " is closed", null));
       return answer;
     }
     long id = request.getId();
     ScheduledFuture<?> timeout = ch.eventLoop().schedule(() -> {
       if (pending.remove(id) != null) {
         answer.completeExceptionally(new LatticeTimeoutException(
-            "no answer from " + address + " within " + timeoutMillis + " ms"));
+            "no answer from " + name + " within " + timeoutMillis + " ms"));
       }
     }, timeoutMillis, TimeUnit.MILLISECONDS);
     pending.put(id, new Pending(answer, timeout));
     ch.writeAndFlush(request).addListener(done -> {
       if (!done.isSuccess() && pending.remove(id) != null) {
         timeout.cancel(false);
-        answer.completeExceptionally(new NotSent("could not send to " + address, done.cause()));
+        answer.completeExceptionally(new NotSent("could not send to " + name, done.cause()));
       }
     });
     return answer;
@@ -91,13 +93,13 @@ final class NodeConnection extends SimpleChannelInboundHandler<Response> {
       waiting.answer().complete(response);
     } else if (response.hasError()) {
       // An error for no request of ours: the node refused something about the connection itself.
-      failAll(new Lost("node " + address + " closed the connection: " + response.getError().getMessage()));
+      failAll(new Lost("node " + name + " closed the connection: " + response.getError().getMessage()));
     }
   }
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    failAll(new Lost("connection to " + address + " was lost before the answer"));
+    failAll(new Lost("connection to " + name + " was lost before the answer"));
     ctx.fireChannelInactive();
   }
 

@@ -75,15 +75,22 @@ final class ServerCommand implements Callable<Integer> {
         inflightMax, connectionsMax, idleTimeoutMs);
     StoreOptions storeOptions = StoreOptions.defaults(dir, policy).withCacheBytes(cacheBytes);
     LatticeNode node = new LatticeNode(storeOptions, address, limits, storageThreads);
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      node.close();
-      stopped.countDown();
-    }, "lattice-shutdown"));
+    // SIGTERM and Ctrl-C ask for a clean stop, after which the process exits 0. The shutdown hook
+    // covers every other way the JVM may exit.
+    CountDownLatch stopRequested = new CountDownLatch(1);
+    for (String signal : new String[] {"TERM", "INT"}) {
+      try {
+        sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> stopRequested.countDown());
+      } catch (IllegalArgumentException unsupported) {
+        // not a signal on this platform; the shutdown hook still stops the node
+      }
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(node::close, "lattice-shutdown"));
     System.out.println("LatticeKV node " + node.store().nodeId() + " serving clients on "
         + hostPort(node.clientAddress()) + " (data " + dir + ", sync " + policy.name().toLowerCase() + ")");
     System.out.flush();
-    stopped.await();
+    stopRequested.await();
+    node.close();
     return ExitCode.OK;
   }
 
