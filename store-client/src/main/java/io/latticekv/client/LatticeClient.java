@@ -21,6 +21,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.latticekv.proto.wire.ProtobufMessageDecoder;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -293,6 +294,10 @@ public final class LatticeClient implements AutoCloseable {
 
   /** A live connection to address {@code at}, from its pool, connecting when needed. */
   private CompletableFuture<NodeConnection> connection(int at) {
+    NodeConnection answering = NodeConnection.answering();
+    if (answering != null && answering.isActive() && answering.address().equals(addresses.get(at))) {
+      return CompletableFuture.completedFuture(answering);
+    }
     AtomicReferenceArray<CompletableFuture<NodeConnection>> pool = pools.get(at);
     int slot = Math.floorMod(roundRobin.getAndIncrement(), pool.length());
     CompletableFuture<NodeConnection> current = pool.get(slot);
@@ -309,6 +314,9 @@ public final class LatticeClient implements AutoCloseable {
       @Override
       protected void initChannel(SocketChannel ch) {
         ch.pipeline()
+            // Requests written during a read of this connection (see NodeConnection.answering)
+            // are flushed once, when the read completes.
+            .addLast(new FlushConsolidationHandler(256, false))
             .addLast(new VarintFrameDecoder(frameBytesMax))
             .addLast(new ProtobufMessageDecoder<>(Response.parser()))
             .addLast(new ProtobufFrameEncoder())

@@ -36,7 +36,13 @@ final class NodeConnection extends SimpleChannelInboundHandler<Response> {
     }
   }
 
-  private record Pending(CompletableFuture<Response> answer, ScheduledFuture<?> timeout) {}
+  private record Pending(CompletableFuture<Response> answer, long deadlineNanos, long timeoutMillis) {}
+
+  /**
+   * How often pending requests are checked against their deadlines. One sweep per connection is
+   * far cheaper than a timer task per request; a timeout fires up to this much late.
+   */
+  private static final long SWEEP_MILLIS = 20;
 
   private final InetSocketAddress address;
   private final String name;
@@ -50,6 +56,20 @@ final class NodeConnection extends SimpleChannelInboundHandler<Response> {
 
   void attach(Channel channel) {
     this.channel = channel;
+    ScheduledFuture<?> sweeper = channel.eventLoop().scheduleAtFixedRate(
+        this::expireOverdue, SWEEP_MILLIS, SWEEP_MILLIS, TimeUnit.MILLISECONDS);
+    channel.closeFuture().addListener(closed -> sweeper.cancel(false));
+  }
+
+  private void expireOverdue() {
+    long now = System.nanoTime();
+    for (Map.Entry<Long, Pending> entry : pending.entrySet()) {
+      Pending p = entry.getValue();
+      if (now - p.deadlineNanos() >= 0 && pending.remove(entry.getKey(), p)) {
+        p.answer().completeExceptionally(new LatticeTimeoutException(
+            "no answer from " + name + " within " + p.timeoutMillis() + " ms"));
+      }
+    }
   }
 
   boolean isActive() {
@@ -69,28 +89,37 @@ final class NodeConnection extends SimpleChannelInboundHandler<Response> {
       return answer;
     }
     long id = request.getId();
-    ScheduledFuture<?> timeout = ch.eventLoop().schedule(() -> {
-      if (pending.remove(id) != null) {
-        answer.completeExceptionally(new LatticeTimeoutException(
-            "no answer from " + name + " within " + timeoutMillis + " ms"));
-      }
-    }, timeoutMillis, TimeUnit.MILLISECONDS);
-    pending.put(id, new Pending(answer, timeout));
+    pending.put(id, new Pending(answer, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis), timeoutMillis));
     ch.writeAndFlush(request).addListener(done -> {
       if (!done.isSuccess() && pending.remove(id) != null) {
-        timeout.cancel(false);
         answer.completeExceptionally(new NotSent("could not send to " + name, done.cause()));
       }
     });
     return answer;
   }
 
+  /**
+   * The connection whose answer is being delivered on this thread, if any. A request made from
+   * that answer's callback goes back on the same connection: it is then written during the
+   * connection's read and flushed with the other answers' follow-ups in one system call, and
+   * never crosses to another thread.
+   */
+  private static final ThreadLocal<NodeConnection> ANSWERING = new ThreadLocal<>();
+
+  static NodeConnection answering() {
+    return ANSWERING.get();
+  }
+
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, Response response) {
     Pending waiting = pending.remove(response.getId());
     if (waiting != null) {
-      waiting.timeout().cancel(false);
-      waiting.answer().complete(response);
+      ANSWERING.set(this);
+      try {
+        waiting.answer().complete(response);
+      } finally {
+        ANSWERING.remove();
+      }
     } else if (response.hasError()) {
       // An error for no request of ours: the node refused something about the connection itself.
       failAll(new Lost("node " + name + " closed the connection: " + response.getError().getMessage()));
@@ -112,7 +141,6 @@ final class NodeConnection extends SimpleChannelInboundHandler<Response> {
     for (Long id : pending.keySet()) {
       Pending waiting = pending.remove(id);
       if (waiting != null) {
-        waiting.timeout().cancel(false);
         waiting.answer().completeExceptionally(why);
       }
     }

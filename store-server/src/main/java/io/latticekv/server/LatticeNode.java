@@ -16,6 +16,15 @@ public final class LatticeNode implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(LatticeNode.class);
 
+  /**
+   * Default number of event loops: half the cores, at least one. The other half is left to
+   * RocksDB's background work, fsyncs and the garbage collector; measured on 2 cores, one event
+   * loop served more requests than two (docs/benchmarks.md).
+   */
+  public static int defaultIoThreads() {
+    return Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+  }
+
   /** How long a stop waits for in-flight requests before closing connections anyway. */
   static final long DRAIN_MILLIS = 10_000;
 
@@ -23,11 +32,11 @@ public final class LatticeNode implements AutoCloseable {
   private final ClientServer clients;
   private boolean closed;
 
-  public LatticeNode(StoreOptions storeOptions, InetSocketAddress listen, Limits limits, int storageThreads)
+  public LatticeNode(StoreOptions storeOptions, InetSocketAddress listen, Limits limits, int ioThreads, int storageThreads)
       throws InterruptedException {
     this.store = Store.open(storeOptions);
     try {
-      this.clients = new ClientServer(listen, store, limits, storageThreads);
+      this.clients = new ClientServer(listen, store, limits, ioThreads, storageThreads);
     } catch (InterruptedException | RuntimeException e) {
       store.close();
       throw e;

@@ -24,7 +24,7 @@ final class TestNode implements AutoCloseable {
 
   static TestNode start(Path dir, int port, Limits limits) throws InterruptedException {
     LatticeNode node = new LatticeNode(StoreOptions.defaults(dir, SyncPolicy.BATCH),
-        new InetSocketAddress("127.0.0.1", port), limits, 4);
+        new InetSocketAddress("127.0.0.1", port), limits, 1, 4);
     return new TestNode(dir, node);
   }
 

@@ -66,28 +66,61 @@ public final class CausalContext {
 
   /** Folds every cloud dot that extends its replica's vector entry into the vector. */
   private static CausalContext compact(TreeMap<NodeId, Long> vector, Dot[] dots) {
-    Arrays.sort(dots);
-    List<Dot> rest = new ArrayList<>();
-    for (Dot dot : dots) {
-      long seen = vector.getOrDefault(dot.replica(), 0L);
-      if (dot.counter() == seen + 1) {
-        vector.put(dot.replica(), dot.counter());
-      } else if (dot.counter() > seen + 1 && (rest.isEmpty() || !rest.get(rest.size() - 1).equals(dot))) {
-        rest.add(dot);
-      }
-      // Otherwise the dot is already in the vector, or a duplicate of the cloud dot before it.
-    }
-    // One pass suffices: a replica's dots are visited in increasing counter order, so a dot that
-    // fills a gap is folded in before the dots that follow it are looked at.
-    if (vector.isEmpty() && rest.isEmpty()) {
-      return EMPTY;
-    }
     NodeId[] replicas = vector.keySet().toArray(new NodeId[0]);
     long[] counters = new long[replicas.length];
     for (int i = 0; i < replicas.length; i++) {
       counters[i] = vector.get(replicas[i]);
     }
-    return new CausalContext(replicas, counters, rest.toArray(new Dot[0]));
+    return compact(replicas, counters, dots);
+  }
+
+  /**
+   * Folds every cloud dot that extends its replica's vector entry into the vector, on sorted
+   * arrays: {@code replicas} sorted and unique with positive {@code counters}; {@code dots} in any
+   * order (sorted here). Runs in one pass after the sort, with no maps: this is on the path of
+   * every set write.
+   */
+  private static CausalContext compact(NodeId[] replicas, long[] counters, Dot[] dots) {
+    Arrays.sort(dots);
+    // Replicas that appear only in the cloud may join the vector: size for the worst case.
+    NodeId[] outReplicas = new NodeId[replicas.length + dots.length];
+    long[] outCounters = new long[outReplicas.length];
+    List<Dot> rest = new ArrayList<>();
+    int r = 0;
+    int n = 0;
+    int d = 0;
+    while (r < replicas.length || d < dots.length) {
+      // The next replica in order, from the vector or from the cloud.
+      NodeId replica;
+      long seen;
+      if (d == dots.length || (r < replicas.length && replicas[r].compareTo(dots[d].replica()) <= 0)) {
+        replica = replicas[r];
+        seen = counters[r++];
+      } else {
+        replica = dots[d].replica();
+        seen = 0;
+      }
+      // One pass suffices: a replica's dots are visited in increasing counter order, so a dot
+      // that fills a gap is folded in before the dots that follow it are looked at.
+      for (; d < dots.length && dots[d].replica().equals(replica); d++) {
+        Dot dot = dots[d];
+        if (dot.counter() == seen + 1) {
+          seen = dot.counter();
+        } else if (dot.counter() > seen + 1 && (rest.isEmpty() || !rest.get(rest.size() - 1).equals(dot))) {
+          rest.add(dot);
+        }
+        // Otherwise the dot is already in the vector, or a duplicate of the cloud dot before it.
+      }
+      if (seen > 0) {
+        outReplicas[n] = replica;
+        outCounters[n++] = seen;
+      }
+    }
+    if (n == 0 && rest.isEmpty()) {
+      return EMPTY;
+    }
+    return new CausalContext(
+        Arrays.copyOf(outReplicas, n), Arrays.copyOf(outCounters, n), rest.toArray(new Dot[0]));
   }
 
   /** Whether this context has seen {@code dot}. */
@@ -148,13 +181,30 @@ public final class CausalContext {
     if (isEmpty()) {
       return other;
     }
-    TreeMap<NodeId, Long> vector = vectorAsMap();
-    for (int i = 0; i < other.replicas.length; i++) {
-      vector.merge(other.replicas[i], other.vv[i], Math::max);
+    // Pointwise maximum of the two vectors, by a merge of their sorted replica arrays.
+    NodeId[] replicas = new NodeId[this.replicas.length + other.replicas.length];
+    long[] counters = new long[replicas.length];
+    int i = 0;
+    int j = 0;
+    int n = 0;
+    while (i < this.replicas.length || j < other.replicas.length) {
+      int order = i == this.replicas.length ? 1
+          : j == other.replicas.length ? -1
+          : this.replicas[i].compareTo(other.replicas[j]);
+      if (order < 0) {
+        replicas[n] = this.replicas[i];
+        counters[n++] = vv[i++];
+      } else if (order > 0) {
+        replicas[n] = other.replicas[j];
+        counters[n++] = other.vv[j++];
+      } else {
+        replicas[n] = this.replicas[i];
+        counters[n++] = Math.max(vv[i++], other.vv[j++]);
+      }
     }
     Dot[] dots = Arrays.copyOf(cloud, cloud.length + other.cloud.length);
     System.arraycopy(other.cloud, 0, dots, cloud.length, other.cloud.length);
-    return compact(vector, dots);
+    return compact(Arrays.copyOf(replicas, n), Arrays.copyOf(counters, n), dots);
   }
 
   /** This context plus {@code dots}. */
@@ -167,7 +217,7 @@ public final class CausalContext {
     for (Dot dot : dots) {
       all[i++] = dot;
     }
-    return compact(vectorAsMap(), all);
+    return compact(replicas, vv, all);
   }
 
   public boolean isEmpty() {

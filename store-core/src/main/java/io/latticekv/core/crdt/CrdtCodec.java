@@ -30,6 +30,9 @@ public final class CrdtCodec {
 
   /** The canonical bytes of {@code state}. */
   public static byte[] encode(Crdt<?> state) {
+    if (state instanceof OrSet set) {
+      return set.encodeEnvelope(); // the same bytes, without a builder per element
+    }
     return toProto(state).toByteArray();
   }
 

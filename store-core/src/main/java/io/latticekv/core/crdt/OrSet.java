@@ -1,6 +1,8 @@
 package io.latticekv.core.crdt;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.WireFormat;
 import io.latticekv.proto.CausalContextState;
 import io.latticekv.proto.DeferredRemove;
 import io.latticekv.proto.OrSetElement;
@@ -486,6 +488,160 @@ public final class OrSet implements Crdt<OrSet> {
               .addAllElements(d.elements()));
     }
     return builder.build();
+  }
+
+  /**
+   * The canonical envelope bytes ({@code CrdtValue{format_version, or_set}}), written straight to
+   * a {@link CodedOutputStream}: byte for byte what {@code CrdtCodec.toProto(this).toByteArray()}
+   * gives (the law suite checks it), without a protobuf builder per element. Encoding is on the
+   * path of every set write, and the builders cost two thirds of a write's CPU (JFR).
+   */
+  byte[] encodeEnvelope() {
+    List<NodeId> tableList = context.replicas();
+    NodeId[] table = tableList.toArray(new NodeId[0]);
+    int contextSize = context.isEmpty() ? 0 : contextSize(table);
+    int[] elementSizes = new int[elements.length];
+    int stateSize = contextSize == 0 && context.isEmpty() ? 0 : 1 + varintSize(contextSize) + contextSize;
+    for (int i = 0; i < elements.length; i++) {
+      elementSizes[i] = elementSize(i, table);
+      stateSize += 1 + varintSize(elementSizes[i]) + elementSizes[i];
+    }
+    List<DeferredRemove> deferredMessages = new ArrayList<>(deferred.size());
+    for (Deferred d : deferred.values()) {
+      DeferredRemove message = DeferredRemove.newBuilder()
+          .setContext(d.context().toProto()).addAllElements(d.elements()).build();
+      deferredMessages.add(message);
+      stateSize += CodedOutputStream.computeMessageSize(3, message);
+    }
+    int total = 2 + 1 + varintSize(stateSize) + stateSize;
+    byte[] out = new byte[total];
+    CodedOutputStream w = CodedOutputStream.newInstance(out);
+    try {
+      w.writeUInt32(1, CrdtCodec.FORMAT_VERSION);
+      w.writeTag(3, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+      w.writeUInt32NoTag(stateSize);
+      if (!context.isEmpty()) {
+        w.writeTag(1, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+        w.writeUInt32NoTag(contextSize);
+        writeContext(w, table);
+      }
+      for (int i = 0; i < elements.length; i++) {
+        w.writeTag(2, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+        w.writeUInt32NoTag(elementSizes[i]);
+        writeElement(w, i, table);
+      }
+      for (DeferredRemove message : deferredMessages) {
+        w.writeMessage(3, message);
+      }
+      w.checkNoSpaceLeft();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("encoding size miscomputed", e);
+    }
+    return out;
+  }
+
+  private static int varintSize(long value) {
+    return CodedOutputStream.computeUInt64SizeNoTag(value);
+  }
+
+  private int contextSize(NodeId[] table) {
+    int size = table.length * (1 + 1 + NodeId.BYTES);
+    int vvPayload = 0;
+    for (NodeId replica : table) {
+      vvPayload += varintSize(context.versionOf(replica));
+    }
+    size += packedSize(vvPayload, table.length);
+    List<Dot> cloud = context.cloud();
+    int replicaPayload = 0;
+    int counterPayload = 0;
+    for (Dot dot : cloud) {
+      replicaPayload += varintSize(indexIn(table, dot.replica()));
+      counterPayload += varintSize(dot.counter());
+    }
+    size += packedSize(replicaPayload, cloud.size()) + packedSize(counterPayload, cloud.size());
+    return size;
+  }
+
+  private void writeContext(CodedOutputStream w, NodeId[] table) throws java.io.IOException {
+    for (NodeId replica : table) {
+      w.writeBytes(1, replica.toBytes());
+    }
+    int vvPayload = 0;
+    for (NodeId replica : table) {
+      vvPayload += varintSize(context.versionOf(replica));
+    }
+    if (table.length > 0) {
+      w.writeTag(2, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+      w.writeUInt32NoTag(vvPayload);
+      for (NodeId replica : table) {
+        w.writeUInt64NoTag(context.versionOf(replica));
+      }
+    }
+    List<Dot> cloud = context.cloud();
+    if (!cloud.isEmpty()) {
+      int replicaPayload = 0;
+      int counterPayload = 0;
+      for (Dot dot : cloud) {
+        replicaPayload += varintSize(indexIn(table, dot.replica()));
+        counterPayload += varintSize(dot.counter());
+      }
+      w.writeTag(3, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+      w.writeUInt32NoTag(replicaPayload);
+      for (Dot dot : cloud) {
+        w.writeUInt32NoTag(indexIn(table, dot.replica()));
+      }
+      w.writeTag(4, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+      w.writeUInt32NoTag(counterPayload);
+      for (Dot dot : cloud) {
+        w.writeUInt64NoTag(dot.counter());
+      }
+    }
+  }
+
+  private int elementSize(int i, NodeId[] table) {
+    int size = elements[i].isEmpty() ? 0 : CodedOutputStream.computeBytesSize(1, elements[i]);
+    int replicaPayload = 0;
+    int counterPayload = 0;
+    for (Dot dot : dots[i]) {
+      replicaPayload += varintSize(indexIn(table, dot.replica()));
+      counterPayload += varintSize(dot.counter());
+    }
+    return size + packedSize(replicaPayload, dots[i].length) + packedSize(counterPayload, dots[i].length);
+  }
+
+  private void writeElement(CodedOutputStream w, int i, NodeId[] table) throws java.io.IOException {
+    if (!elements[i].isEmpty()) {
+      w.writeBytes(1, elements[i]);
+    }
+    int replicaPayload = 0;
+    int counterPayload = 0;
+    for (Dot dot : dots[i]) {
+      replicaPayload += varintSize(indexIn(table, dot.replica()));
+      counterPayload += varintSize(dot.counter());
+    }
+    w.writeTag(2, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+    w.writeUInt32NoTag(replicaPayload);
+    for (Dot dot : dots[i]) {
+      w.writeUInt32NoTag(indexIn(table, dot.replica()));
+    }
+    w.writeTag(3, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+    w.writeUInt32NoTag(counterPayload);
+    for (Dot dot : dots[i]) {
+      w.writeUInt64NoTag(dot.counter());
+    }
+  }
+
+  /** Bytes of a packed repeated field of {@code count} values whose varints take {@code payload}. */
+  private static int packedSize(int payload, int count) {
+    return count == 0 ? 0 : 1 + varintSize(payload) + payload;
+  }
+
+  private static int indexIn(NodeId[] table, NodeId replica) {
+    int at = Arrays.binarySearch(table, replica);
+    if (at < 0) {
+      throw new IllegalStateException("replica " + replica + " missing from the replica table");
+    }
+    return at;
   }
 
   static OrSet fromProto(OrSetState state) throws CrdtDecodeException {

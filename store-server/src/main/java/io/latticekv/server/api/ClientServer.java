@@ -56,10 +56,11 @@ public final class ClientServer implements AutoCloseable {
   /**
    * Binds {@code address} and starts serving.
    *
+   * @param ioThreads event loops serving connections; reads and most writes run on them
    * @param storageThreads threads that run writes under the ALWAYS sync policy; they block on
    *     fsync, so more than cores lets RocksDB group more of them into one fsync
    */
-  public ClientServer(InetSocketAddress address, Store store, Limits limits, int storageThreads)
+  public ClientServer(InetSocketAddress address, Store store, Limits limits, int ioThreads, int storageThreads)
       throws InterruptedException {
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
@@ -67,7 +68,7 @@ public final class ClientServer implements AutoCloseable {
         epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     this.transport = epoll ? "epoll" : "nio";
     this.boss = new MultiThreadIoEventLoopGroup(1, io);
-    this.workers = new MultiThreadIoEventLoopGroup(0, io);
+    this.workers = new MultiThreadIoEventLoopGroup(ioThreads, io);
     this.storageWorkers = Executors.newFixedThreadPool(storageThreads, namedThreads("lattice-storage"));
     // Reads and unsynced (or group-committed) writes run on the event loop; see RequestProcessor.
     Executor inline = Runnable::run;

@@ -43,7 +43,11 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--duration-s", defaultValue = "10", description = "Measured seconds (default: ${DEFAULT-VALUE}).")
   int durationSeconds;
 
-  @Option(names = "--warmup-s", defaultValue = "3", description = "Unmeasured seconds first (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--io-threads", defaultValue = "1",
+      description = "Client I/O threads; one keeps every connection's callbacks on one thread (default: ${DEFAULT-VALUE}).")
+  int ioThreads;
+
+  @Option(names = "--warmup-s", defaultValue = "10", description = "Unmeasured seconds first, while both JVMs compile the hot paths (default: ${DEFAULT-VALUE}).")
   int warmupSeconds;
 
   @Option(names = "--keys", defaultValue = "10000", description = "Distinct keys, chosen uniformly (default: ${DEFAULT-VALUE}).")
@@ -60,7 +64,7 @@ final class BenchCommand implements Callable<Integer> {
     try (LatticeClient client = LatticeClient.builder()
         .addresses(root.connect)
         .poolSize(connections)
-        .ioThreads(Math.max(1, Runtime.getRuntime().availableProcessors()))
+        .ioThreads(ioThreads)
         .requestTimeout(Duration.ofMillis(root.timeoutMs))
         .build()) {
       Recorder recorder = new Recorder(3);

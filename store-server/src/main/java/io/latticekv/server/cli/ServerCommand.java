@@ -34,6 +34,11 @@ final class ServerCommand implements Callable<Integer> {
       description = "Bound on the cache of decoded values (default: ${DEFAULT-VALUE}, 64 MiB).")
   long cacheBytes;
 
+  @Option(names = "--io-threads", paramLabel = "N",
+      description = "Event loops serving connections; reads and unsynced writes run on them "
+          + "(default: half the cores, at least 1).")
+  Integer ioThreads;
+
   @Option(names = "--storage-threads", paramLabel = "N", defaultValue = "16",
       description = "Threads running storage work; they block on disk, so more than cores helps "
           + "with --sync always (default: ${DEFAULT-VALUE}).")
@@ -74,7 +79,8 @@ final class ServerCommand implements Callable<Integer> {
     Limits limits = new Limits(frameBytesMax, keyBytesMax, valueBytesMax, setElementsMax,
         inflightMax, connectionsMax, idleTimeoutMs);
     StoreOptions storeOptions = StoreOptions.defaults(dir, policy).withCacheBytes(cacheBytes);
-    LatticeNode node = new LatticeNode(storeOptions, address, limits, storageThreads);
+    LatticeNode node = new LatticeNode(storeOptions, address, limits,
+        ioThreads != null ? ioThreads : LatticeNode.defaultIoThreads(), storageThreads);
     // SIGTERM and Ctrl-C ask for a clean stop, after which the process exits 0. The shutdown hook
     // covers every other way the JVM may exit.
     CountDownLatch stopRequested = new CountDownLatch(1);

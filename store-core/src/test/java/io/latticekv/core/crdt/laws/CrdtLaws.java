@@ -138,6 +138,8 @@ public final class CrdtLaws<S extends Crdt<S>, O> {
     check("encoding round-trips canonically", cases(), c -> {
       S state = pick(new Run<>(model, c.history()).seenStates(), c.i());
       byte[] bytes = state.encode();
+      assertArrayEquals(CrdtCodec.toProto(state).toByteArray(), bytes,
+          "the fast canonical encoder differs from protobuf's serialization");
       S decoded;
       try {
         decoded = (S) CrdtCodec.decode(bytes);
