@@ -1,0 +1,46 @@
+package io.latticekv.core.transport;
+
+import com.google.protobuf.ByteString;
+import io.latticekv.core.crdt.Crdt;
+import io.latticekv.core.crdt.NodeId;
+import io.latticekv.core.membership.MemberStatus;
+import java.util.List;
+
+/**
+ * Every message one node sends another. The protocol objects produce and consume these; a
+ * transport carries them (Netty in the server, a simulated network in tests).
+ */
+public sealed interface PeerMessage {
+
+  /** One line of membership gossip, piggybacked on probes (SWIM section 4.4). */
+  record MemberUpdate(NodeId id, String address, long incarnation, MemberStatus status) {}
+
+  /** Asks a seed to be let in; answered with {@link JoinReply}. */
+  record Join(NodeId from, String address, long incarnation) implements PeerMessage {}
+
+  /** The seed's view of the membership, for a joining node. */
+  record JoinReply(NodeId from, List<MemberUpdate> members) implements PeerMessage {}
+
+  /** A direct probe. {@code forSeq} is non-zero when sent on behalf of a requester's PingReq. */
+  record Ping(NodeId from, long seq, List<MemberUpdate> gossip) implements PeerMessage {}
+
+  /** The answer to a ping. */
+  record Ack(NodeId from, long seq, List<MemberUpdate> gossip) implements PeerMessage {}
+
+  /** Asks the receiver to probe {@code target} and forward its ack (SWIM's indirect probe). */
+  record PingReq(NodeId from, long seq, NodeId target, String targetAddress) implements PeerMessage {}
+
+  /** Membership gossip alone, as sent on a graceful leave. */
+  record Gossip(NodeId from, List<MemberUpdate> gossip) implements PeerMessage {}
+
+  /** One replicated update: the delta a write made to a key. */
+  record Rumor(ByteString key, Crdt<?> delta) {}
+
+  /** A batch of hot rumors, pushed by rumor mongering. */
+  record RumorBatch(NodeId from, long batchId, List<Rumor> rumors) implements PeerMessage {}
+
+  /** The receiver's feedback: for each rumor of the batch, whether it was news. */
+  record RumorAck(NodeId from, long batchId, List<Boolean> wasNew) implements PeerMessage {}
+
+  NodeId from();
+}
