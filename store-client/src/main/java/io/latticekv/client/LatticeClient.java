@@ -248,6 +248,18 @@ public final class LatticeClient implements AutoCloseable {
         .thenApply(r -> Value.of(r.getMerge().getValue()));
   }
 
+  // ---------------------------------------------------------------- status
+
+  /** What the node knows about itself and its cluster. */
+  public CompletableFuture<io.latticekv.proto.StatusResponse> statusAsync() {
+    return execute(Request.newBuilder().setStatus(io.latticekv.proto.StatusRequest.getDefaultInstance()), true)
+        .thenApply(Response::getStatus);
+  }
+
+  public io.latticekv.proto.StatusResponse status() {
+    return await(statusAsync());
+  }
+
   // ---------------------------------------------------------------- execution
 
   private CompletableFuture<Response> execute(Request.Builder request, boolean idempotent) {

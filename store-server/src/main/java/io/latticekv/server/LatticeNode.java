@@ -1,20 +1,61 @@
 package io.latticekv.server;
 
+import io.latticekv.core.membership.Member;
 import io.latticekv.core.storage.Store;
 import io.latticekv.core.storage.StoreOptions;
+import io.latticekv.proto.MemberInfo;
+import io.latticekv.proto.StatusResponse;
 import io.latticekv.server.api.ClientServer;
 import io.latticekv.server.api.Limits;
+import io.latticekv.server.cluster.ClusterService;
 import java.net.InetSocketAddress;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One running node: its store and its client port. {@link #close()} is the graceful stop that
- * SIGTERM triggers: stop accepting, finish in-flight requests, sync and close RocksDB.
+ * One running node: its store, its client port and, when it has a peer port, its place in a
+ * cluster. {@link #close()} is the graceful stop that SIGTERM triggers: leave the cluster, stop
+ * accepting, finish in-flight requests, sync and close RocksDB.
  */
 public final class LatticeNode implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(LatticeNode.class);
+
+  /** How long a stop waits for in-flight requests before closing connections anyway. */
+  static final long DRAIN_MILLIS = 10_000;
+
+  private final Store store;
+  private final ClusterService cluster;
+  private final ClientServer clients;
+  private boolean closed;
+
+  /** A node on its own. */
+  public LatticeNode(StoreOptions storeOptions, InetSocketAddress listen, Limits limits, int ioThreads, int storageThreads)
+      throws InterruptedException {
+    this(storeOptions, listen, limits, ioThreads, storageThreads, null);
+  }
+
+  /** A node in a cluster when {@code cluster} is given. */
+  public LatticeNode(StoreOptions storeOptions, InetSocketAddress listen, Limits limits, int ioThreads,
+      int storageThreads, ClusterService.Settings cluster) throws InterruptedException {
+    this.store = Store.open(storeOptions);
+    ClusterService joined = null;
+    try {
+      if (cluster != null) {
+        joined = new ClusterService(store, cluster);
+      }
+      this.cluster = joined;
+      this.clients = joined == null
+          ? new ClientServer(listen, store, limits, ioThreads, storageThreads, (k, d) -> {}, this::status)
+          : new ClientServer(listen, store, limits, ioThreads, storageThreads, joined::replicated, this::status);
+    } catch (InterruptedException | RuntimeException e) {
+      if (joined != null) {
+        joined.halt();
+      }
+      store.close();
+      throw e;
+    }
+  }
 
   /**
    * Default number of event loops: half the cores, at least one. The other half is left to
@@ -25,24 +66,6 @@ public final class LatticeNode implements AutoCloseable {
     return Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
   }
 
-  /** How long a stop waits for in-flight requests before closing connections anyway. */
-  static final long DRAIN_MILLIS = 10_000;
-
-  private final Store store;
-  private final ClientServer clients;
-  private boolean closed;
-
-  public LatticeNode(StoreOptions storeOptions, InetSocketAddress listen, Limits limits, int ioThreads, int storageThreads)
-      throws InterruptedException {
-    this.store = Store.open(storeOptions);
-    try {
-      this.clients = new ClientServer(listen, store, limits, ioThreads, storageThreads);
-    } catch (InterruptedException | RuntimeException e) {
-      store.close();
-      throw e;
-    }
-  }
-
   public InetSocketAddress clientAddress() {
     return clients.localAddress();
   }
@@ -51,15 +74,61 @@ public final class LatticeNode implements AutoCloseable {
     return store;
   }
 
+  /** The cluster layer, or null for a node on its own. */
+  public ClusterService cluster() {
+    return cluster;
+  }
+
+  /** What {@code lattice status} shows. */
+  public StatusResponse status() {
+    StatusResponse.Builder status = StatusResponse.newBuilder()
+        .setNodeId(store.nodeId().toString())
+        .setSync(store.sync().name().toLowerCase())
+        .setKeysEstimated(store.estimatedKeyCount());
+    if (cluster != null) {
+      ClusterService.Status s = cluster.status();
+      long now = System.currentTimeMillis();
+      status.setPeerAddress(cluster.peerAddress())
+          .setRumorQueue(s.rumorQueue()).setRumorsSent(s.rumorsSent()).setRumorsReceived(s.rumorsReceived())
+          .setRumorsNew(s.rumorsNew()).setRumorsDropped(s.rumorsDropped());
+      for (Member m : s.members()) {
+        boolean self = m.id().equals(store.nodeId());
+        status.addMembers(MemberInfo.newBuilder().setNodeId(m.id().toString()).setAddress(m.address())
+            .setStatus(m.status().name().toLowerCase()).setIncarnation(m.incarnation())
+            .setLastHeardMsAgo(self ? -1 : Math.max(0, now - m.lastHeardMillis())));
+      }
+    }
+    return status.build();
+  }
+
   @Override
   public synchronized void close() {
     if (closed) {
       return;
     }
     closed = true;
+    if (cluster != null) {
+      cluster.leave();
+    }
     log.info("stopping: no new connections, finishing {} in-flight requests", clients.inflight());
     clients.close(DRAIN_MILLIS);
+    if (cluster != null) {
+      cluster.close();
+    }
     store.close();
     log.info("stopped");
+  }
+
+  /** Stops at once, without a leave or a drain: what a crash looks like to the peers. */
+  public synchronized void halt() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (cluster != null) {
+      cluster.halt();
+    }
+    clients.close(0);
+    store.close();
   }
 }

@@ -74,6 +74,7 @@ public final class Store implements AutoCloseable {
   private static final byte[] META_FORMAT = bytes("format_version");
   private static final byte[] META_HLC_LEASE = bytes("hlc_lease");
   private static final String META_REPLICA_PREFIX = "replica/";
+  private static final byte[] META_INCARNATION = bytes("incarnation");
 
   static {
     RocksDB.loadLibrary();
@@ -167,6 +168,18 @@ public final class Store implements AutoCloseable {
   /** The id this life of the store writes counter entries, dots and registers under. */
   public NodeId replicaId() {
     return replicaId;
+  }
+
+  /**
+   * The next membership incarnation of this node, persisted before it is returned: a restarted
+   * node announces itself with an incarnation above every one it used before, so its peers take
+   * it as alive again rather than as an old rumor.
+   */
+  public synchronized long nextIncarnation() {
+    checkOpen();
+    long next = readLong(getMeta(META_INCARNATION)) + 1;
+    putMetaSynced(META_INCARNATION, longBytes(next));
+    return next;
   }
 
   /** Every replica id this directory has written under, oldest first. */

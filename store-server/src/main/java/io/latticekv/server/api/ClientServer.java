@@ -62,6 +62,12 @@ public final class ClientServer implements AutoCloseable {
    */
   public ClientServer(InetSocketAddress address, Store store, Limits limits, int ioThreads, int storageThreads)
       throws InterruptedException {
+    this(address, store, limits, ioThreads, storageThreads, RequestProcessor.Replicator.NONE, null);
+  }
+
+  public ClientServer(InetSocketAddress address, Store store, Limits limits, int ioThreads, int storageThreads,
+      RequestProcessor.Replicator replicator, java.util.function.Supplier<io.latticekv.proto.StatusResponse> status)
+      throws InterruptedException {
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     Class<? extends ServerChannel> channelType =
@@ -72,8 +78,10 @@ public final class ClientServer implements AutoCloseable {
     this.storageWorkers = Executors.newFixedThreadPool(storageThreads, namedThreads("lattice-storage"));
     // Reads and unsynced (or group-committed) writes run on the event loop; see RequestProcessor.
     Executor inline = Runnable::run;
-    RequestProcessor processor = new RequestProcessor(
-        store, limits, inline, store.sync() == SyncPolicy.ALWAYS ? storageWorkers : inline);
+    Executor writes = store.sync() == SyncPolicy.ALWAYS ? storageWorkers : inline;
+    RequestProcessor processor = status == null
+        ? new RequestProcessor(store, limits, inline, writes)
+        : new RequestProcessor(store, limits, inline, writes, replicator, status);
     ConnectionLimiter limiter = new ConnectionLimiter(limits.connectionsMax(), connections);
     ProtobufFrameEncoder encoder = new ProtobufFrameEncoder();
     ServerBootstrap bootstrap = new ServerBootstrap()

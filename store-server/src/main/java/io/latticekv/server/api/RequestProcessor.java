@@ -51,6 +51,16 @@ public final class RequestProcessor {
   private final Limits limits;
   private final Executor reads;
   private final Executor writes;
+  private final Replicator replicator;
+  private final java.util.function.Supplier<io.latticekv.proto.StatusResponse> status;
+
+  /** Told of every delta a client write applied, to spread it to the other replicas. */
+  @FunctionalInterface
+  public interface Replicator {
+    void replicated(ByteString key, Crdt<?> delta);
+
+    Replicator NONE = (key, delta) -> {};
+  }
 
   /**
    * @param reads where reads run
@@ -60,10 +70,18 @@ public final class RequestProcessor {
    *     on a pool.
    */
   public RequestProcessor(Store store, Limits limits, Executor reads, Executor writes) {
+    this(store, limits, reads, writes, Replicator.NONE, () -> io.latticekv.proto.StatusResponse.newBuilder()
+        .setNodeId(store.nodeId().toString()).build());
+  }
+
+  public RequestProcessor(Store store, Limits limits, Executor reads, Executor writes, Replicator replicator,
+      java.util.function.Supplier<io.latticekv.proto.StatusResponse> status) {
     this.store = store;
     this.limits = limits;
     this.reads = reads;
     this.writes = writes;
+    this.replicator = replicator;
+    this.status = status;
   }
 
   /** A refusal with a code, raised while checking or executing a request. */
@@ -86,6 +104,8 @@ public final class RequestProcessor {
         case GET -> get(request.getGet());
         case PUT -> put(request.getPut());
         case MERGE -> merge(request.getMerge());
+        case STATUS -> CompletableFuture.supplyAsync(
+            () -> Response.newBuilder().setStatus(status.get()).build(), reads);
         case BODY_NOT_SET -> throw new Refusal(ErrorCode.UNKNOWN_REQUEST,
             "request " + Long.toUnsignedString(id) + " has no body this node understands");
       };
@@ -166,7 +186,13 @@ public final class RequestProcessor {
   /** Applies on the executor, answers once the write is as durable as the sync policy says. */
   private CompletableFuture<Response> write(
       ByteString key, CrdtUpdate update, java.util.function.Function<Crdt<?>, Response> answer) {
-    return CompletableFuture.supplyAsync(() -> store.apply(key, update), writes)
+    return CompletableFuture.supplyAsync(() -> {
+          Applied applied = store.apply(key, update);
+          if (applied.changed()) {
+            replicator.replicated(key, applied.delta());
+          }
+          return applied;
+        }, writes)
         .thenCompose(applied -> applied.durable().thenApply(done -> answer.apply(applied.state())));
   }
 

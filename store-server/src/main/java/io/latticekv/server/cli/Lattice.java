@@ -29,6 +29,7 @@ import picocli.CommandLine.Spec;
       ClientCommands.Decr.class,
       ClientCommands.Sadd.class,
       ClientCommands.Srem.class,
+      StatusCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class
     },

@@ -72,6 +72,43 @@ final class ServerCommand implements Callable<Integer> {
       description = "Close a connection silent this long (default: ${DEFAULT-VALUE}).")
   long idleTimeoutMs;
 
+  @Option(names = "--peer-listen", paramLabel = "HOST:PORT",
+      description = "Peer port; with it the node joins a cluster (default: none, a node on its own).")
+  String peerListen;
+
+  @Option(names = "--seeds", paramLabel = "HOST:PORT[,HOST:PORT...]", split = ",",
+      description = "Peer addresses of nodes to join through; a node that is its own only seed starts a cluster.")
+  java.util.List<String> seeds = new java.util.ArrayList<>();
+
+  @Option(names = "--cluster", paramLabel = "NAME", defaultValue = "lattice",
+      description = "Cluster name; peers of another cluster are refused (default: ${DEFAULT-VALUE}).")
+  String clusterName;
+
+  @Option(names = "--gossip-interval-ms", paramLabel = "MS", defaultValue = "50",
+      description = "One rumor round per interval; shorter spreads faster with more messages (default: ${DEFAULT-VALUE}).")
+  long gossipIntervalMs;
+
+  @Option(names = "--fanout", paramLabel = "N", defaultValue = "3",
+      description = "Peers each hot rumor is pushed to per round (default: ${DEFAULT-VALUE}).")
+  int fanout;
+
+  @Option(names = "--feedback-limit", paramLabel = "K", defaultValue = "3",
+      description = "A rumor cools after K rounds' worth of peers that already had it; higher leaves a "
+          + "smaller residue for more traffic (default: ${DEFAULT-VALUE}).")
+  int feedbackLimit;
+
+  @Option(names = "--probe-interval-ms", paramLabel = "MS", defaultValue = "500",
+      description = "SWIM probe period; shorter detects failures sooner (default: ${DEFAULT-VALUE}).")
+  long probeIntervalMs;
+
+  @Option(names = "--probe-timeout-ms", paramLabel = "MS", defaultValue = "200",
+      description = "Wait for a direct ack before probing indirectly (default: ${DEFAULT-VALUE}).")
+  long probeTimeoutMs;
+
+  @Option(names = "--no-rumors",
+      description = "Do not spread updates by rumor mongering (for testing anti-entropy alone).")
+  boolean noRumors;
+
   @Override
   public Integer call() throws Exception {
     SyncPolicy policy = SyncPolicy.parse(sync);
@@ -79,8 +116,18 @@ final class ServerCommand implements Callable<Integer> {
     Limits limits = new Limits(frameBytesMax, keyBytesMax, valueBytesMax, setElementsMax,
         inflightMax, connectionsMax, idleTimeoutMs);
     StoreOptions storeOptions = StoreOptions.defaults(dir, policy).withCacheBytes(cacheBytes);
+    io.latticekv.server.cluster.ClusterService.Settings cluster = null;
+    if (peerListen != null) {
+      cluster = new io.latticekv.server.cluster.ClusterService.Settings(parseListen(peerListen), null, seeds,
+          clusterName,
+          new io.latticekv.core.membership.MembershipConfig(probeIntervalMs, probeTimeoutMs, 3, 4, 4, 16),
+          new io.latticekv.core.gossip.RumorConfig(gossipIntervalMs, fanout, feedbackLimit, 4, 256 * 1024, 100_000),
+          !noRumors, frameBytesMax);
+    } else if (!seeds.isEmpty()) {
+      throw new IllegalArgumentException("--seeds needs --peer-listen");
+    }
     LatticeNode node = new LatticeNode(storeOptions, address, limits,
-        ioThreads != null ? ioThreads : LatticeNode.defaultIoThreads(), storageThreads);
+        ioThreads != null ? ioThreads : LatticeNode.defaultIoThreads(), storageThreads, cluster);
     // SIGTERM and Ctrl-C ask for a clean stop, after which the process exits 0. The shutdown hook
     // covers every other way the JVM may exit.
     CountDownLatch stopRequested = new CountDownLatch(1);
@@ -93,7 +140,9 @@ final class ServerCommand implements Callable<Integer> {
     }
     Runtime.getRuntime().addShutdownHook(new Thread(node::close, "lattice-shutdown"));
     System.out.println("LatticeKV node " + node.store().nodeId() + " serving clients on "
-        + hostPort(node.clientAddress()) + " (data " + dir + ", sync " + policy.name().toLowerCase() + ")");
+        + hostPort(node.clientAddress())
+        + (node.cluster() != null ? ", peers on " + node.cluster().peerAddress() : "")
+        + " (data " + dir + ", sync " + policy.name().toLowerCase() + ")");
     System.out.flush();
     stopRequested.await();
     node.close();

@@ -1,0 +1,76 @@
+package io.latticekv.server.cli;
+
+import io.latticekv.client.LatticeClient;
+import io.latticekv.proto.MemberInfo;
+import io.latticekv.proto.StatusResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code lattice status}: the node's id, its members and its rumor counters. */
+@Command(name = "status", description = "Show the node's id, each member's state, and rumor counters.")
+final class StatusCommand implements Callable<Integer> {
+
+  @ParentCommand Lattice root;
+
+  @Override
+  public Integer call() {
+    try (LatticeClient client = LatticeClient.builder().addresses(root.connect)
+        .requestTimeout(Duration.ofMillis(root.timeoutMs)).poolSize(1).build()) {
+      StatusResponse status = client.status();
+      var out = root.spec.commandLine().getOut();
+      out.println(root.json ? Json.write(asJson(status)) : table(status));
+      return ExitCode.OK;
+    }
+  }
+
+  static Map<String, Object> asJson(StatusResponse s) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("node_id", s.getNodeId());
+    out.put("peer_address", s.getPeerAddress());
+    out.put("sync", s.getSync());
+    out.put("keys_estimated", s.getKeysEstimated());
+    List<Object> members = new ArrayList<>();
+    for (MemberInfo m : s.getMembersList()) {
+      Map<String, Object> member = new LinkedHashMap<>();
+      member.put("node_id", m.getNodeId());
+      member.put("address", m.getAddress());
+      member.put("status", m.getStatus());
+      member.put("incarnation", m.getIncarnation());
+      member.put("last_heard_ms_ago", m.getLastHeardMsAgo());
+      members.add(member);
+    }
+    out.put("members", members);
+    Map<String, Object> rumors = new LinkedHashMap<>();
+    rumors.put("queue", s.getRumorQueue());
+    rumors.put("sent", s.getRumorsSent());
+    rumors.put("received", s.getRumorsReceived());
+    rumors.put("new", s.getRumorsNew());
+    rumors.put("dropped", s.getRumorsDropped());
+    out.put("rumors", rumors);
+    return out;
+  }
+
+  static String table(StatusResponse s) {
+    StringBuilder out = new StringBuilder();
+    out.append("node      ").append(s.getNodeId()).append('\n');
+    out.append("peers on  ").append(s.getPeerAddress().isEmpty() ? "(no cluster)" : s.getPeerAddress()).append('\n');
+    out.append("sync      ").append(s.getSync()).append("    keys (estimate) ").append(s.getKeysEstimated()).append('\n');
+    if (s.getMembersCount() > 0) {
+      out.append(String.format("%n%-32s  %-21s  %-7s  %11s  %s%n", "MEMBER", "ADDRESS", "STATE", "INCARNATION", "LAST HEARD"));
+      for (MemberInfo m : s.getMembersList()) {
+        String heard = m.getLastHeardMsAgo() < 0 ? "(this node)" : m.getLastHeardMsAgo() + " ms ago";
+        out.append(String.format("%-32s  %-21s  %-7s  %11d  %s%n", m.getNodeId(), m.getAddress(), m.getStatus(),
+            m.getIncarnation(), heard));
+      }
+      out.append(String.format("%nrumors: %d queued, %d sent, %d received (%d new), %d dropped",
+          s.getRumorQueue(), s.getRumorsSent(), s.getRumorsReceived(), s.getRumorsNew(), s.getRumorsDropped()));
+    }
+    return out.toString().stripTrailing();
+  }
+}

@@ -1,0 +1,125 @@
+package io.latticekv.server.peer;
+
+import com.google.protobuf.ByteString;
+import io.latticekv.core.crdt.CrdtCodec;
+import io.latticekv.core.crdt.CrdtDecodeException;
+import io.latticekv.core.crdt.NodeId;
+import io.latticekv.core.membership.MemberStatus;
+import io.latticekv.core.transport.PeerMessage;
+import io.latticekv.core.transport.PeerMessage.MemberUpdate;
+import io.latticekv.proto.PeerFrame;
+import io.latticekv.proto.PeerMemberStatus;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Converts the protocol's {@link PeerMessage} records to and from {@link PeerFrame}s. */
+final class PeerCodec {
+
+  private PeerCodec() {}
+
+  /** A peer frame that does not make sense: the connection is closed. */
+  static final class BadFrame extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    BadFrame(String message) {
+      super(message);
+    }
+  }
+
+  static PeerFrame encode(PeerMessage message) {
+    PeerFrame.Builder frame = PeerFrame.newBuilder();
+    if (message instanceof PeerMessage.Join m) {
+      frame.setJoin(io.latticekv.proto.Join.newBuilder().setFrom(m.from().toBytes())
+          .setAddress(m.address()).setIncarnation(m.incarnation()));
+    } else if (message instanceof PeerMessage.JoinReply m) {
+      frame.setJoinReply(io.latticekv.proto.JoinReply.newBuilder().setFrom(m.from().toBytes())
+          .addAllMembers(updates(m.members())));
+    } else if (message instanceof PeerMessage.Ping m) {
+      frame.setPing(io.latticekv.proto.Ping.newBuilder().setFrom(m.from().toBytes()).setSeq(m.seq())
+          .addAllGossip(updates(m.gossip())));
+    } else if (message instanceof PeerMessage.Ack m) {
+      frame.setAck(io.latticekv.proto.Ack.newBuilder().setFrom(m.from().toBytes()).setSeq(m.seq())
+          .addAllGossip(updates(m.gossip())));
+    } else if (message instanceof PeerMessage.PingReq m) {
+      frame.setPingReq(io.latticekv.proto.PingReq.newBuilder().setFrom(m.from().toBytes()).setSeq(m.seq())
+          .setTarget(m.target().toBytes()).setTargetAddress(m.targetAddress()));
+    } else if (message instanceof PeerMessage.Gossip m) {
+      frame.setGossip(io.latticekv.proto.Gossip.newBuilder().setFrom(m.from().toBytes())
+          .addAllGossip(updates(m.gossip())));
+    } else if (message instanceof PeerMessage.RumorBatch m) {
+      io.latticekv.proto.RumorBatch.Builder batch = io.latticekv.proto.RumorBatch.newBuilder()
+          .setFrom(m.from().toBytes()).setBatchId(m.batchId());
+      for (PeerMessage.Rumor r : m.rumors()) {
+        batch.addRumors(io.latticekv.proto.Rumor.newBuilder().setKey(r.key()).setDelta(CrdtCodec.toProto(r.delta())));
+      }
+      frame.setRumorBatch(batch);
+    } else if (message instanceof PeerMessage.RumorAck m) {
+      frame.setRumorAck(io.latticekv.proto.RumorAck.newBuilder().setFrom(m.from().toBytes())
+          .setBatchId(m.batchId()).addAllWasNew(m.wasNew()));
+    }
+    return frame.build();
+  }
+
+  static PeerMessage decode(PeerFrame frame) throws BadFrame {
+    try {
+      return switch (frame.getBodyCase()) {
+        case JOIN -> new PeerMessage.Join(id(frame.getJoin().getFrom()), frame.getJoin().getAddress(),
+            frame.getJoin().getIncarnation());
+        case JOIN_REPLY -> new PeerMessage.JoinReply(id(frame.getJoinReply().getFrom()),
+            updatesFrom(frame.getJoinReply().getMembersList()));
+        case PING -> new PeerMessage.Ping(id(frame.getPing().getFrom()), frame.getPing().getSeq(),
+            updatesFrom(frame.getPing().getGossipList()));
+        case ACK -> new PeerMessage.Ack(id(frame.getAck().getFrom()), frame.getAck().getSeq(),
+            updatesFrom(frame.getAck().getGossipList()));
+        case PING_REQ -> new PeerMessage.PingReq(id(frame.getPingReq().getFrom()), frame.getPingReq().getSeq(),
+            id(frame.getPingReq().getTarget()), frame.getPingReq().getTargetAddress());
+        case GOSSIP -> new PeerMessage.Gossip(id(frame.getGossip().getFrom()), updatesFrom(frame.getGossip().getGossipList()));
+        case RUMOR_BATCH -> rumorBatch(frame.getRumorBatch());
+        case RUMOR_ACK -> new PeerMessage.RumorAck(id(frame.getRumorAck().getFrom()),
+            frame.getRumorAck().getBatchId(), frame.getRumorAck().getWasNewList());
+        default -> throw new BadFrame("unexpected peer frame " + frame.getBodyCase());
+      };
+    } catch (CrdtDecodeException e) {
+      throw new BadFrame("invalid peer frame: " + e.getMessage());
+    }
+  }
+
+  private static PeerMessage rumorBatch(io.latticekv.proto.RumorBatch batch) throws CrdtDecodeException {
+    List<PeerMessage.Rumor> rumors = new ArrayList<>(batch.getRumorsCount());
+    for (io.latticekv.proto.Rumor r : batch.getRumorsList()) {
+      if (r.getKey().isEmpty()) {
+        throw new CrdtDecodeException("a rumor with an empty key");
+      }
+      rumors.add(new PeerMessage.Rumor(r.getKey(), CrdtCodec.fromProto(r.getDelta())));
+    }
+    return new PeerMessage.RumorBatch(id(batch.getFrom()), batch.getBatchId(), rumors);
+  }
+
+  static NodeId id(ByteString bytes) throws CrdtDecodeException {
+    return NodeId.fromBytes(bytes);
+  }
+
+  private static List<io.latticekv.proto.MemberUpdate> updates(List<MemberUpdate> updates) {
+    List<io.latticekv.proto.MemberUpdate> out = new ArrayList<>(updates.size());
+    for (MemberUpdate u : updates) {
+      out.add(io.latticekv.proto.MemberUpdate.newBuilder().setNodeId(u.id().toBytes()).setAddress(u.address())
+          .setIncarnation(u.incarnation()).setStatus(PeerMemberStatus.forNumber(u.status().ordinal())).build());
+    }
+    return out;
+  }
+
+  private static List<MemberUpdate> updatesFrom(List<io.latticekv.proto.MemberUpdate> updates) throws CrdtDecodeException {
+    List<MemberUpdate> out = new ArrayList<>(updates.size());
+    for (io.latticekv.proto.MemberUpdate u : updates) {
+      int status = u.getStatusValue();
+      if (status < 0 || status >= MemberStatus.values().length) {
+        throw new CrdtDecodeException("unknown member status " + status);
+      }
+      if (u.getAddress().isEmpty()) {
+        throw new CrdtDecodeException("a member without an address");
+      }
+      out.add(new MemberUpdate(id(u.getNodeId()), u.getAddress(), u.getIncarnation(), MemberStatus.values()[status]));
+    }
+    return out;
+  }
+}
