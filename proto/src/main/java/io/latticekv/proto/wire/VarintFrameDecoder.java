@@ -25,9 +25,20 @@ import java.util.List;
  */
 public final class VarintFrameDecoder extends ByteToMessageDecoder {
 
-  private final int frameBytesMax;
+  private volatile int frameBytesMax;
 
   public VarintFrameDecoder(int frameBytesMax) {
+    if (frameBytesMax <= 0) {
+      throw new IllegalArgumentException("frameBytesMax must be positive");
+    }
+    this.frameBytesMax = frameBytesMax;
+  }
+
+  /**
+   * Changes the limit for frames not yet started: a peer connection accepts only small frames
+   * until its handshake succeeds, then the full limit.
+   */
+  public void setFrameBytesMax(int frameBytesMax) {
     if (frameBytesMax <= 0) {
       throw new IllegalArgumentException("frameBytesMax must be positive");
     }

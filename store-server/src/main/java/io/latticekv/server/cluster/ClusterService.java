@@ -122,6 +122,11 @@ public final class ClusterService implements AutoCloseable {
     return network.address();
   }
 
+  /** Peer messages and bytes this node has sent since start. */
+  public long[] traffic() {
+    return new long[] {network.messagesSent(), network.bytesSent()};
+  }
+
   public Status status() {
     try {
       return protocol.submit(() -> new Status(membership.members(), rumors.queueLength(), rumors.rumorsSent(),

@@ -56,6 +56,12 @@ public final class PeerNetwork implements Transport, AutoCloseable {
   /** Merkle tree segments; anti-entropy will set it, and peers must agree on it. */
   public static final int MERKLE_SEGMENTS = 0;
   static final int PENDING_MAX = 1024;
+  /** Largest frame before the handshake: a Hello is a few dozen bytes. */
+  static final int HANDSHAKE_FRAME_BYTES_MAX = 4096;
+  /** A connection that has not completed its handshake by then is closed. */
+  static final long HANDSHAKE_TIMEOUT_MS = 5_000;
+  /** Peers probe each other every probe interval; a connection silent this long is dead. */
+  static final long PEER_IDLE_TIMEOUT_MS = 60_000;
 
   /** Where decoded messages go (the protocol thread). */
   public interface Inbox {
@@ -73,6 +79,8 @@ public final class PeerNetwork implements Transport, AutoCloseable {
   private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private final Map<String, Outbound> outbound = new ConcurrentHashMap<>();
   private volatile boolean closed;
+  private final java.util.concurrent.atomic.AtomicLong messagesSent = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong bytesSent = new java.util.concurrent.atomic.AtomicLong();
 
   public PeerNetwork(InetSocketAddress listen, String advertised, NodeId self, String cluster,
       int frameBytesMax, Inbox inbox) throws InterruptedException {
@@ -87,7 +95,13 @@ public final class PeerNetwork implements Transport, AutoCloseable {
           @Override
           protected void initChannel(SocketChannel ch) {
             channels.add(ch);
-            codec(ch).addLast(new Inbound());
+            VarintFrameDecoder frames = new VarintFrameDecoder(HANDSHAKE_FRAME_BYTES_MAX);
+            ch.pipeline()
+                .addLast(new io.netty.handler.timeout.ReadTimeoutHandler(PEER_IDLE_TIMEOUT_MS, TimeUnit.MILLISECONDS))
+                .addLast(frames)
+                .addLast(new ProtobufMessageDecoder<>(PeerFrame.parser()))
+                .addLast(new ProtobufFrameEncoder())
+                .addLast(new Inbound(frames));
           }
         });
     try {
@@ -123,7 +137,20 @@ public final class PeerNetwork implements Transport, AutoCloseable {
     if (closed || address.equals(selfAddress)) {
       return;
     }
-    outbound.computeIfAbsent(address, this::dial).send(PeerCodec.encode(message));
+    PeerFrame frame = PeerCodec.encode(message);
+    messagesSent.incrementAndGet();
+    bytesSent.addAndGet(frame.getSerializedSize());
+    outbound.computeIfAbsent(address, this::dial).send(frame);
+  }
+
+  /** Protocol messages handed to the network since start (some may have been dropped). */
+  public long messagesSent() {
+    return messagesSent.get();
+  }
+
+  /** Bytes of those messages, frame prefixes not counted. */
+  public long bytesSent() {
+    return bytesSent.get();
   }
 
   private Outbound dial(String address) {
@@ -218,8 +245,25 @@ public final class PeerNetwork implements Transport, AutoCloseable {
 
   /** One inbound connection: a Hello first, then protocol frames to the inbox. */
   private final class Inbound extends SimpleChannelInboundHandler<PeerFrame> {
+    private final VarintFrameDecoder frames;
     private boolean welcomed;
     private String peer = "?";
+
+    Inbound(VarintFrameDecoder frames) {
+      this.frames = frames;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+      ctx.executor().schedule(() -> {
+        if (!welcomed && ctx.channel().isActive()) {
+          log.warn("closing peer connection from {}: no handshake within {} ms",
+              ctx.channel().remoteAddress(), HANDSHAKE_TIMEOUT_MS);
+          ctx.close();
+        }
+      }, HANDSHAKE_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+      ctx.fireChannelActive();
+    }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, PeerFrame frame) {
@@ -250,6 +294,7 @@ public final class PeerNetwork implements Transport, AutoCloseable {
         refuse(ctx, remote, "Merkle segments " + hello.getMerkleSegments() + " differ from " + MERKLE_SEGMENTS);
       } else {
         welcomed = true;
+        frames.setFrameBytesMax(frameBytesMax);
         peer = hello.getAddress() + " (" + remote + ")";
         ctx.writeAndFlush(PeerFrame.newBuilder().setWelcome(Welcome.newBuilder().setNodeId(self.toBytes())).build());
       }
@@ -264,9 +309,11 @@ public final class PeerNetwork implements Transport, AutoCloseable {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      log.warn("closing peer connection from {}: {}", peer.equals("?") ? ctx.channel().remoteAddress() : peer,
-          cause.getMessage());
-      ctx.close();
+      if (ctx.channel().isActive()) {
+        log.warn("closing peer connection from {}: {}", peer.equals("?") ? ctx.channel().remoteAddress() : peer,
+            cause.getMessage());
+        ctx.close();
+      }
     }
   }
 
