@@ -67,6 +67,8 @@ public final class LatticeClient implements AutoCloseable {
   private final List<InetSocketAddress> addresses;
   private final long requestTimeoutMillis;
   private final boolean retryNonIdempotent;
+  private final io.latticekv.proto.Level writeLevel;
+  private final io.latticekv.proto.Level readLevel;
   private final EventLoopGroup group;
   private final Bootstrap bootstrap;
   private final List<AtomicReferenceArray<CompletableFuture<NodeConnection>>> pools = new ArrayList<>();
@@ -82,6 +84,8 @@ public final class LatticeClient implements AutoCloseable {
     this.addresses = List.copyOf(b.addresses);
     this.requestTimeoutMillis = b.requestTimeout.toMillis();
     this.retryNonIdempotent = b.retryNonIdempotent;
+    this.writeLevel = b.writeLevel;
+    this.readLevel = b.readLevel;
     this.group = new MultiThreadIoEventLoopGroup(b.ioThreads, NioIoHandler.newFactory());
     int frameBytesMax = b.frameBytesMax;
     this.bootstrap = new Bootstrap()
@@ -186,7 +190,8 @@ public final class LatticeClient implements AutoCloseable {
 
   /** Assigns a register; returns it after the write. */
   public CompletableFuture<RegisterValue> putAsync(ByteString key, ByteString value) {
-    Request.Builder request = Request.newBuilder().setPut(PutRequest.newBuilder().setKey(key).setValue(value));
+    Request.Builder request = Request.newBuilder()
+        .setPut(PutRequest.newBuilder().setKey(key).setValue(value).setW(writeLevel));
     return execute(request, true).thenApply(r -> RegisterValue.of(r.getPut().getValue()));
   }
 
@@ -211,7 +216,7 @@ public final class LatticeClient implements AutoCloseable {
 
   /** The value of any key; empty when it was never written. */
   public CompletableFuture<Optional<Value>> getAsync(ByteString key) {
-    Request.Builder request = Request.newBuilder().setGet(GetRequest.newBuilder().setKey(key));
+    Request.Builder request = Request.newBuilder().setGet(GetRequest.newBuilder().setKey(key).setR(readLevel));
     return execute(request, true).thenApply(r ->
         r.getGet().hasValue() ? Optional.of(Value.of(r.getGet().getValue())) : Optional.empty());
   }
@@ -244,6 +249,9 @@ public final class LatticeClient implements AutoCloseable {
   }
 
   private CompletableFuture<Value> mergeAsync(MergeRequest.Builder merge, boolean idempotent) {
+    if (merge.getW() == io.latticekv.proto.Level.LEVEL_ONE) {
+      merge.setW(writeLevel);
+    }
     return execute(Request.newBuilder().setMerge(merge), idempotent)
         .thenApply(r -> Value.of(r.getMerge().getValue()));
   }
@@ -425,6 +433,28 @@ public final class LatticeClient implements AutoCloseable {
     private int ioThreads = 1;
     private boolean retryNonIdempotent;
     private int frameBytesMax = 64 << 20;
+    private io.latticekv.proto.Level writeLevel = io.latticekv.proto.Level.LEVEL_ONE;
+    private io.latticekv.proto.Level readLevel = io.latticekv.proto.Level.LEVEL_ONE;
+
+    /**
+     * How many replicas must durably apply a write before it is acknowledged: LEVEL_ONE (the
+     * coordinator, the default), LEVEL_QUORUM or LEVEL_ALL. A write that cannot reach its level
+     * fails with UNAVAILABLE and a message saying how many replicas acknowledged; it may still
+     * have been applied at those, and will spread from them.
+     */
+    public Builder writeLevel(io.latticekv.proto.Level level) {
+      this.writeLevel = level;
+      return this;
+    }
+
+    /**
+     * How many replicas a read merges (LEVEL_ONE by default); stale ones are repaired with the
+     * merge.
+     */
+    public Builder readLevel(io.latticekv.proto.Level level) {
+      this.readLevel = level;
+      return this;
+    }
 
     /** Node addresses, tried in order: {@code "host:port,host:port"}. */
     public Builder addresses(String hostPorts) {

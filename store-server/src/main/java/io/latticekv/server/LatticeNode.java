@@ -46,8 +46,10 @@ public final class LatticeNode implements AutoCloseable {
       }
       this.cluster = joined;
       this.clients = joined == null
-          ? new ClientServer(listen, store, limits, ioThreads, storageThreads, (k, d) -> {}, this::status)
-          : new ClientServer(listen, store, limits, ioThreads, storageThreads, joined::replicated, this::status);
+          ? new ClientServer(listen, store, limits, ioThreads, storageThreads, (k, d) -> {},
+              io.latticekv.server.api.Coordinator.LOCAL, this::status)
+          : new ClientServer(listen, store, limits, ioThreads, storageThreads, joined::replicated,
+              joined.coordinator(), this::status);
     } catch (InterruptedException | RuntimeException e) {
       if (joined != null) {
         joined.halt();

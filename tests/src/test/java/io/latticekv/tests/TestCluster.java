@@ -40,7 +40,7 @@ final class TestCluster implements AutoCloseable {
 
   static ClusterService.Settings settings(int peerPort, List<String> seeds, String name) {
     return new ClusterService.Settings(new InetSocketAddress("127.0.0.1", peerPort), null, seeds, name,
-        MEMBERSHIP, RumorConfig.DEFAULTS, true, 4 << 20);
+        MEMBERSHIP, RumorConfig.DEFAULTS, true, 4 << 20, 2_000);
   }
 
   void startNode(int i) throws InterruptedException {

@@ -42,5 +42,17 @@ public sealed interface PeerMessage {
   /** The receiver's feedback: for each rumor of the batch, whether it was news. */
   record RumorAck(NodeId from, long batchId, List<Boolean> wasNew) implements PeerMessage {}
 
+  /** A coordinator asks a replica to join {@code state} into {@code key} (w = quorum | all). */
+  record ReplicaWrite(NodeId from, long id, ByteString key, Crdt<?> state) implements PeerMessage {}
+
+  /** The replica's answer: {@code error} empty when the state is durably applied. */
+  record ReplicaWriteAck(NodeId from, long id, String error) implements PeerMessage {}
+
+  /** A coordinator asks a replica for its state of {@code key} (r = quorum | all). */
+  record ReplicaRead(NodeId from, long id, ByteString key) implements PeerMessage {}
+
+  /** The replica's state of the key; null when it has none. */
+  record ReplicaReadReply(NodeId from, long id, Crdt<?> state, String error) implements PeerMessage {}
+
   NodeId from();
 }

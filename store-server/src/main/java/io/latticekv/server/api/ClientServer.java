@@ -62,11 +62,12 @@ public final class ClientServer implements AutoCloseable {
    */
   public ClientServer(InetSocketAddress address, Store store, Limits limits, int ioThreads, int storageThreads)
       throws InterruptedException {
-    this(address, store, limits, ioThreads, storageThreads, RequestProcessor.Replicator.NONE, null);
+    this(address, store, limits, ioThreads, storageThreads, RequestProcessor.Replicator.NONE, Coordinator.LOCAL, null);
   }
 
   public ClientServer(InetSocketAddress address, Store store, Limits limits, int ioThreads, int storageThreads,
-      RequestProcessor.Replicator replicator, java.util.function.Supplier<io.latticekv.proto.StatusResponse> status)
+      RequestProcessor.Replicator replicator, Coordinator coordinator,
+      java.util.function.Supplier<io.latticekv.proto.StatusResponse> status)
       throws InterruptedException {
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
@@ -81,7 +82,7 @@ public final class ClientServer implements AutoCloseable {
     Executor writes = store.sync() == SyncPolicy.ALWAYS ? storageWorkers : inline;
     RequestProcessor processor = status == null
         ? new RequestProcessor(store, limits, inline, writes)
-        : new RequestProcessor(store, limits, inline, writes, replicator, status);
+        : new RequestProcessor(store, limits, inline, writes, replicator, coordinator, status);
     ConnectionLimiter limiter = new ConnectionLimiter(limits.connectionsMax(), connections);
     ProtobufFrameEncoder encoder = new ProtobufFrameEncoder();
     ServerBootstrap bootstrap = new ServerBootstrap()

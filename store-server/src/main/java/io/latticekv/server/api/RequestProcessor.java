@@ -52,6 +52,7 @@ public final class RequestProcessor {
   private final Executor reads;
   private final Executor writes;
   private final Replicator replicator;
+  private final Coordinator coordinator;
   private final java.util.function.Supplier<io.latticekv.proto.StatusResponse> status;
 
   /** Told of every delta a client write applied, to spread it to the other replicas. */
@@ -70,17 +71,18 @@ public final class RequestProcessor {
    *     on a pool.
    */
   public RequestProcessor(Store store, Limits limits, Executor reads, Executor writes) {
-    this(store, limits, reads, writes, Replicator.NONE, () -> io.latticekv.proto.StatusResponse.newBuilder()
-        .setNodeId(store.nodeId().toString()).build());
+    this(store, limits, reads, writes, Replicator.NONE, Coordinator.LOCAL,
+        () -> io.latticekv.proto.StatusResponse.newBuilder().setNodeId(store.nodeId().toString()).build());
   }
 
   public RequestProcessor(Store store, Limits limits, Executor reads, Executor writes, Replicator replicator,
-      java.util.function.Supplier<io.latticekv.proto.StatusResponse> status) {
+      Coordinator coordinator, java.util.function.Supplier<io.latticekv.proto.StatusResponse> status) {
     this.store = store;
     this.limits = limits;
     this.reads = reads;
     this.writes = writes;
     this.replicator = replicator;
+    this.coordinator = coordinator;
     this.status = status;
   }
 
@@ -118,17 +120,21 @@ public final class RequestProcessor {
 
   private CompletableFuture<Response> get(GetRequest get) {
     ByteString key = checkKey(get.getKey());
-    return CompletableFuture.supplyAsync(() -> {
+    CompletableFuture<Optional<Crdt<?>>> local = CompletableFuture.supplyAsync(() -> store.get(key), reads);
+    CompletableFuture<Optional<Crdt<?>>> value = get.getR() == io.latticekv.proto.Level.LEVEL_ONE
+        ? local
+        : local.thenCompose(state -> coordinator.read(key, state, get.getR()));
+    return value.thenApply(state -> {
       GetResponse.Builder body = GetResponse.newBuilder();
-      store.get(key).ifPresent(state -> body.setValue(view(state)));
+      state.ifPresent(s -> body.setValue(view(s)));
       return Response.newBuilder().setGet(body).build();
-    }, reads);
+    });
   }
 
   private CompletableFuture<Response> put(PutRequest put) {
     ByteString key = checkKey(put.getKey());
     checkValue(put.getValue(), "value");
-    return write(key, new CrdtUpdate.RegisterAssign(put.getValue()), state -> Response.newBuilder()
+    return write(key, new CrdtUpdate.RegisterAssign(put.getValue()), put.getW(), state -> Response.newBuilder()
         .setPut(PutResponse.newBuilder().setValue(registerView((LwwRegister) state))).build());
   }
 
@@ -150,7 +156,7 @@ public final class RequestProcessor {
       }
       case UPDATE_NOT_SET -> throw new Refusal(ErrorCode.BAD_REQUEST, "merge request carries no update");
     };
-    return write(key, update, state -> Response.newBuilder()
+    return write(key, update, merge.getW(), state -> Response.newBuilder()
         .setMerge(MergeResponse.newBuilder().setValue(view(state))).build());
   }
 
@@ -183,9 +189,12 @@ public final class RequestProcessor {
     return new CrdtUpdate.SetUpdate(set.getAddList(), set.getRemoveList(), observed);
   }
 
-  /** Applies on the executor, answers once the write is as durable as the sync policy says. */
-  private CompletableFuture<Response> write(
-      ByteString key, CrdtUpdate update, java.util.function.Function<Crdt<?>, Response> answer) {
+  /**
+   * Applies on the executor; answers once the write is as durable as the sync policy says here,
+   * and, for {@code w} above one, once enough other replicas have it too.
+   */
+  private CompletableFuture<Response> write(ByteString key, CrdtUpdate update, io.latticekv.proto.Level w,
+      java.util.function.Function<Crdt<?>, Response> answer) {
     return CompletableFuture.supplyAsync(() -> {
           Applied applied = store.apply(key, update);
           if (applied.changed()) {
@@ -193,7 +202,11 @@ public final class RequestProcessor {
           }
           return applied;
         }, writes)
-        .thenCompose(applied -> applied.durable().thenApply(done -> answer.apply(applied.state())));
+        .thenCompose(applied -> applied.durable()
+            .thenCompose(done -> w == io.latticekv.proto.Level.LEVEL_ONE
+                ? CompletableFuture.completedFuture(null)
+                : coordinator.replicate(key, applied.delta(), w))
+            .thenApply(done -> answer.apply(applied.state())));
   }
 
   // ---------------------------------------------------------------- validation
@@ -265,6 +278,8 @@ public final class RequestProcessor {
       code = ErrorCode.OVERFLOW;
     } else if (failure instanceof ValueTooLargeException) {
       code = ErrorCode.VALUE_TOO_LARGE;
+    } else if (failure instanceof Coordinator.LevelNotMetException) {
+      code = ErrorCode.UNAVAILABLE;
     } else if (failure instanceof java.util.concurrent.RejectedExecutionException) {
       code = ErrorCode.UNAVAILABLE;
       message = "the node is shutting down";

@@ -34,6 +34,8 @@ final class ClientCommands {
           .requestTimeout(Duration.ofMillis(root.timeoutMs))
           .connectTimeout(Duration.ofMillis(Math.min(root.timeoutMs, 2_000)))
           .poolSize(1)
+          .writeLevel(Lattice.level("--w", root.w))
+          .readLevel(Lattice.level("--r", root.r))
           .build()) {
         Map<String, Object> result = execute(client);
         root.spec.commandLine().getOut().println(root.json ? Json.write(result) : human(result));

@@ -57,7 +57,24 @@ public final class Lattice implements Runnable {
       description = "How long to wait for an answer (default: ${DEFAULT-VALUE}).")
   long timeoutMs;
 
+  @Option(names = "--w", scope = ScopeType.INHERIT, paramLabel = "1|quorum|all", defaultValue = "1",
+      description = "Replicas that must apply a write before it is acknowledged (default: ${DEFAULT-VALUE}).")
+  String w;
+
+  @Option(names = "--r", scope = ScopeType.INHERIT, paramLabel = "1|quorum|all", defaultValue = "1",
+      description = "Replicas a read merges; stale ones are repaired (default: ${DEFAULT-VALUE}).")
+  String r;
+
   @Spec CommandSpec spec;
+
+  static io.latticekv.proto.Level level(String option, String value) {
+    return switch (value.trim().toLowerCase()) {
+      case "1", "one" -> io.latticekv.proto.Level.LEVEL_ONE;
+      case "quorum" -> io.latticekv.proto.Level.LEVEL_QUORUM;
+      case "all" -> io.latticekv.proto.Level.LEVEL_ALL;
+      default -> throw new IllegalArgumentException(option + " must be 1, quorum or all, not '" + value + "'");
+    };
+  }
 
   @Override
   public void run() {

@@ -105,6 +105,11 @@ final class ServerCommand implements Callable<Integer> {
       description = "Wait for a direct ack before probing indirectly (default: ${DEFAULT-VALUE}).")
   long probeTimeoutMs;
 
+  @Option(names = "--replica-timeout-ms", paramLabel = "MS", defaultValue = "2000",
+      description = "How long a write at w=quorum|all or a read at r=quorum|all waits for other "
+          + "replicas before it fails (default: ${DEFAULT-VALUE}).")
+  long replicaTimeoutMs;
+
   @Option(names = "--no-rumors",
       description = "Do not spread updates by rumor mongering (for testing anti-entropy alone).")
   boolean noRumors;
@@ -122,7 +127,7 @@ final class ServerCommand implements Callable<Integer> {
           clusterName,
           new io.latticekv.core.membership.MembershipConfig(probeIntervalMs, probeTimeoutMs, 3, 4, 4, 16),
           new io.latticekv.core.gossip.RumorConfig(gossipIntervalMs, fanout, feedbackLimit, 4, 256 * 1024, 100_000),
-          !noRumors, frameBytesMax);
+          !noRumors, frameBytesMax, replicaTimeoutMs);
     } else if (!seeds.isEmpty()) {
       throw new IllegalArgumentException("--seeds needs --peer-listen");
     }

@@ -40,7 +40,8 @@ public final class ClusterService implements AutoCloseable {
   /** Everything the cluster layer needs to know. */
   public record Settings(
       InetSocketAddress peerListen, String advertise, List<String> seeds, String cluster,
-      MembershipConfig membership, RumorConfig rumors, boolean rumorsEnabled, int frameBytesMax) {}
+      MembershipConfig membership, RumorConfig rumors, boolean rumorsEnabled, int frameBytesMax,
+      long replicaTimeoutMs) {}
 
   /** A snapshot for status reports. */
   public record Status(List<Member> members, int rumorQueue, long rumorsSent, long rumorsReceived,
@@ -52,6 +53,7 @@ public final class ClusterService implements AutoCloseable {
   private final PeerNetwork network;
   private final Membership membership;
   private final RumorMonger rumors;
+  private final ReplicaCoordinator coordinator;
   private boolean left;
 
   public ClusterService(Store store, Settings settings) throws InterruptedException {
@@ -64,8 +66,10 @@ public final class ClusterService implements AutoCloseable {
     });
     this.network = new PeerNetwork(settings.peerListen(), settings.advertise(), store.nodeId(),
         settings.cluster(), settings.frameBytesMax(), message -> protocol.execute(() -> {
-          membership().receive(message);
-          rumors().receive(message);
+          if (!replicas().receive(message)) {
+            membership().receive(message);
+            rumors().receive(message);
+          }
         }));
     Random random = new Random(new SecureRandom().nextLong());
     long incarnation = store.nextIncarnation();
@@ -76,6 +80,8 @@ public final class ClusterService implements AutoCloseable {
                 previous == null ? ", new" : ", was " + previous.name().toLowerCase()));
     this.rumors = new RumorMonger(store.nodeId(), settings.rumors(), Clock.system(), new Random(random.nextLong()),
         network, membership::reachablePeers, () -> membership.reachablePeers().size() + 1, this::applyRumor);
+    this.coordinator = new ReplicaCoordinator(store.nodeId(), store, membership, network, protocol,
+        settings.replicaTimeoutMs());
     protocol.scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
     log.info("joining cluster '{}' as {} (incarnation {}) through seeds {}", settings.cluster(),
         network.address(), incarnation, settings.seeds());
@@ -87,6 +93,15 @@ public final class ClusterService implements AutoCloseable {
 
   private RumorMonger rumors() {
     return rumors;
+  }
+
+  private ReplicaCoordinator replicas() {
+    return coordinator;
+  }
+
+  /** Writes and reads at quorum or all. */
+  public io.latticekv.server.api.Coordinator coordinator() {
+    return coordinator;
   }
 
   private void tick() {

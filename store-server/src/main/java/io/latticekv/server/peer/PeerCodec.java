@@ -53,6 +53,22 @@ final class PeerCodec {
         batch.addRumors(io.latticekv.proto.Rumor.newBuilder().setKey(r.key()).setDelta(CrdtCodec.toProto(r.delta())));
       }
       frame.setRumorBatch(batch);
+    } else if (message instanceof PeerMessage.ReplicaWrite m) {
+      frame.setReplicaWrite(io.latticekv.proto.ReplicaWrite.newBuilder().setFrom(m.from().toBytes()).setId(m.id())
+          .setKey(m.key()).setState(CrdtCodec.toProto(m.state())));
+    } else if (message instanceof PeerMessage.ReplicaWriteAck m) {
+      frame.setReplicaWriteAck(io.latticekv.proto.ReplicaWriteAck.newBuilder().setFrom(m.from().toBytes())
+          .setId(m.id()).setError(m.error()));
+    } else if (message instanceof PeerMessage.ReplicaRead m) {
+      frame.setReplicaRead(io.latticekv.proto.ReplicaRead.newBuilder().setFrom(m.from().toBytes()).setId(m.id())
+          .setKey(m.key()));
+    } else if (message instanceof PeerMessage.ReplicaReadReply m) {
+      io.latticekv.proto.ReplicaReadReply.Builder reply = io.latticekv.proto.ReplicaReadReply.newBuilder()
+          .setFrom(m.from().toBytes()).setId(m.id()).setError(m.error()).setFound(m.state() != null);
+      if (m.state() != null) {
+        reply.setState(CrdtCodec.toProto(m.state()));
+      }
+      frame.setReplicaReadReply(reply);
     } else if (message instanceof PeerMessage.RumorAck m) {
       frame.setRumorAck(io.latticekv.proto.RumorAck.newBuilder().setFrom(m.from().toBytes())
           .setBatchId(m.batchId()).addAllWasNew(m.wasNew()));
@@ -77,6 +93,17 @@ final class PeerCodec {
         case RUMOR_BATCH -> rumorBatch(frame.getRumorBatch());
         case RUMOR_ACK -> new PeerMessage.RumorAck(id(frame.getRumorAck().getFrom()),
             frame.getRumorAck().getBatchId(), frame.getRumorAck().getWasNewList());
+        case REPLICA_WRITE -> new PeerMessage.ReplicaWrite(id(frame.getReplicaWrite().getFrom()),
+            frame.getReplicaWrite().getId(), nonEmptyKey(frame.getReplicaWrite().getKey()),
+            CrdtCodec.fromProto(frame.getReplicaWrite().getState()));
+        case REPLICA_WRITE_ACK -> new PeerMessage.ReplicaWriteAck(id(frame.getReplicaWriteAck().getFrom()),
+            frame.getReplicaWriteAck().getId(), frame.getReplicaWriteAck().getError());
+        case REPLICA_READ -> new PeerMessage.ReplicaRead(id(frame.getReplicaRead().getFrom()),
+            frame.getReplicaRead().getId(), nonEmptyKey(frame.getReplicaRead().getKey()));
+        case REPLICA_READ_REPLY -> new PeerMessage.ReplicaReadReply(id(frame.getReplicaReadReply().getFrom()),
+            frame.getReplicaReadReply().getId(),
+            frame.getReplicaReadReply().getFound() ? CrdtCodec.fromProto(frame.getReplicaReadReply().getState()) : null,
+            frame.getReplicaReadReply().getError());
         default -> throw new BadFrame("unexpected peer frame " + frame.getBodyCase());
       };
     } catch (CrdtDecodeException e) {
@@ -93,6 +120,13 @@ final class PeerCodec {
       rumors.add(new PeerMessage.Rumor(r.getKey(), CrdtCodec.fromProto(r.getDelta())));
     }
     return new PeerMessage.RumorBatch(id(batch.getFrom()), batch.getBatchId(), rumors);
+  }
+
+  private static ByteString nonEmptyKey(ByteString key) throws CrdtDecodeException {
+    if (key.isEmpty()) {
+      throw new CrdtDecodeException("an empty key");
+    }
+    return key;
   }
 
   static NodeId id(ByteString bytes) throws CrdtDecodeException {
