@@ -19,11 +19,42 @@ package io.latticekv.core.gossip;
  * @param queueCapacity most hot rumors held; past it the oldest are dropped and counted
  */
 public record RumorConfig(
-    long gossipIntervalMs, int fanout, int feedbackLimit, int retransmitMult, int batchBytesMax, int queueCapacity) {
+    long gossipIntervalMs, int fanout, int feedbackLimit, int retransmitMult, int batchBytesMax, int queueCapacity,
+    Mode mode) {
 
-  public static final RumorConfig DEFAULTS = new RumorConfig(50, 3, 3, 4, 256 * 1024, 100_000);
+  /** Demers et al.'s variants: who starts an exchange, and which way rumors flow in it. */
+  public enum Mode {
+    /** The node with a hot rumor sends it. */
+    PUSH,
+    /** Each round a node sends its digest and receives the hot rumors it lacks. */
+    PULL,
+    /** Both in one exchange: the pushed batch carries the pusher's digest. */
+    PUSH_PULL;
+
+    public static Mode parse(String text) {
+      return switch (text.trim().toLowerCase()) {
+        case "push" -> PUSH;
+        case "pull" -> PULL;
+        case "push-pull", "pushpull", "push_pull" -> PUSH_PULL;
+        default -> throw new IllegalArgumentException("gossip mode must be push, pull or push-pull, not '" + text + "'");
+      };
+    }
+  }
+
+  /** Push-pull converged fastest for its traffic in our measurements (docs/gossip.md). */
+  public static final RumorConfig DEFAULTS = new RumorConfig(50, 3, 3, 4, 256 * 1024, 100_000, Mode.PUSH_PULL);
+
+  public RumorConfig(long gossipIntervalMs, int fanout, int feedbackLimit, int retransmitMult, int batchBytesMax,
+      int queueCapacity) {
+    this(gossipIntervalMs, fanout, feedbackLimit, retransmitMult, batchBytesMax, queueCapacity, Mode.PUSH);
+  }
+
+  public RumorConfig withMode(Mode newMode) {
+    return new RumorConfig(gossipIntervalMs, fanout, feedbackLimit, retransmitMult, batchBytesMax, queueCapacity, newMode);
+  }
 
   public RumorConfig {
+    java.util.Objects.requireNonNull(mode, "mode");
     if (gossipIntervalMs <= 0 || fanout < 1 || feedbackLimit < 1 || retransmitMult < 1
         || batchBytesMax < 1024 || queueCapacity < 1) {
       throw new IllegalArgumentException("rumor settings out of range");

@@ -9,6 +9,7 @@ import io.latticekv.core.transport.PeerMessage;
 import io.latticekv.core.transport.PeerMessage.Rumor;
 import io.latticekv.core.transport.PeerMessage.RumorAck;
 import io.latticekv.core.transport.PeerMessage.RumorBatch;
+import io.latticekv.core.transport.PeerMessage.RumorPull;
 import io.latticekv.core.transport.Transport;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -66,7 +67,13 @@ public final class RumorMonger {
       return size() > SENT_BATCHES_MAX;
     }
   };
+  /** An idle push-pull node pulls every this many rounds (200 ms at the default 50 ms rounds). */
+  static final int IDLE_PULL_EVERY = 4;
+
+  private long round;
   private long nextVersion;
+  private long originSeq;
+  private final Map<NodeId, Long> seen = new HashMap<>();
   private long nextBatch;
   private long nextRoundAt;
   private final Clock clock;
@@ -90,16 +97,40 @@ public final class RumorMonger {
 
   private Hot join(Hot older, Hot newer) {
     Crdt<?> joined = Crdt.join(older.rumor().delta(), newer.rumor().delta());
-    return new Hot(new Rumor(newer.rumor().key(), joined), newer.version(), joined.encode().length);
+    Map<NodeId, Long> versions = new HashMap<>(older.rumor().versions());
+    newer.rumor().versions().forEach((origin, seq) -> versions.merge(origin, seq, Math::max));
+    return new Hot(new Rumor(newer.rumor().key(), joined, versions), newer.version(),
+        joined.encode().length + newer.rumor().key().size());
   }
 
-  /** A delta this node applied: it becomes a hot rumor. */
+  /** A delta this node applied for a client: it becomes a hot rumor originating here. */
   public void hot(ByteString key, Crdt<?> delta) {
-    if (delta.isEmpty()) {
+    long seq = ++originSeq;
+    seen.merge(self, seq, Math::max);
+    hot(new Rumor(key, delta, Map.of(self, seq)));
+  }
+
+  private void hot(Rumor rumor) {
+    if (rumor.delta().isEmpty()) {
       return;
     }
-    queue.add(key, new Hot(new Rumor(key, delta), nextVersion++, delta.encode().length + key.size()));
-    notNews.remove(key);
+    queue.add(rumor.key(), new Hot(rumor, nextVersion++, rumor.delta().encode().length + rumor.key().size()));
+    notNews.remove(rumor.key());
+  }
+
+  /** What this node has seen: per origin, the highest rumor sequence (Scuttlebutt's digest). */
+  private Map<NodeId, Long> digest() {
+    return Map.copyOf(seen);
+  }
+
+  /** Whether a rumor carries a version the digest's owner has not seen. */
+  private static boolean beyond(Hot hot, Map<NodeId, Long> digest) {
+    for (Map.Entry<NodeId, Long> v : hot.rumor().versions().entrySet()) {
+      if (v.getValue() > digest.getOrDefault(v.getKey(), 0L)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Runs a round when one is due. */
@@ -112,8 +143,16 @@ public final class RumorMonger {
     if (notNews.size() > queue.size() + 1024) {
       notNews.keySet().removeIf(key -> queue.get(key) == null); // cooled by the round limit
     }
+    round++;
     if (queue.size() == 0) {
-      return;
+      // Push starts from a hot rumor, so an idle node sends nothing. An idle push-pull node
+      // still asks for what it lacks, but only every IDLE_PULL_EVERY rounds: pulling is what
+      // removes push's residue, and pulling every round from every idle node would cost
+      // fanout messages per node per round with nothing to say.
+      if (config.mode() == RumorConfig.Mode.PUSH
+          || (config.mode() == RumorConfig.Mode.PUSH_PULL && round % IDLE_PULL_EVERY != 0)) {
+        return;
+      }
     }
     List<Member> targets = new ArrayList<>(peers.get());
     if (targets.isEmpty()) {
@@ -121,18 +160,49 @@ public final class RumorMonger {
     }
     Collections.shuffle(targets, random);
     targets = targets.subList(0, Math.min(config.fanout(), targets.size()));
+    if (config.mode() == RumorConfig.Mode.PULL) {
+      Map<NodeId, Long> digest = digest();
+      for (Member target : targets) {
+        transport.send(target.address(), new RumorPull(self, digest));
+      }
+      // A pulled rumor is never pushed, so its rounds are counted here: it stays hot for the
+      // round limit, or until feedback cools it.
+      queue.take(Integer.MAX_VALUE, Long.MAX_VALUE, h -> 0, 1);
+      return;
+    }
     List<Hot> batch = queue.take(Integer.MAX_VALUE, config.batchBytesMax(), Hot::bytes, 1);
+    Map<NodeId, Long> digest = config.mode() == RumorConfig.Mode.PUSH_PULL ? digest() : null;
+    if (batch.isEmpty() && digest == null) {
+      return;
+    }
+    for (Member target : targets) {
+      sendBatch(target, batch, digest);
+    }
+  }
+
+  private void sendBatch(Member target, List<Hot> batch, Map<NodeId, Long> digest) {
     List<Rumor> rumors = new ArrayList<>(batch.size());
     List<Sent> sent = new ArrayList<>(batch.size());
     for (Hot h : batch) {
       rumors.add(h.rumor());
       sent.add(new Sent(h.rumor().key(), h.version()));
     }
-    for (Member target : targets) {
-      long id = ++nextBatch;
-      sentBatches.put(id, sent);
-      transport.send(target.address(), new RumorBatch(self, id, rumors));
-      rumorsSent += rumors.size();
+    long id = ++nextBatch;
+    sentBatches.put(id, sent);
+    transport.send(target.address(), new RumorBatch(self, id, rumors, digest));
+    rumorsSent += rumors.size();
+  }
+
+  /** Answers a pull: the hot rumors the asker lacks according to its digest. */
+  private void answerPull(NodeId asker, Map<NodeId, Long> digest) {
+    Member to = peerAddress(asker);
+    if (to == null) {
+      return;
+    }
+    int sends = config.mode() == RumorConfig.Mode.PULL ? 0 : 1; // pull counts rounds in tick()
+    List<Hot> missing = queue.take(Integer.MAX_VALUE, config.batchBytesMax(), Hot::bytes, sends, h -> beyond(h, digest));
+    if (!missing.isEmpty()) {
+      sendBatch(to, missing, null);
     }
   }
 
@@ -144,15 +214,21 @@ public final class RumorMonger {
         rumorsReceived++;
         boolean news = sink.apply(rumor.key(), rumor.delta());
         wasNew.add(news);
+        rumor.versions().forEach((origin, seq) -> seen.merge(origin, seq, Math::max));
         if (news) {
           rumorsNew++;
-          hot(rumor.key(), rumor.delta());
+          hot(rumor);
         }
       }
       Member from = peerAddress(batch.from());
-      if (from != null) {
+      if (from != null && !batch.rumors().isEmpty()) {
         transport.send(from.address(), new RumorAck(self, batch.batchId(), wasNew));
       }
+      if (batch.digest() != null) {
+        answerPull(batch.from(), batch.digest());
+      }
+    } else if (message instanceof RumorPull pull) {
+      answerPull(pull.from(), pull.digest());
     } else if (message instanceof RumorAck ack) {
       List<Sent> sent = sentBatches.get(ack.batchId());
       if (sent == null || sent.size() != ack.wasNew().size()) {

@@ -100,12 +100,21 @@ public final class TransmitLimitedQueue<K, V> {
    * budget}; each counts as sent {@code sends} times, and items at their limit leave the queue.
    */
   public List<V> take(int max, long budget, java.util.function.ToLongFunction<V> cost, int sends) {
+    return take(max, budget, cost, sends, v -> true);
+  }
+
+  /** As {@link #take(int, long, java.util.function.ToLongFunction, int)}, among items that pass {@code filter}. */
+  public List<V> take(int max, long budget, java.util.function.ToLongFunction<V> cost, int sends,
+      java.util.function.Predicate<V> filter) {
     List<V> out = new ArrayList<>();
     List<Entry<K, V>> touched = new ArrayList<>();
     long used = 0;
     for (Entry<K, V> e : ordered) {
       if (out.size() >= max) {
         break;
+      }
+      if (!filter.test(e.value)) {
+        continue;
       }
       long c = cost.applyAsLong(e.value);
       if (used + c > budget && !out.isEmpty()) {

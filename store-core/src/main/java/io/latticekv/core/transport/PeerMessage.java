@@ -33,11 +33,21 @@ public sealed interface PeerMessage {
   /** Membership gossip alone, as sent on a graceful leave. */
   record Gossip(NodeId from, List<MemberUpdate> gossip) implements PeerMessage {}
 
-  /** One replicated update: the delta a write made to a key. */
-  record Rumor(ByteString key, Crdt<?> delta) {}
+  /**
+   * One replicated update: the delta a write made to a key, and the rumor versions it carries
+   * (origin node -> highest rumor sequence joined into it), for Scuttlebutt-style pull digests.
+   */
+  record Rumor(ByteString key, Crdt<?> delta, java.util.Map<NodeId, Long> versions) {}
 
-  /** A batch of hot rumors, pushed by rumor mongering. */
-  record RumorBatch(NodeId from, long batchId, List<Rumor> rumors) implements PeerMessage {}
+  /**
+   * A batch of hot rumors. With a {@code digest} (push-pull), the sender also asks for the hot
+   * rumors it lacks: those with a version above the digest's entry for their origin.
+   */
+  record RumorBatch(NodeId from, long batchId, List<Rumor> rumors, java.util.Map<NodeId, Long> digest)
+      implements PeerMessage {}
+
+  /** Pull: asks for the hot rumors the sender lacks, given what it has seen per origin. */
+  record RumorPull(NodeId from, java.util.Map<NodeId, Long> digest) implements PeerMessage {}
 
   /** The receiver's feedback: for each rumor of the batch, whether it was news. */
   record RumorAck(NodeId from, long batchId, List<Boolean> wasNew) implements PeerMessage {}

@@ -73,6 +73,39 @@ class RumorSpreadTest {
     System.out.println("rumor residue, N = " + n + ", " + seeds + " seeds, push with feedback + counter:" + table);
   }
 
+  /** The three modes at the default settings: spread, residue and cost, for docs/gossip.md. */
+  @Test
+  void modesCompared() {
+    int n = 100;
+    int seeds = 200;
+    StringBuilder table = new StringBuilder(String.format(Locale.ROOT,
+        "%n| mode | residue | rounds to all (median, p99) | rounds until quiet (mean) | messages per rumor (mean) |%n|---|---|---|---|---|%n"));
+    for (RumorConfig.Mode mode : RumorConfig.Mode.values()) {
+      RumorConfig config = RumorConfig.DEFAULTS.withMode(mode);
+      long missed = 0;
+      long quiet = 0;
+      long messages = 0;
+      int[] toAll = new int[seeds];
+      for (int seed = 0; seed < seeds; seed++) {
+        RumorRounds.Outcome o = RumorRounds.spreadOne(seed * 17L + 3, n, config, 0);
+        missed += n - o.reached();
+        quiet += o.roundsToQuiet();
+        messages += o.messages();
+        toAll[seed] = o.roundsToAll() < 0 ? Integer.MAX_VALUE : o.roundsToAll();
+      }
+      java.util.Arrays.sort(toAll);
+      table.append(String.format(Locale.ROOT, "| %s | %.4f | %s, %s | %.1f | %.0f |%n", mode.name().toLowerCase().replace('_', '-'),
+          missed / (double) (n * seeds), show(toAll[seeds / 2]), show(toAll[seeds * 99 / 100]),
+          quiet / (double) seeds, messages / (double) seeds));
+      assertTrue(mode == RumorConfig.Mode.PULL || missed < n * seeds / 100, mode + " left a residue of " + missed);
+    }
+    System.out.println("gossip modes, N = " + n + ", fanout 3, k = 3, " + seeds + " seeds:" + table);
+  }
+
+  private static String show(int rounds) {
+    return rounds == Integer.MAX_VALUE ? "never" : Integer.toString(rounds);
+  }
+
   /** Solves s = e^(-(k+1)(1-s)) for the non-trivial root (Demers et al. 1987, section 3). */
   static double demers(int k) {
     double s = 0.5;

@@ -88,6 +88,11 @@ final class ServerCommand implements Callable<Integer> {
       description = "One rumor round per interval; shorter spreads faster with more messages (default: ${DEFAULT-VALUE}).")
   long gossipIntervalMs;
 
+  @Option(names = "--gossip-mode", paramLabel = "push|pull|push-pull", defaultValue = "push-pull",
+      description = "Rumor exchange: push hot rumors, pull what is missing by digest, or both in one "
+          + "exchange (default: ${DEFAULT-VALUE}; docs/gossip.md compares them).")
+  String gossipMode;
+
   @Option(names = "--fanout", paramLabel = "N", defaultValue = "3",
       description = "Peers each hot rumor is pushed to per round (default: ${DEFAULT-VALUE}).")
   int fanout;
@@ -126,7 +131,8 @@ final class ServerCommand implements Callable<Integer> {
       cluster = new io.latticekv.server.cluster.ClusterService.Settings(parseListen(peerListen), null, seeds,
           clusterName,
           new io.latticekv.core.membership.MembershipConfig(probeIntervalMs, probeTimeoutMs, 3, 4, 4, 16),
-          new io.latticekv.core.gossip.RumorConfig(gossipIntervalMs, fanout, feedbackLimit, 4, 256 * 1024, 100_000),
+          new io.latticekv.core.gossip.RumorConfig(gossipIntervalMs, fanout, feedbackLimit, 4, 256 * 1024, 100_000,
+              io.latticekv.core.gossip.RumorConfig.Mode.parse(gossipMode)),
           !noRumors, frameBytesMax, replicaTimeoutMs);
     } else if (!seeds.isEmpty()) {
       throw new IllegalArgumentException("--seeds needs --peer-listen");

@@ -50,9 +50,16 @@ final class PeerCodec {
       io.latticekv.proto.RumorBatch.Builder batch = io.latticekv.proto.RumorBatch.newBuilder()
           .setFrom(m.from().toBytes()).setBatchId(m.batchId());
       for (PeerMessage.Rumor r : m.rumors()) {
-        batch.addRumors(io.latticekv.proto.Rumor.newBuilder().setKey(r.key()).setDelta(CrdtCodec.toProto(r.delta())));
+        batch.addRumors(io.latticekv.proto.Rumor.newBuilder().setKey(r.key()).setDelta(CrdtCodec.toProto(r.delta()))
+            .addAllVersions(originSeqs(r.versions())));
+      }
+      if (m.digest() != null) {
+        batch.setWantsReply(true).addAllDigest(originSeqs(m.digest()));
       }
       frame.setRumorBatch(batch);
+    } else if (message instanceof PeerMessage.RumorPull m) {
+      frame.setRumorPull(io.latticekv.proto.RumorPull.newBuilder().setFrom(m.from().toBytes())
+          .addAllDigest(originSeqs(m.digest())));
     } else if (message instanceof PeerMessage.ReplicaWrite m) {
       frame.setReplicaWrite(io.latticekv.proto.ReplicaWrite.newBuilder().setFrom(m.from().toBytes()).setId(m.id())
           .setKey(m.key()).setState(CrdtCodec.toProto(m.state())));
@@ -91,6 +98,8 @@ final class PeerCodec {
             id(frame.getPingReq().getTarget()), frame.getPingReq().getTargetAddress());
         case GOSSIP -> new PeerMessage.Gossip(id(frame.getGossip().getFrom()), updatesFrom(frame.getGossip().getGossipList()));
         case RUMOR_BATCH -> rumorBatch(frame.getRumorBatch());
+        case RUMOR_PULL -> new PeerMessage.RumorPull(id(frame.getRumorPull().getFrom()),
+            originSeqsFrom(frame.getRumorPull().getDigestList()));
         case RUMOR_ACK -> new PeerMessage.RumorAck(id(frame.getRumorAck().getFrom()),
             frame.getRumorAck().getBatchId(), frame.getRumorAck().getWasNewList());
         case REPLICA_WRITE -> new PeerMessage.ReplicaWrite(id(frame.getReplicaWrite().getFrom()),
@@ -117,9 +126,26 @@ final class PeerCodec {
       if (r.getKey().isEmpty()) {
         throw new CrdtDecodeException("a rumor with an empty key");
       }
-      rumors.add(new PeerMessage.Rumor(r.getKey(), CrdtCodec.fromProto(r.getDelta())));
+      rumors.add(new PeerMessage.Rumor(r.getKey(), CrdtCodec.fromProto(r.getDelta()), originSeqsFrom(r.getVersionsList())));
     }
-    return new PeerMessage.RumorBatch(id(batch.getFrom()), batch.getBatchId(), rumors);
+    return new PeerMessage.RumorBatch(id(batch.getFrom()), batch.getBatchId(), rumors,
+        batch.getWantsReply() ? originSeqsFrom(batch.getDigestList()) : null);
+  }
+
+  private static List<io.latticekv.proto.OriginSeq> originSeqs(java.util.Map<NodeId, Long> versions) {
+    List<io.latticekv.proto.OriginSeq> out = new ArrayList<>(versions.size());
+    versions.forEach((origin, seq) ->
+        out.add(io.latticekv.proto.OriginSeq.newBuilder().setOrigin(origin.toBytes()).setSeq(seq).build()));
+    return out;
+  }
+
+  private static java.util.Map<NodeId, Long> originSeqsFrom(List<io.latticekv.proto.OriginSeq> list)
+      throws CrdtDecodeException {
+    java.util.Map<NodeId, Long> out = new java.util.HashMap<>();
+    for (io.latticekv.proto.OriginSeq o : list) {
+      out.merge(id(o.getOrigin()), o.getSeq(), Math::max);
+    }
+    return out;
   }
 
   private static ByteString nonEmptyKey(ByteString key) throws CrdtDecodeException {
