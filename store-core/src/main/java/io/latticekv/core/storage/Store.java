@@ -133,7 +133,7 @@ public final class Store implements AutoCloseable {
       checkFormat();
       this.nodeId = loadOrCreateNodeId();
       this.replicaId = NodeId.random(options.random());
-      putMeta(bytes(META_REPLICA_PREFIX + replicaId), longBytes(options.clock().millis()));
+      putMetaSynced(bytes(META_REPLICA_PREFIX + replicaId), longBytes(options.clock().millis()));
       HlcTimestamp floor = new HlcTimestamp(readLong(getMeta(META_HLC_LEASE)));
       this.hlc = new HybridLogicalClock(options.clock(), floor, options.hlcMaxForwardMillis());
       this.leaseMillis = floor.physicalMillis();
@@ -383,10 +383,6 @@ public final class Store implements AutoCloseable {
     } catch (RocksDBException e) {
       throw new StorageException("cannot read store metadata: " + e.getMessage(), e);
     }
-  }
-
-  private void putMeta(byte[] key, byte[] value) {
-    putMetaSynced(key, value);
   }
 
   private void putMetaSynced(byte[] key, byte[] value) {

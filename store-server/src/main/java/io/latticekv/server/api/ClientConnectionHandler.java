@@ -81,7 +81,11 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
   private void answered(ChannelHandlerContext ctx, Response answer) {
     ctx.writeAndFlush(answer, ctx.voidPromise());
     inflight--;
-    serverInflight.decrementAndGet();
+    if (serverInflight.decrementAndGet() == 0) {
+      synchronized (serverInflight) {
+        serverInflight.notifyAll(); // a graceful stop may be waiting for the last answer
+      }
+    }
     if (inflight < inflightMax && !ctx.channel().config().isAutoRead()) {
       ctx.channel().config().setAutoRead(true);
     }

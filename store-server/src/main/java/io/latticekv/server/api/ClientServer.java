@@ -130,12 +130,15 @@ public final class ClientServer implements AutoCloseable {
     for (var ch : connections) {
       ch.config().setAutoRead(false);
     }
-    while (inflight.get() > 0 && System.nanoTime() < deadline) {
-      try {
-        Thread.sleep(5); // a shutdown drain, bounded by the deadline above
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        break;
+    synchronized (inflight) {
+      long left;
+      while (inflight.get() > 0 && (left = deadline - System.nanoTime()) > 0) {
+        try {
+          inflight.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
       }
     }
     if (inflight.get() > 0) {
