@@ -98,13 +98,24 @@ public final class CrdtCodec {
     }
   }
 
-  /** The first 8 bytes of the SHA-256 of {@code canonical}, as a long. */
-  public static long digest(byte[] canonical) {
+  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
     try {
-      byte[] hash = MessageDigest.getInstance("SHA-256").digest(canonical);
-      return ByteBuffer.wrap(hash).getLong();
+      return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new AssertionError("every JDK has SHA-256", e);
     }
+  });
+
+  /** The first 8 bytes of the SHA-256 of {@code canonical}, as a long. */
+  public static long digest(byte[] canonical) {
+    return digest(canonical, 0, canonical.length);
+  }
+
+  /** The digest of {@code length} bytes of {@code bytes} from {@code offset}. */
+  public static long digest(byte[] bytes, int offset, int length) {
+    MessageDigest sha = SHA256.get();
+    sha.reset();
+    sha.update(bytes, offset, length);
+    return ByteBuffer.wrap(sha.digest()).getLong();
   }
 }

@@ -11,6 +11,8 @@ import io.latticekv.core.crdt.CrdtDecodeException;
 import io.latticekv.core.crdt.CrdtUpdate;
 import io.latticekv.core.crdt.LwwRegister;
 import io.latticekv.core.crdt.NodeId;
+import io.latticekv.core.merkle.Hashing;
+import io.latticekv.core.merkle.MerkleTree;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -75,6 +77,11 @@ public final class Store implements AutoCloseable {
   private static final byte[] META_HLC_LEASE = bytes("hlc_lease");
   private static final String META_REPLICA_PREFIX = "replica/";
   private static final byte[] META_INCARNATION = bytes("incarnation");
+  private static final byte[] META_SEGMENT_BITS = bytes("merkle_segment_bits");
+  /** Every data key starts with its Merkle segment, so a segment's keys are one prefix scan. */
+  private static final int SEGMENT_PREFIX_BYTES = 4;
+  /** Progress of the tree build at startup is logged every this many keys. */
+  private static final long BUILD_LOG_EVERY = 500_000;
 
   static {
     RocksDB.loadLibrary();
@@ -99,7 +106,10 @@ public final class Store implements AutoCloseable {
   private final Cache<ByteString, Cached> cache;
   private volatile boolean closed;
 
-  private record Cached(Crdt<?> state, int bytes) {}
+  /** A decoded state, its encoded size, and its current contribution to the Merkle tree. */
+  private record Cached(Crdt<?> state, int bytes, long entryHash) {}
+
+  private final MerkleTree tree;
 
   private Store(StoreOptions options) {
     this.options = options;
@@ -141,6 +151,8 @@ public final class Store implements AutoCloseable {
       closeHandles();
       throw e;
     }
+    this.tree = new MerkleTree(segmentBits(options.segmentBits()));
+    buildTree();
     this.groupCommitter = options.sync() == SyncPolicy.BATCH ? new GroupCommitter(db) : null;
     this.stripes = new ReentrantLock[options.lockStripes()];
     for (int i = 0; i < stripes.length; i++) {
@@ -212,10 +224,34 @@ public final class Store implements AutoCloseable {
     return cached == null ? Optional.empty() : Optional.of(cached.state());
   }
 
+  private byte[] dataKey(ByteString key) {
+    return dataKey(key, tree);
+  }
+
+  /** The RocksDB key of {@code key}: its segment, big-endian, then its bytes. */
+  static byte[] dataKey(ByteString key, MerkleTree tree) {
+    int segment = tree.segmentOf(Hashing.keyHash(key));
+    byte[] out = new byte[SEGMENT_PREFIX_BYTES + key.size()];
+    out[0] = (byte) (segment >>> 24);
+    out[1] = (byte) (segment >>> 16);
+    out[2] = (byte) (segment >>> 8);
+    out[3] = (byte) segment;
+    key.copyTo(out, SEGMENT_PREFIX_BYTES);
+    return out;
+  }
+
+  private static byte[] segmentPrefix(int segment) {
+    return new byte[] {(byte) (segment >>> 24), (byte) (segment >>> 16), (byte) (segment >>> 8), (byte) segment};
+  }
+
+  private static long entryHash(ByteString key, byte[] encoded) {
+    return Hashing.entryHash(Hashing.keyHash(key), CrdtCodec.digest(encoded));
+  }
+
   private Cached load(ByteString key) {
     byte[] bytes;
     try {
-      bytes = db.get(data, key.toByteArray());
+      bytes = db.get(data, dataKey(key));
     } catch (RocksDBException e) {
       throw new StorageException("read of key " + printable(key) + " failed: " + e.getMessage(), e);
     }
@@ -223,7 +259,7 @@ public final class Store implements AutoCloseable {
       return null;
     }
     try {
-      return new Cached(CrdtCodec.decode(bytes), bytes.length);
+      return new Cached(CrdtCodec.decode(bytes), bytes.length, entryHash(key, bytes));
     } catch (CrdtDecodeException e) {
       throw new StorageException("stored value of key " + printable(key) + " is damaged: " + e.getMessage()
           + "; restore this node's data from a peer", e);
@@ -265,7 +301,7 @@ public final class Store implements AutoCloseable {
       next = Crdt.join(current, delta);
       changed = cached == null || !next.equals(current);
       if (changed) {
-        write(key, next);
+        write(key, next, cached == null ? 0 : cached.entryHash());
       }
     } finally {
       lock.unlock();
@@ -273,18 +309,22 @@ public final class Store implements AutoCloseable {
     return new Applied(next, delta, changed, durability(changed));
   }
 
-  private void write(ByteString key, Crdt<?> state) {
+  /** Writes {@code state} and moves the key's Merkle contribution from {@code oldEntry} to the new one. */
+  private void write(ByteString key, Crdt<?> state, long oldEntry) {
     byte[] bytes = state.encode();
     if (bytes.length > options.valueBytesMax()) {
       throw new ValueTooLargeException("the " + state.type().displayName() + " at key " + printable(key)
           + " would take " + bytes.length + " bytes, over the limit of " + options.valueBytesMax());
     }
     try {
-      db.put(data, writeOptions, key.toByteArray(), bytes);
+      db.put(data, writeOptions, dataKey(key), bytes);
     } catch (RocksDBException e) {
       throw new StorageException("write of key " + printable(key) + " failed: " + e.getMessage(), e);
     }
-    cache.put(key, new Cached(state, bytes.length));
+    long entry = entryHash(key, bytes);
+    // Same step as the write, under the key's lock: the tree never lags a write it could miss.
+    tree.update(Hashing.keyHash(key), oldEntry, entry);
+    cache.put(key, new Cached(state, bytes.length, entry));
   }
 
   private CompletableFuture<Void> durability(boolean wrote) {
@@ -313,6 +353,68 @@ public final class Store implements AutoCloseable {
   /** The greatest timestamp the clock has issued or observed. */
   public HlcTimestamp clockHighWaterMark() {
     return hlc.highWaterMark();
+  }
+
+  // ---------------------------------------------------------------- Merkle tree
+
+  /** The Merkle tree over this store's keys, kept up to date with every write. */
+  public MerkleTree tree() {
+    return tree;
+  }
+
+  /** A key and the digest of its stored state, as anti-entropy compares them. */
+  public record KeyDigest(ByteString key, long digest) {}
+
+  /** Every key of {@code segment} with its state's digest, sorted by key bytes. */
+  public List<KeyDigest> segmentEntries(int segment) {
+    checkOpen();
+    List<KeyDigest> entries = new ArrayList<>();
+    byte[] prefix = segmentPrefix(segment);
+    try (RocksIterator it = db.newIterator(data)) {
+      for (it.seek(prefix); it.isValid() && startsWith(it.key(), prefix); it.next()) {
+        byte[] k = it.key();
+        byte[] v = it.value();
+        entries.add(new KeyDigest(ByteString.copyFrom(k, SEGMENT_PREFIX_BYTES, k.length - SEGMENT_PREFIX_BYTES),
+            CrdtCodec.digest(v)));
+      }
+    }
+    return entries;
+  }
+
+  /**
+   * Builds the tree from every stored key. Runs during open, before the store takes writes, so no
+   * write can slip between the scan and the first incremental update.
+   */
+  private void buildTree() {
+    long start = System.nanoTime();
+    long keys = 0;
+    try (RocksIterator it = db.newIterator(data)) {
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        byte[] k = it.key();
+        ByteString key = ByteString.copyFrom(k, SEGMENT_PREFIX_BYTES, k.length - SEGMENT_PREFIX_BYTES);
+        tree.update(Hashing.keyHash(key), 0, entryHash(key, it.value()));
+        if (++keys % BUILD_LOG_EVERY == 0) {
+          log.info("building the Merkle tree: {} keys so far", keys);
+        }
+      }
+    }
+    log.info("built the Merkle tree over {} keys in {} ms ({} segments)", keys,
+        (System.nanoTime() - start) / 1_000_000, tree.segments());
+  }
+
+  /** The segment width of this directory: fixed when it is created, since the key layout depends on it. */
+  private int segmentBits(int requested) {
+    byte[] stored = getMeta(META_SEGMENT_BITS);
+    if (stored == null) {
+      putMetaSynced(META_SEGMENT_BITS, longBytes(requested));
+      return requested;
+    }
+    int bits = (int) readLong(stored);
+    if (bits != requested) {
+      log.warn("data directory {} was created with {} Merkle segment bits; using them, not {}",
+          options.directory(), bits, requested);
+    }
+    return bits;
   }
 
   // ---------------------------------------------------------------- scans and stats

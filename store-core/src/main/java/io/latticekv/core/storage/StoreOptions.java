@@ -19,6 +19,8 @@ import java.util.Random;
  *     be before the clock refuses to follow it
  * @param clock the physical clock
  * @param random the source of fresh ids (node id, replica ids)
+ * @param segmentBits the Merkle tree has 2^segmentBits segments; fixed when a directory is
+ *     created, and equal on every node of a cluster (checked at the peer handshake)
  */
 public record StoreOptions(
     Path directory,
@@ -28,7 +30,8 @@ public record StoreOptions(
     int lockStripes,
     long hlcMaxForwardMillis,
     Clock clock,
-    Random random) {
+    Random random,
+    int segmentBits) {
 
   public static final long DEFAULT_CACHE_BYTES = 64L << 20;
   public static final int DEFAULT_VALUE_BYTES_MAX = 32 << 20;
@@ -51,18 +54,23 @@ public record StoreOptions(
         DEFAULT_LOCK_STRIPES,
         DEFAULT_HLC_MAX_FORWARD_MILLIS,
         Clock.system(),
-        new java.security.SecureRandom());
+        new java.security.SecureRandom(),
+        io.latticekv.core.merkle.MerkleTree.DEFAULT_SEGMENT_BITS);
   }
 
   public StoreOptions withCacheBytes(long bytes) {
-    return new StoreOptions(directory, sync, bytes, valueBytesMax, lockStripes, hlcMaxForwardMillis, clock, random);
+    return new StoreOptions(directory, sync, bytes, valueBytesMax, lockStripes, hlcMaxForwardMillis, clock, random, segmentBits);
   }
 
   public StoreOptions withClock(Clock newClock) {
-    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, hlcMaxForwardMillis, newClock, random);
+    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, hlcMaxForwardMillis, newClock, random, segmentBits);
+  }
+
+  public StoreOptions withSegmentBits(int bits) {
+    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, hlcMaxForwardMillis, clock, random, bits);
   }
 
   public StoreOptions withValueBytesMax(int bytes) {
-    return new StoreOptions(directory, sync, cacheBytes, bytes, lockStripes, hlcMaxForwardMillis, clock, random);
+    return new StoreOptions(directory, sync, cacheBytes, bytes, lockStripes, hlcMaxForwardMillis, clock, random, segmentBits);
   }
 }

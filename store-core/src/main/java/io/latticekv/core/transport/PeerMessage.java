@@ -64,5 +64,27 @@ public sealed interface PeerMessage {
   /** The replica's state of the key; null when it has none. */
   record ReplicaReadReply(NodeId from, long id, Crdt<?> state, String error) implements PeerMessage {}
 
+  // ------------------------------------------------------------ anti-entropy
+
+  /** Anti-entropy: the responder's Merkle hashes of the nodes {@code indexes} at {@code level}, please. */
+  record AeHashes(NodeId from, long exchange, int level, int[] indexes) implements PeerMessage {}
+
+  record AeHashesReply(NodeId from, long exchange, int level, int[] indexes, long[] hashes) implements PeerMessage {}
+
+  /** The keys and state digests of these segments, please. */
+  record AeSegments(NodeId from, long exchange, int[] segments) implements PeerMessage {}
+
+  record KeyDigest(ByteString key, long digest) {}
+
+  record AeSegmentsReply(NodeId from, long exchange, List<KeyDigest> entries) implements PeerMessage {}
+
+  /** The full states of these keys, please. */
+  record AeFetch(NodeId from, long exchange, List<ByteString> keys) implements PeerMessage {}
+
+  record KeyState(ByteString key, Crdt<?> state) {}
+
+  /** Full states: the answer to a fetch, or (with {@code push}) states for the receiver to merge. */
+  record AeStates(NodeId from, long exchange, List<KeyState> states, boolean push) implements PeerMessage {}
+
   NodeId from();
 }

@@ -220,7 +220,9 @@ class StoreTest {
             new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY),
             new ColumnFamilyDescriptor("data".getBytes()),
             new ColumnFamilyDescriptor("meta".getBytes())), handles)) {
-      db.put(handles.get(1), key.getBytes(), value);
+      byte[] dataKey = Store.dataKey(ByteString.copyFromUtf8(key),
+          new io.latticekv.core.merkle.MerkleTree(io.latticekv.core.merkle.MerkleTree.DEFAULT_SEGMENT_BITS));
+      db.put(handles.get(1), dataKey, value);
       handles.forEach(ColumnFamilyHandle::close);
     }
   }
