@@ -92,7 +92,15 @@ public final class LatticeNode implements AutoCloseable {
       long now = System.currentTimeMillis();
       status.setPeerAddress(cluster.peerAddress())
           .setRumorQueue(s.rumorQueue()).setRumorsSent(s.rumorsSent()).setRumorsReceived(s.rumorsReceived())
-          .setRumorsNew(s.rumorsNew()).setRumorsDropped(s.rumorsDropped());
+          .setRumorsNew(s.rumorsNew()).setRumorsDropped(s.rumorsDropped())
+          .setMerkleRoot(String.format("%016x", s.merkleRoot()))
+          .setExchangesRun(s.exchangesRun()).setKeysRepaired(s.keysRepaired());
+      for (var e : s.exchanges()) {
+        status.addExchanges(io.latticekv.proto.ExchangeInfo.newBuilder().setPeer(e.peer().toString())
+            .setAddress(e.address()).setMatched(e.matched()).setAgoMs(Math.max(0, now - e.endedAtMillis()))
+            .setSegmentsDifferent(e.segmentsDifferent()).setKeysRepaired(e.keysRepaired())
+            .setKeysPushed(e.keysPushed()).setDetail(e.detail()));
+      }
       for (Member m : s.members()) {
         boolean self = m.id().equals(store.nodeId());
         status.addMembers(MemberInfo.newBuilder().setNodeId(m.id().toString()).setAddress(m.address())

@@ -41,7 +41,7 @@ public final class ConvergenceBenchmark {
     String seed = null;
     for (int i = 0; i < n; i++) {
       ClusterService.Settings cluster = new ClusterService.Settings(new InetSocketAddress("127.0.0.1", 0), null,
-          seed == null ? List.of() : List.of(seed), "bench", MembershipConfig.DEFAULTS, RumorConfig.DEFAULTS, true, 4 << 20, 2_000);
+          seed == null ? List.of() : List.of(seed), "bench", MembershipConfig.DEFAULTS, RumorConfig.DEFAULTS, true, 4 << 20, 2_000, io.latticekv.core.antientropy.AntiEntropyConfig.DEFAULTS);
       LatticeNode node = new LatticeNode(StoreOptions.defaults(root.resolve("n" + i), SyncPolicy.NONE),
           new InetSocketAddress("127.0.0.1", 0), Limits.DEFAULTS, 1, 2, cluster);
       nodes.add(node);

@@ -59,7 +59,7 @@ class ConsistencyLevelTest {
       for (int i = 0; i < 3; i++) {
         ClusterService.Settings settings = new ClusterService.Settings(new InetSocketAddress("127.0.0.1", 0), null,
             seed == null ? List.of() : List.of(seed), "test", TestCluster.MEMBERSHIP, RumorConfig.DEFAULTS,
-            false /* no rumors: only reads repair */, 4 << 20, 2_000);
+            false /* no rumors: only reads repair */, 4 << 20, 2_000, io.latticekv.core.antientropy.AntiEntropyConfig.DEFAULTS);
         LatticeNode node = new LatticeNode(StoreOptions.defaults(dir.resolve("n" + i), SyncPolicy.NONE),
             new InetSocketAddress("127.0.0.1", 0), Limits.DEFAULTS, 1, 2, settings);
         nodes.add(node);

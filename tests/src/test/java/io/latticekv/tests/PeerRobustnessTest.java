@@ -34,7 +34,8 @@ class PeerRobustnessTest {
   private static Hello.Builder hello() {
     return Hello.newBuilder().setProtocolVersion(PeerNetwork.PROTOCOL_VERSION).setCluster("test")
         .setNodeId(ByteString.copyFrom(new byte[16])).setAddress("127.0.0.1:1")
-        .setMerkleSegments(PeerNetwork.MERKLE_SEGMENTS);
+        .setMerkleSegments((1 << io.latticekv.core.merkle.MerkleTree.DEFAULT_SEGMENT_BITS) << 8
+            | io.latticekv.core.merkle.Hashing.VERSION);
   }
 
   /** Sends one Hello and returns the answer, then expects the connection closed if refused. */

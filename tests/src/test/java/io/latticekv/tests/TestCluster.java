@@ -22,13 +22,24 @@ final class TestCluster implements AutoCloseable {
   final List<Integer> peerPorts = new ArrayList<>();
   final List<Integer> clientPorts = new ArrayList<>();
   String seed;
+  private final boolean rumors;
+  private final io.latticekv.core.antientropy.AntiEntropyConfig antiEntropy;
 
   TestCluster(Path root) {
+    this(root, true, io.latticekv.core.antientropy.AntiEntropyConfig.DEFAULTS);
+  }
+
+  TestCluster(Path root, boolean rumors, io.latticekv.core.antientropy.AntiEntropyConfig antiEntropy) {
     this.root = root;
+    this.rumors = rumors;
+    this.antiEntropy = antiEntropy;
   }
 
   static TestCluster start(Path root, int n) throws InterruptedException {
-    TestCluster cluster = new TestCluster(root);
+    return start(new TestCluster(root), n);
+  }
+
+  static TestCluster start(TestCluster cluster, int n) throws InterruptedException {
     for (int i = 0; i < n; i++) {
       cluster.nodes.add(null);
       cluster.peerPorts.add(0);
@@ -40,20 +51,26 @@ final class TestCluster implements AutoCloseable {
 
   static ClusterService.Settings settings(int peerPort, List<String> seeds, String name) {
     return new ClusterService.Settings(new InetSocketAddress("127.0.0.1", peerPort), null, seeds, name,
-        MEMBERSHIP, RumorConfig.DEFAULTS, true, 4 << 20, 2_000);
+        MEMBERSHIP, RumorConfig.DEFAULTS, true, 4 << 20, 2_000, io.latticekv.core.antientropy.AntiEntropyConfig.DEFAULTS);
   }
 
   void startNode(int i) throws InterruptedException {
     List<String> seeds = seed == null ? List.of() : List.of(seed);
-    LatticeNode node = new LatticeNode(StoreOptions.defaults(root.resolve("node" + i), SyncPolicy.NONE),
-        new InetSocketAddress("127.0.0.1", clientPorts.get(i)), Limits.DEFAULTS, 1, 2,
-        settings(peerPorts.get(i), seeds, "test"));
+    ClusterService.Settings base = settings(peerPorts.get(i), seeds, "test");
+    ClusterService.Settings settings = new ClusterService.Settings(base.peerListen(), null, seeds, "test",
+        MEMBERSHIP, RumorConfig.DEFAULTS, rumors, 4 << 20, 2_000, antiEntropy);
+    LatticeNode node = new LatticeNode(StoreOptions.defaults(dir(i), SyncPolicy.NONE),
+        new InetSocketAddress("127.0.0.1", clientPorts.get(i)), Limits.DEFAULTS, 1, 2, settings);
     nodes.set(i, node);
     peerPorts.set(i, Integer.parseInt(node.cluster().peerAddress().split(":")[1]));
     clientPorts.set(i, node.clientAddress().getPort());
     if (seed == null) {
       seed = node.cluster().peerAddress();
     }
+  }
+
+  Path dir(int i) {
+    return root.resolve("node" + i);
   }
 
   String clientAddress(int i) {

@@ -115,6 +115,23 @@ final class ServerCommand implements Callable<Integer> {
           + "replicas before it fails (default: ${DEFAULT-VALUE}).")
   long replicaTimeoutMs;
 
+  @Option(names = "--ae-interval-ms", paramLabel = "MS", defaultValue = "1000",
+      description = "One Merkle-tree anti-entropy exchange with a random live peer per interval; shorter "
+          + "repairs sooner (an exchange between equal replicas is one small round trip) (default: ${DEFAULT-VALUE}).")
+  long aeIntervalMs;
+
+  @Option(names = "--ae-segments-max", paramLabel = "N", defaultValue = "64",
+      description = "Most differing Merkle segments listed per exchange (default: ${DEFAULT-VALUE}).")
+  int aeSegmentsMax;
+
+  @Option(names = "--ae-keys-max", paramLabel = "N", defaultValue = "1000",
+      description = "Most keys repaired per exchange; the rest wait for the next (default: ${DEFAULT-VALUE}).")
+  int aeKeysMax;
+
+  @Option(names = "--no-anti-entropy",
+      description = "Turn Merkle-tree anti-entropy off (for testing rumors alone).")
+  boolean noAntiEntropy;
+
   @Option(names = "--no-rumors",
       description = "Do not spread updates by rumor mongering (for testing anti-entropy alone).")
   boolean noRumors;
@@ -133,7 +150,9 @@ final class ServerCommand implements Callable<Integer> {
           new io.latticekv.core.membership.MembershipConfig(probeIntervalMs, probeTimeoutMs, 3, 4, 4, 16),
           new io.latticekv.core.gossip.RumorConfig(gossipIntervalMs, fanout, feedbackLimit, 4, 256 * 1024, 100_000,
               io.latticekv.core.gossip.RumorConfig.Mode.parse(gossipMode)),
-          !noRumors, frameBytesMax, replicaTimeoutMs);
+          !noRumors, frameBytesMax, replicaTimeoutMs,
+          noAntiEntropy ? null : new io.latticekv.core.antientropy.AntiEntropyConfig(aeIntervalMs,
+              aeSegmentsMax, aeKeysMax, 1 << 20, 5_000));
     } else if (!seeds.isEmpty()) {
       throw new IllegalArgumentException("--seeds needs --peer-listen");
     }

@@ -53,6 +53,25 @@ final class StatusCommand implements Callable<Integer> {
     rumors.put("new", s.getRumorsNew());
     rumors.put("dropped", s.getRumorsDropped());
     out.put("rumors", rumors);
+    Map<String, Object> ae = new LinkedHashMap<>();
+    ae.put("merkle_root", s.getMerkleRoot());
+    ae.put("exchanges_run", s.getExchangesRun());
+    ae.put("keys_repaired", s.getKeysRepaired());
+    List<Object> exchanges = new ArrayList<>();
+    for (io.latticekv.proto.ExchangeInfo e : s.getExchangesList()) {
+      Map<String, Object> x = new LinkedHashMap<>();
+      x.put("peer", e.getPeer());
+      x.put("address", e.getAddress());
+      x.put("matched", e.getMatched());
+      x.put("ago_ms", e.getAgoMs());
+      x.put("segments_different", e.getSegmentsDifferent());
+      x.put("keys_repaired", e.getKeysRepaired());
+      x.put("keys_pushed", e.getKeysPushed());
+      x.put("detail", e.getDetail());
+      exchanges.add(x);
+    }
+    ae.put("last_exchanges", exchanges);
+    out.put("anti_entropy", ae);
     return out;
   }
 
@@ -68,8 +87,14 @@ final class StatusCommand implements Callable<Integer> {
         out.append(String.format("%-32s  %-21s  %-7s  %11d  %s%n", m.getNodeId(), m.getAddress(), m.getStatus(),
             m.getIncarnation(), heard));
       }
-      out.append(String.format("%nrumors: %d queued, %d sent, %d received (%d new), %d dropped",
+      out.append(String.format("%nrumors: %d queued, %d sent, %d received (%d new), %d dropped%n",
           s.getRumorQueue(), s.getRumorsSent(), s.getRumorsReceived(), s.getRumorsNew(), s.getRumorsDropped()));
+      out.append(String.format("merkle root %s; %d exchanges started, %d keys repaired here%n",
+          s.getMerkleRoot(), s.getExchangesRun(), s.getKeysRepaired()));
+      for (io.latticekv.proto.ExchangeInfo e : s.getExchangesList()) {
+        out.append(String.format("  last exchange with %s: %s, %d ms ago (%s)%n", e.getAddress(),
+            e.getMatched() ? "trees matched" : "trees differed", e.getAgoMs(), e.getDetail()));
+      }
     }
     return out.toString().stripTrailing();
   }

@@ -41,11 +41,19 @@ public final class ClusterService implements AutoCloseable {
   public record Settings(
       InetSocketAddress peerListen, String advertise, List<String> seeds, String cluster,
       MembershipConfig membership, RumorConfig rumors, boolean rumorsEnabled, int frameBytesMax,
-      long replicaTimeoutMs) {}
+      long replicaTimeoutMs, io.latticekv.core.antientropy.AntiEntropyConfig antiEntropy) {
+
+    /** The same settings without anti-entropy (null turns it off). */
+    public Settings withAntiEntropy(io.latticekv.core.antientropy.AntiEntropyConfig config) {
+      return new Settings(peerListen, advertise, seeds, cluster, membership, rumors, rumorsEnabled, frameBytesMax,
+          replicaTimeoutMs, config);
+    }
+  }
 
   /** A snapshot for status reports. */
   public record Status(List<Member> members, int rumorQueue, long rumorsSent, long rumorsReceived,
-      long rumorsNew, long rumorsDropped) {}
+      long rumorsNew, long rumorsDropped, List<io.latticekv.core.antientropy.AntiEntropy.Outcome> exchanges,
+      long exchangesRun, long keysRepaired, long merkleRoot) {}
 
   private final Store store;
   private final Settings settings;
@@ -54,6 +62,7 @@ public final class ClusterService implements AutoCloseable {
   private final Membership membership;
   private final RumorMonger rumors;
   private final ReplicaCoordinator coordinator;
+  private final io.latticekv.core.antientropy.AntiEntropy antiEntropy;
   private boolean left;
 
   public ClusterService(Store store, Settings settings) throws InterruptedException {
@@ -65,8 +74,8 @@ public final class ClusterService implements AutoCloseable {
       return t;
     });
     this.network = new PeerNetwork(settings.peerListen(), settings.advertise(), store.nodeId(),
-        settings.cluster(), settings.frameBytesMax(), message -> protocol.execute(() -> {
-          if (!replicas().receive(message)) {
+        settings.cluster(), settings.frameBytesMax(), store.tree().segments(), message -> protocol.execute(() -> {
+          if (!replicas().receive(message) && (antiEntropy() == null || !antiEntropy().receive(message))) {
             membership().receive(message);
             rumors().receive(message);
           }
@@ -82,6 +91,10 @@ public final class ClusterService implements AutoCloseable {
         network, membership::reachablePeers, () -> membership.reachablePeers().size() + 1, this::applyRumor);
     this.coordinator = new ReplicaCoordinator(store.nodeId(), store, membership, network, protocol,
         settings.replicaTimeoutMs());
+    this.antiEntropy = settings.antiEntropy() == null ? null
+        : new io.latticekv.core.antientropy.AntiEntropy(store.nodeId(), settings.antiEntropy(), Clock.system(),
+            new Random(random.nextLong()), network, membership::reachablePeers,
+            new io.latticekv.core.antientropy.StoreReplica(store));
     protocol.scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
     log.info("joining cluster '{}' as {} (incarnation {}) through seeds {}", settings.cluster(),
         network.address(), incarnation, settings.seeds());
@@ -99,6 +112,10 @@ public final class ClusterService implements AutoCloseable {
     return coordinator;
   }
 
+  private io.latticekv.core.antientropy.AntiEntropy antiEntropy() {
+    return antiEntropy;
+  }
+
   /** Writes and reads at quorum or all. */
   public io.latticekv.server.api.Coordinator coordinator() {
     return coordinator;
@@ -109,6 +126,9 @@ public final class ClusterService implements AutoCloseable {
       membership.tick();
       if (settings.rumorsEnabled()) {
         rumors.tick();
+      }
+      if (antiEntropy != null) {
+        antiEntropy.tick();
       }
     } catch (RuntimeException e) {
       log.error("bug: protocol tick failed", e);
@@ -145,7 +165,10 @@ public final class ClusterService implements AutoCloseable {
   public Status status() {
     try {
       return protocol.submit(() -> new Status(membership.members(), rumors.queueLength(), rumors.rumorsSent(),
-          rumors.rumorsReceived(), rumors.rumorsNew(), rumors.dropped())).get(5, TimeUnit.SECONDS);
+          rumors.rumorsReceived(), rumors.rumorsNew(), rumors.dropped(),
+          antiEntropy == null ? List.of() : antiEntropy.lastExchanges(),
+          antiEntropy == null ? 0 : antiEntropy.exchangesRun(), antiEntropy == null ? 0 : antiEntropy.keysRepaired(),
+          store.tree().root())).get(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted", e);

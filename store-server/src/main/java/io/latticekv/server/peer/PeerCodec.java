@@ -76,6 +76,36 @@ final class PeerCodec {
         reply.setState(CrdtCodec.toProto(m.state()));
       }
       frame.setReplicaReadReply(reply);
+    } else if (message instanceof PeerMessage.AeHashes m) {
+      frame.setAeHashes(io.latticekv.proto.AeHashes.newBuilder().setFrom(m.from().toBytes()).setExchange(m.exchange())
+          .setLevel(m.level()).addAllIndexes(ints(m.indexes())));
+    } else if (message instanceof PeerMessage.AeHashesReply m) {
+      io.latticekv.proto.AeHashesReply.Builder b = io.latticekv.proto.AeHashesReply.newBuilder()
+          .setFrom(m.from().toBytes()).setExchange(m.exchange()).setLevel(m.level()).addAllIndexes(ints(m.indexes()));
+      for (long h : m.hashes()) {
+        b.addHashes(h);
+      }
+      frame.setAeHashesReply(b);
+    } else if (message instanceof PeerMessage.AeSegments m) {
+      frame.setAeSegments(io.latticekv.proto.AeSegments.newBuilder().setFrom(m.from().toBytes())
+          .setExchange(m.exchange()).addAllSegments(ints(m.segments())));
+    } else if (message instanceof PeerMessage.AeSegmentsReply m) {
+      io.latticekv.proto.AeSegmentsReply.Builder b = io.latticekv.proto.AeSegmentsReply.newBuilder()
+          .setFrom(m.from().toBytes()).setExchange(m.exchange());
+      for (PeerMessage.KeyDigest kd : m.entries()) {
+        b.addEntries(io.latticekv.proto.KeyDigest.newBuilder().setKey(kd.key()).setDigest(kd.digest()));
+      }
+      frame.setAeSegmentsReply(b);
+    } else if (message instanceof PeerMessage.AeFetch m) {
+      frame.setAeFetch(io.latticekv.proto.AeFetch.newBuilder().setFrom(m.from().toBytes()).setExchange(m.exchange())
+          .addAllKeys(m.keys()));
+    } else if (message instanceof PeerMessage.AeStates m) {
+      io.latticekv.proto.AeStates.Builder b = io.latticekv.proto.AeStates.newBuilder().setFrom(m.from().toBytes())
+          .setExchange(m.exchange()).setPush(m.push());
+      for (PeerMessage.KeyState ks : m.states()) {
+        b.addStates(io.latticekv.proto.KeyState.newBuilder().setKey(ks.key()).setState(CrdtCodec.toProto(ks.state())));
+      }
+      frame.setAeStates(b);
     } else if (message instanceof PeerMessage.RumorAck m) {
       frame.setRumorAck(io.latticekv.proto.RumorAck.newBuilder().setFrom(m.from().toBytes())
           .setBatchId(m.batchId()).addAllWasNew(m.wasNew()));
@@ -98,6 +128,15 @@ final class PeerCodec {
             id(frame.getPingReq().getTarget()), frame.getPingReq().getTargetAddress());
         case GOSSIP -> new PeerMessage.Gossip(id(frame.getGossip().getFrom()), updatesFrom(frame.getGossip().getGossipList()));
         case RUMOR_BATCH -> rumorBatch(frame.getRumorBatch());
+        case AE_HASHES -> new PeerMessage.AeHashes(id(frame.getAeHashes().getFrom()), frame.getAeHashes().getExchange(),
+            frame.getAeHashes().getLevel(), toInts(frame.getAeHashes().getIndexesList()));
+        case AE_HASHES_REPLY -> aeHashesReply(frame.getAeHashesReply());
+        case AE_SEGMENTS -> new PeerMessage.AeSegments(id(frame.getAeSegments().getFrom()),
+            frame.getAeSegments().getExchange(), toInts(frame.getAeSegments().getSegmentsList()));
+        case AE_SEGMENTS_REPLY -> aeSegmentsReply(frame.getAeSegmentsReply());
+        case AE_FETCH -> new PeerMessage.AeFetch(id(frame.getAeFetch().getFrom()), frame.getAeFetch().getExchange(),
+            List.copyOf(frame.getAeFetch().getKeysList()));
+        case AE_STATES -> aeStates(frame.getAeStates());
         case RUMOR_PULL -> new PeerMessage.RumorPull(id(frame.getRumorPull().getFrom()),
             originSeqsFrom(frame.getRumorPull().getDigestList()));
         case RUMOR_ACK -> new PeerMessage.RumorAck(id(frame.getRumorAck().getFrom()),
@@ -144,6 +183,49 @@ final class PeerCodec {
     java.util.Map<NodeId, Long> out = new java.util.HashMap<>();
     for (io.latticekv.proto.OriginSeq o : list) {
       out.merge(id(o.getOrigin()), o.getSeq(), Math::max);
+    }
+    return out;
+  }
+
+  private static PeerMessage aeHashesReply(io.latticekv.proto.AeHashesReply m) throws CrdtDecodeException {
+    if (m.getIndexesCount() != m.getHashesCount()) {
+      throw new CrdtDecodeException("hash reply with " + m.getIndexesCount() + " indexes and " + m.getHashesCount() + " hashes");
+    }
+    long[] hashes = new long[m.getHashesCount()];
+    for (int i = 0; i < hashes.length; i++) {
+      hashes[i] = m.getHashes(i);
+    }
+    return new PeerMessage.AeHashesReply(id(m.getFrom()), m.getExchange(), m.getLevel(), toInts(m.getIndexesList()), hashes);
+  }
+
+  private static PeerMessage aeSegmentsReply(io.latticekv.proto.AeSegmentsReply m) throws CrdtDecodeException {
+    List<PeerMessage.KeyDigest> entries = new ArrayList<>(m.getEntriesCount());
+    for (io.latticekv.proto.KeyDigest kd : m.getEntriesList()) {
+      entries.add(new PeerMessage.KeyDigest(nonEmptyKey(kd.getKey()), kd.getDigest()));
+    }
+    return new PeerMessage.AeSegmentsReply(id(m.getFrom()), m.getExchange(), entries);
+  }
+
+  private static PeerMessage aeStates(io.latticekv.proto.AeStates m) throws CrdtDecodeException {
+    List<PeerMessage.KeyState> states = new ArrayList<>(m.getStatesCount());
+    for (io.latticekv.proto.KeyState ks : m.getStatesList()) {
+      states.add(new PeerMessage.KeyState(nonEmptyKey(ks.getKey()), CrdtCodec.fromProto(ks.getState())));
+    }
+    return new PeerMessage.AeStates(id(m.getFrom()), m.getExchange(), states, m.getPush());
+  }
+
+  private static List<Integer> ints(int[] values) {
+    List<Integer> out = new ArrayList<>(values.length);
+    for (int v : values) {
+      out.add(v);
+    }
+    return out;
+  }
+
+  private static int[] toInts(List<Integer> values) {
+    int[] out = new int[values.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = values.get(i);
     }
     return out;
   }

@@ -53,8 +53,11 @@ public final class PeerNetwork implements Transport, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PeerNetwork.class);
 
   public static final int PROTOCOL_VERSION = 1;
-  /** Merkle tree segments; anti-entropy will set it, and peers must agree on it. */
-  public static final int MERKLE_SEGMENTS = 0;
+  /**
+   * What peers must agree on for anti-entropy to compare trees: the segment count and the hash
+   * functions' version, packed as {@code segments << 8 | Hashing.VERSION}.
+   */
+  private final int merkleLayout;
   static final int PENDING_MAX = 1024;
   /** Largest frame before the handshake: a Hello is a few dozen bytes. */
   static final int HANDSHAKE_FRAME_BYTES_MAX = 4096;
@@ -83,8 +86,9 @@ public final class PeerNetwork implements Transport, AutoCloseable {
   private final java.util.concurrent.atomic.AtomicLong bytesSent = new java.util.concurrent.atomic.AtomicLong();
 
   public PeerNetwork(InetSocketAddress listen, String advertised, NodeId self, String cluster,
-      int frameBytesMax, Inbox inbox) throws InterruptedException {
+      int frameBytesMax, int merkleSegments, Inbox inbox) throws InterruptedException {
     this.self = self;
+    this.merkleLayout = merkleSegments << 8 | io.latticekv.core.merkle.Hashing.VERSION;
     this.cluster = cluster;
     this.frameBytesMax = frameBytesMax;
     this.inbox = inbox;
@@ -116,6 +120,11 @@ public final class PeerNetwork implements Transport, AutoCloseable {
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 1_000);
     log.info("peer port {} (cluster '{}')", selfAddress, cluster);
+  }
+
+  /** The Merkle layout value a Hello must carry to be welcomed here. */
+  public int merkleLayout() {
+    return merkleLayout;
   }
 
   /** This node's peer address as others should dial it. */
@@ -177,7 +186,7 @@ public final class PeerNetwork implements Transport, AutoCloseable {
       } else {
         f.channel().writeAndFlush(PeerFrame.newBuilder().setHello(Hello.newBuilder()
             .setProtocolVersion(PROTOCOL_VERSION).setCluster(cluster).setNodeId(self.toBytes())
-            .setAddress(selfAddress).setMerkleSegments(MERKLE_SEGMENTS)).build());
+            .setAddress(selfAddress).setMerkleSegments(merkleLayout)).build());
       }
     });
     return out;
@@ -290,8 +299,10 @@ public final class PeerNetwork implements Transport, AutoCloseable {
         refuse(ctx, remote, "peer protocol version " + hello.getProtocolVersion() + " is not " + PROTOCOL_VERSION);
       } else if (!hello.getCluster().equals(cluster)) {
         refuse(ctx, remote, "cluster '" + hello.getCluster() + "' is not this node's cluster '" + cluster + "'");
-      } else if (hello.getMerkleSegments() != MERKLE_SEGMENTS) {
-        refuse(ctx, remote, "Merkle segments " + hello.getMerkleSegments() + " differ from " + MERKLE_SEGMENTS);
+      } else if (hello.getMerkleSegments() != merkleLayout) {
+        refuse(ctx, remote, "Merkle tree layout " + (hello.getMerkleSegments() >>> 8) + " segments, hash version "
+            + (hello.getMerkleSegments() & 0xff) + " differs from this node's " + (merkleLayout >>> 8) + " segments, hash version "
+            + (merkleLayout & 0xff));
       } else {
         welcomed = true;
         frames.setFrameBytesMax(frameBytesMax);
