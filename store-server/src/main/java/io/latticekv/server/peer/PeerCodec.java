@@ -13,7 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Converts the protocol's {@link PeerMessage} records to and from {@link PeerFrame}s. */
-final class PeerCodec {
+public final class PeerCodec {
 
   private PeerCodec() {}
 
@@ -26,7 +26,7 @@ final class PeerCodec {
     }
   }
 
-  static PeerFrame encode(PeerMessage message) {
+  public static PeerFrame encode(PeerMessage message) {
     PeerFrame.Builder frame = PeerFrame.newBuilder();
     if (message instanceof PeerMessage.Join m) {
       frame.setJoin(io.latticekv.proto.Join.newBuilder().setFrom(m.from().toBytes())
