@@ -95,6 +95,8 @@ public final class LatticeNode implements AutoCloseable {
           .setRumorsNew(s.rumorsNew()).setRumorsDropped(s.rumorsDropped())
           .setMerkleRoot(String.format("%016x", s.merkleRoot()))
           .setExchangesRun(s.exchangesRun()).setKeysRepaired(s.keysRepaired());
+      long[] traffic = cluster.traffic();
+      status.setPeerMessagesSent(traffic[0]).setPeerBytesSent(traffic[1]).setAntiEntropyBytesSent(traffic[2]);
       for (var e : s.exchanges()) {
         status.addExchanges(io.latticekv.proto.ExchangeInfo.newBuilder().setPeer(e.peer().toString())
             .setAddress(e.address()).setMatched(e.matched()).setAgoMs(Math.max(0, now - e.endedAtMillis()))

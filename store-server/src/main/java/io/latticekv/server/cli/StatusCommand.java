@@ -57,6 +57,9 @@ final class StatusCommand implements Callable<Integer> {
     ae.put("merkle_root", s.getMerkleRoot());
     ae.put("exchanges_run", s.getExchangesRun());
     ae.put("keys_repaired", s.getKeysRepaired());
+    ae.put("bytes_sent", s.getAntiEntropyBytesSent());
+    out.put("peer_messages_sent", s.getPeerMessagesSent());
+    out.put("peer_bytes_sent", s.getPeerBytesSent());
     List<Object> exchanges = new ArrayList<>();
     for (io.latticekv.proto.ExchangeInfo e : s.getExchangesList()) {
       Map<String, Object> x = new LinkedHashMap<>();
@@ -89,8 +92,9 @@ final class StatusCommand implements Callable<Integer> {
       }
       out.append(String.format("%nrumors: %d queued, %d sent, %d received (%d new), %d dropped%n",
           s.getRumorQueue(), s.getRumorsSent(), s.getRumorsReceived(), s.getRumorsNew(), s.getRumorsDropped()));
-      out.append(String.format("merkle root %s; %d exchanges started, %d keys repaired here%n",
-          s.getMerkleRoot(), s.getExchangesRun(), s.getKeysRepaired()));
+      out.append(String.format("merkle root %s; %d exchanges started, %d keys repaired here, %d bytes sent%n",
+          s.getMerkleRoot(), s.getExchangesRun(), s.getKeysRepaired(), s.getAntiEntropyBytesSent()));
+      out.append(String.format("peer traffic: %d messages, %d bytes sent%n", s.getPeerMessagesSent(), s.getPeerBytesSent()));
       for (io.latticekv.proto.ExchangeInfo e : s.getExchangesList()) {
         out.append(String.format("  last exchange with %s: %s, %d ms ago (%s)%n", e.getAddress(),
             e.getMatched() ? "trees matched" : "trees differed", e.getAgoMs(), e.getDetail()));

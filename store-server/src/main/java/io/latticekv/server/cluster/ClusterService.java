@@ -159,7 +159,7 @@ public final class ClusterService implements AutoCloseable {
 
   /** Peer messages and bytes this node has sent since start. */
   public long[] traffic() {
-    return new long[] {network.messagesSent(), network.bytesSent()};
+    return new long[] {network.messagesSent(), network.bytesSent(), network.antiEntropyBytesSent()};
   }
 
   public Status status() {

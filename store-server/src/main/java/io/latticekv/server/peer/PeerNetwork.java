@@ -84,6 +84,7 @@ public final class PeerNetwork implements Transport, AutoCloseable {
   private volatile boolean closed;
   private final java.util.concurrent.atomic.AtomicLong messagesSent = new java.util.concurrent.atomic.AtomicLong();
   private final java.util.concurrent.atomic.AtomicLong bytesSent = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong antiEntropyBytesSent = new java.util.concurrent.atomic.AtomicLong();
 
   public PeerNetwork(InetSocketAddress listen, String advertised, NodeId self, String cluster,
       int frameBytesMax, int merkleSegments, Inbox inbox) throws InterruptedException {
@@ -149,12 +150,20 @@ public final class PeerNetwork implements Transport, AutoCloseable {
     PeerFrame frame = PeerCodec.encode(message);
     messagesSent.incrementAndGet();
     bytesSent.addAndGet(frame.getSerializedSize());
+    if (frame.getBodyCase().getNumber() >= 30) { // fields 30 and up are anti-entropy's
+      antiEntropyBytesSent.addAndGet(frame.getSerializedSize());
+    }
     outbound.computeIfAbsent(address, this::dial).send(frame);
   }
 
   /** Protocol messages handed to the network since start (some may have been dropped). */
   public long messagesSent() {
     return messagesSent.get();
+  }
+
+  /** Bytes of anti-entropy messages sent since start. */
+  public long antiEntropyBytesSent() {
+    return antiEntropyBytesSent.get();
   }
 
   /** Bytes of those messages, frame prefixes not counted. */
