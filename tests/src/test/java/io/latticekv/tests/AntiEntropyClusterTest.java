@@ -7,14 +7,10 @@ import io.latticekv.client.LatticeClient;
 import io.latticekv.core.antientropy.AntiEntropyConfig;
 import io.latticekv.server.LatticeNode;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -104,7 +100,7 @@ class AntiEntropyClusterTest {
       assertTrue(ClusterTest.await(() -> converged(cluster.nodes), 10_000) >= 0);
       cluster.nodes.get(2).halt();
       Path backup = dir.resolve("backup");
-      copyTree(cluster.dir(2), backup);
+      io.latticekv.testing.TestFiles.copyTree(cluster.dir(2), backup);
       cluster.startNode(2);
       assertTrue(ClusterTest.await(() -> ClusterTest.allSee(cluster.nodes, 3), 15_000) >= 0);
       try (LatticeClient c2 = LatticeClient.builder().addresses(cluster.clientAddress(2)).build()) {
@@ -113,8 +109,8 @@ class AntiEntropyClusterTest {
       }
       assertTrue(ClusterTest.await(() -> converged(cluster.nodes), 10_000) >= 0);
       cluster.nodes.get(2).halt();
-      deleteTree(cluster.dir(2));
-      copyTree(backup, cluster.dir(2));
+      io.latticekv.testing.TestFiles.deleteTree(cluster.dir(2));
+      io.latticekv.testing.TestFiles.copyTree(backup, cluster.dir(2));
       cluster.startNode(2);
       try (LatticeClient c2 = LatticeClient.builder().addresses(cluster.clientAddress(2)).build()) {
         c2.increment("hits", 7); // a write the restored node takes: must not be lost
@@ -126,22 +122,6 @@ class AntiEntropyClusterTest {
           assertEquals(22, c.counter("hits"), "node " + i + ": an increment was lost");
           assertEquals(List.of("lost-locally", "new", "old"), c.elements("tags").elementsAsStrings());
         }
-      }
-    }
-  }
-
-  private static void copyTree(Path from, Path to) throws IOException {
-    try (Stream<Path> paths = Files.walk(from)) {
-      for (Path p : (Iterable<Path>) paths::iterator) {
-        Files.copy(p, to.resolve(from.relativize(p).toString()), StandardCopyOption.REPLACE_EXISTING);
-      }
-    }
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
-        Files.delete(p);
       }
     }
   }

@@ -178,12 +178,7 @@ public final class AntiEntropy {
   // ---------------------------------------------------------------- responder
 
   private void reply(NodeId to, PeerMessage message) {
-    for (Member m : peers.get()) {
-      if (m.id().equals(to)) {
-        transport.send(m.address(), message);
-        return;
-      }
-    }
+    Member.find(peers.get(), to).ifPresent(m -> transport.send(m.address(), message));
   }
 
   private void answerHashes(AeHashes m) {

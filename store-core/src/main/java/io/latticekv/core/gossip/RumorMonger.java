@@ -258,12 +258,7 @@ public final class RumorMonger {
   }
 
   private Member peerAddress(NodeId id) {
-    for (Member m : peers.get()) {
-      if (m.id().equals(id)) {
-        return m;
-      }
-    }
-    return null;
+    return Member.find(peers.get(), id).orElse(null);
   }
 
   public int queueLength() {

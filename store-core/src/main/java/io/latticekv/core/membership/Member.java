@@ -10,6 +10,16 @@ import io.latticekv.core.crdt.NodeId;
 public record Member(
     NodeId id, String address, long incarnation, MemberStatus status, long statusSinceMillis, long lastHeardMillis) {
 
+  /** The member of {@code members} with id {@code id}, if any. */
+  public static java.util.Optional<Member> find(java.util.List<Member> members, NodeId id) {
+    for (Member m : members) {
+      if (m.id().equals(id)) {
+        return java.util.Optional.of(m);
+      }
+    }
+    return java.util.Optional.empty();
+  }
+
   Member withStatus(MemberStatus newStatus, long incarnation, long now) {
     return new Member(id, address, incarnation, newStatus, now, lastHeardMillis);
   }

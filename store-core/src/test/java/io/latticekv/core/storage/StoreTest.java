@@ -13,11 +13,8 @@ import io.latticekv.core.crdt.LwwRegister;
 import io.latticekv.core.crdt.OrSet;
 import io.latticekv.core.crdt.PnCounter;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -137,7 +134,7 @@ class StoreTest {
     try (Store store = Store.open(options(live, SyncPolicy.ALWAYS))) {
       store.apply(key("c"), new CrdtUpdate.CounterAdd(10));
     }
-    copyTree(live, backup);
+    io.latticekv.testing.TestFiles.copyTree(live, backup);
     PnCounter peersView;
     var lostIds = new ArrayList<>(List.<io.latticekv.core.crdt.NodeId>of());
     try (Store store = Store.open(options(live, SyncPolicy.ALWAYS))) {
@@ -145,15 +142,15 @@ class StoreTest {
       peersView = (PnCounter) store.get(key("c")).orElseThrow();
       lostIds.addAll(store.replicaHistory());
     }
-    deleteTree(live);
-    copyTree(backup, live);
+    io.latticekv.testing.TestFiles.deleteTree(live);
+    io.latticekv.testing.TestFiles.copyTree(backup, live);
     try (Store restored = Store.open(options(live, SyncPolicy.ALWAYS))) {
       assertFalse(lostIds.contains(restored.replicaId()), "the restored store reused a replica id");
       restored.apply(key("c"), new CrdtUpdate.CounterAdd(7));
       PnCounter here = (PnCounter) restored.get(key("c")).orElseThrow();
       assertEquals(10 + 5 + 7, here.merge(peersView).value(), "an increment was lost in the merge");
     }
-    deleteTree(live);
+    io.latticekv.testing.TestFiles.deleteTree(live);
     try (Store wiped = Store.open(options(live, SyncPolicy.ALWAYS))) {
       assertFalse(lostIds.contains(wiped.replicaId()));
       wiped.apply(key("c"), new CrdtUpdate.CounterAdd(1));
@@ -224,22 +221,6 @@ class StoreTest {
           new io.latticekv.core.merkle.MerkleTree(io.latticekv.core.merkle.MerkleTree.DEFAULT_SEGMENT_BITS));
       db.put(handles.get(1), dataKey, value);
       handles.forEach(ColumnFamilyHandle::close);
-    }
-  }
-
-  private static void copyTree(Path from, Path to) throws IOException {
-    try (Stream<Path> paths = Files.walk(from)) {
-      for (Path p : (Iterable<Path>) paths::iterator) {
-        Files.copy(p, to.resolve(from.relativize(p).toString()), StandardCopyOption.REPLACE_EXISTING);
-      }
-    }
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
-        Files.delete(p);
-      }
     }
   }
 }
