@@ -27,6 +27,7 @@ public final class LatticeNode implements AutoCloseable {
   private final Store store;
   private final ClusterService cluster;
   private final ClientServer clients;
+  private io.latticekv.server.metrics.NodeMetrics metrics;
   private boolean closed;
 
   /** A node on its own. */
@@ -39,6 +40,7 @@ public final class LatticeNode implements AutoCloseable {
   public LatticeNode(StoreOptions storeOptions, InetSocketAddress listen, Limits limits, int ioThreads,
       int storageThreads, ClusterService.Settings cluster) throws InterruptedException {
     this.store = Store.open(storeOptions);
+    NodeIdConverter.set(store.nodeId().toString());
     ClusterService joined = null;
     try {
       if (cluster != null) {
@@ -66,6 +68,14 @@ public final class LatticeNode implements AutoCloseable {
    */
   public static int defaultIoThreads() {
     return Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+  }
+
+  /** Serves Prometheus metrics on {@code address} ({@code /metrics}); returns the bound port. */
+  public synchronized int startMetrics(InetSocketAddress address) throws java.io.IOException {
+    metrics = new io.latticekv.server.metrics.NodeMetrics(store, this::status);
+    clients.processor().observe(metrics::request);
+    metrics.serve(address);
+    return metrics.port();
   }
 
   public InetSocketAddress clientAddress() {
@@ -127,6 +137,9 @@ public final class LatticeNode implements AutoCloseable {
     if (cluster != null) {
       cluster.close();
     }
+    if (metrics != null) {
+      metrics.close();
+    }
     store.close();
     log.info("stopped");
   }
@@ -141,6 +154,9 @@ public final class LatticeNode implements AutoCloseable {
       cluster.halt();
     }
     clients.close(0);
+    if (metrics != null) {
+      metrics.close();
+    }
     store.close();
   }
 }

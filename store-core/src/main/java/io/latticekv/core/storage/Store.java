@@ -428,6 +428,15 @@ public final class Store implements AutoCloseable {
     }
   }
 
+  /** Bytes of the data in SST files and memtables (RocksDB's estimates). */
+  public long diskBytes() {
+    try {
+      return db.getLongProperty(data, "rocksdb.total-sst-files-size") + db.getLongProperty(data, "rocksdb.size-all-mem-tables");
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot read storage size: " + e.getMessage(), e);
+    }
+  }
+
   /** Hit rate of the decoded-value cache since open, 0 to 1. */
   public double cacheHitRate() {
     return cache.stats().hitRate();

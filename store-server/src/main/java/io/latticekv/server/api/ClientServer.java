@@ -52,6 +52,12 @@ public final class ClientServer implements AutoCloseable {
   private final AtomicInteger inflight = new AtomicInteger();
   private final Channel listener;
   private final String transport;
+  private final RequestProcessor processor;
+
+  /** The processor, to attach metrics. */
+  public RequestProcessor processor() {
+    return processor;
+  }
 
   /**
    * Binds {@code address} and starts serving.
@@ -83,6 +89,7 @@ public final class ClientServer implements AutoCloseable {
     RequestProcessor processor = status == null
         ? new RequestProcessor(store, limits, inline, writes)
         : new RequestProcessor(store, limits, inline, writes, replicator, coordinator, status);
+    this.processor = processor;
     ConnectionLimiter limiter = new ConnectionLimiter(limits.connectionsMax(), connections);
     ProtobufFrameEncoder encoder = new ProtobufFrameEncoder();
     ServerBootstrap bootstrap = new ServerBootstrap()

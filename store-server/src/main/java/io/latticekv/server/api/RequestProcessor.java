@@ -55,6 +55,20 @@ public final class RequestProcessor {
   private final Coordinator coordinator;
   private final java.util.function.Supplier<io.latticekv.proto.StatusResponse> status;
 
+  /** Told of every answered request, for metrics. */
+  @FunctionalInterface
+  public interface Observer {
+    void answered(String op, long nanos, ErrorCode errorOrNull);
+
+    Observer NONE = (op, nanos, error) -> {};
+  }
+
+  private volatile Observer observer = Observer.NONE;
+
+  public void observe(Observer newObserver) {
+    this.observer = newObserver;
+  }
+
   /** Told of every delta a client write applied, to spread it to the other replicas. */
   @FunctionalInterface
   public interface Replicator {
@@ -100,6 +114,8 @@ public final class RequestProcessor {
   /** Processes {@code request}; the future always completes normally, with an answer or an error. */
   public CompletableFuture<Response> process(Request request) {
     long id = request.getId();
+    long start = System.nanoTime();
+    String op = request.getBodyCase().name().toLowerCase();
     CompletableFuture<Response> answer;
     try {
       answer = switch (request.getBodyCase()) {
@@ -114,8 +130,11 @@ public final class RequestProcessor {
     } catch (RuntimeException e) {
       answer = CompletableFuture.failedFuture(e);
     }
-    return answer.handle((response, failure) ->
-        failure == null ? response.toBuilder().setId(id).build() : error(id, unwrap(failure)));
+    return answer.handle((response, failure) -> {
+      Response out = failure == null ? response.toBuilder().setId(id).build() : error(id, unwrap(failure));
+      observer.answered(op, System.nanoTime() - start, out.hasError() ? out.getError().getCode() : null);
+      return out;
+    });
   }
 
   private CompletableFuture<Response> get(GetRequest get) {

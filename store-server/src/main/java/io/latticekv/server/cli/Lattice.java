@@ -29,7 +29,9 @@ import picocli.CommandLine.Spec;
       ClientCommands.Decr.class,
       ClientCommands.Sadd.class,
       ClientCommands.Srem.class,
+      ClusterCommand.class,
       StatusCommand.class,
+      MembersCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class
     },
@@ -78,7 +80,7 @@ public final class Lattice implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "a command is needed: server, get, put, incr, decr, sadd, srem, bench");
+    throw new CommandLine.ParameterException(spec.commandLine(), "a command is needed: server, cluster, get, put, incr, decr, sadd, srem, status, members, bench");
   }
 
   public static void main(String[] args) {

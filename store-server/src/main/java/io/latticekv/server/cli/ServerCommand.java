@@ -136,8 +136,17 @@ final class ServerCommand implements Callable<Integer> {
       description = "Do not spread updates by rumor mongering (for testing anti-entropy alone).")
   boolean noRumors;
 
+  @Option(names = "--metrics-listen", paramLabel = "HOST:PORT",
+      description = "Serve Prometheus metrics on http://HOST:PORT/metrics (default: none).")
+  String metricsListen;
+
+  @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "info",
+      description = "error, warn, info or debug; debug logs every peer connection and exchange (default: ${DEFAULT-VALUE}).")
+  String logLevel;
+
   @Override
   public Integer call() throws Exception {
+    setLogLevel(logLevel);
     SyncPolicy policy = SyncPolicy.parse(sync);
     InetSocketAddress address = parseListen(listen);
     Limits limits = new Limits(frameBytesMax, keyBytesMax, valueBytesMax, setElementsMax,
@@ -169,14 +178,26 @@ final class ServerCommand implements Callable<Integer> {
       }
     }
     Runtime.getRuntime().addShutdownHook(new Thread(node::close, "lattice-shutdown"));
+    int metricsPort = metricsListen == null ? -1 : node.startMetrics(parseListen(metricsListen));
     System.out.println("LatticeKV node " + node.store().nodeId() + " serving clients on "
         + hostPort(node.clientAddress())
         + (node.cluster() != null ? ", peers on " + node.cluster().peerAddress() : "")
+        + (metricsPort > 0 ? ", metrics on " + parseListen(metricsListen).getHostString() + ":" + metricsPort : "")
         + " (data " + dir + ", sync " + policy.name().toLowerCase() + ")");
     System.out.flush();
     stopRequested.await();
     node.close();
     return ExitCode.OK;
+  }
+
+  private static void setLogLevel(String level) {
+    ch.qos.logback.classic.Level parsed = ch.qos.logback.classic.Level.toLevel(level.trim().toUpperCase(), null);
+    if (parsed == null) {
+      throw new IllegalArgumentException("--log-level must be error, warn, info or debug, not '" + level + "'");
+    }
+    if (System.getProperty("lattice.log.level") == null) {
+      ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).setLevel(parsed);
+    }
   }
 
   static InetSocketAddress parseListen(String hostPort) {

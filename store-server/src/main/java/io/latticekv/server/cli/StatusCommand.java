@@ -55,6 +55,7 @@ final class StatusCommand implements Callable<Integer> {
     out.put("rumors", rumors);
     Map<String, Object> ae = new LinkedHashMap<>();
     ae.put("merkle_root", s.getMerkleRoot());
+    ae.put("converged", io.latticekv.server.metrics.NodeMetrics.converged(s) == 1);
     ae.put("exchanges_run", s.getExchangesRun());
     ae.put("keys_repaired", s.getKeysRepaired());
     ae.put("bytes_sent", s.getAntiEntropyBytesSent());
@@ -92,6 +93,8 @@ final class StatusCommand implements Callable<Integer> {
       }
       out.append(String.format("%nrumors: %d queued, %d sent, %d received (%d new), %d dropped%n",
           s.getRumorQueue(), s.getRumorsSent(), s.getRumorsReceived(), s.getRumorsNew(), s.getRumorsDropped()));
+      out.append(String.format("converged: %s (every reachable peer's last exchange found equal trees)%n",
+          io.latticekv.server.metrics.NodeMetrics.converged(s) == 1 ? "yes" : "no"));
       out.append(String.format("merkle root %s; %d exchanges started, %d keys repaired here, %d bytes sent%n",
           s.getMerkleRoot(), s.getExchangesRun(), s.getKeysRepaired(), s.getAntiEntropyBytesSent()));
       out.append(String.format("peer traffic: %d messages, %d bytes sent%n", s.getPeerMessagesSent(), s.getPeerBytesSent()));

@@ -1,0 +1,49 @@
+package io.latticekv.server.cli;
+
+import io.latticekv.client.LatticeClient;
+import io.latticekv.proto.MemberInfo;
+import io.latticekv.proto.StatusResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code lattice members}: the members this node knows, one per line. */
+@Command(name = "members", description = "List the cluster's members as this node sees them.")
+final class MembersCommand implements Callable<Integer> {
+
+  @ParentCommand Lattice root;
+
+  @Override
+  public Integer call() {
+    try (LatticeClient client = LatticeClient.builder().addresses(root.connect)
+        .requestTimeout(Duration.ofMillis(root.timeoutMs)).poolSize(1).build()) {
+      StatusResponse status = client.status();
+      var out = root.spec.commandLine().getOut();
+      if (root.json) {
+        List<Object> members = new ArrayList<>();
+        for (MemberInfo m : status.getMembersList()) {
+          Map<String, Object> member = new LinkedHashMap<>();
+          member.put("node_id", m.getNodeId());
+          member.put("address", m.getAddress());
+          member.put("status", m.getStatus());
+          member.put("incarnation", m.getIncarnation());
+          members.add(member);
+        }
+        out.println(Json.write(members));
+      } else if (status.getMembersCount() == 0) {
+        out.println("(no cluster: this node runs alone)");
+      } else {
+        for (MemberInfo m : status.getMembersList()) {
+          out.printf("%s  %-21s  %-7s  incarnation %d%s%n", m.getNodeId(), m.getAddress(), m.getStatus(),
+              m.getIncarnation(), m.getLastHeardMsAgo() < 0 ? "  (this node)" : "");
+        }
+      }
+      return ExitCode.OK;
+    }
+  }
+}

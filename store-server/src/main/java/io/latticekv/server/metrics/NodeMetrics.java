@@ -1,0 +1,155 @@
+package io.latticekv.server.metrics;
+
+import com.sun.net.httpserver.HttpServer;
+import io.latticekv.core.storage.Store;
+import io.latticekv.proto.ErrorCode;
+import io.latticekv.proto.MemberInfo;
+import io.latticekv.proto.StatusResponse;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node's metrics in Micrometer, served in Prometheus' text format on {@code /metrics}:
+ * requests and latency per operation, errors by code, storage, cache, rumors, anti-entropy,
+ * members by state, whether this node's trees matched every peer's, and the JVM.
+ */
+public final class NodeMetrics implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(NodeMetrics.class);
+
+  /** Status snapshots are reused for this long, so that one scrape asks the protocol thread once. */
+  private static final long SNAPSHOT_MILLIS = 500;
+
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+  private final Map<ErrorCode, Counter> errors = new ConcurrentHashMap<>();
+  private final Supplier<StatusResponse> status;
+  private volatile StatusResponse snapshot;
+  private volatile long snapshotAt;
+  private HttpServer http;
+
+  public NodeMetrics(Store store, Supplier<StatusResponse> status) {
+    this.status = status;
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmGcMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    Gauge.builder("lattice_keys", store, Store::estimatedKeyCount).description("keys stored (RocksDB estimate)").register(registry);
+    Gauge.builder("lattice_storage_bytes", store, Store::diskBytes).description("bytes in SST files and memtables").register(registry);
+    Gauge.builder("lattice_cache_hit_ratio", store, Store::cacheHitRate).description("decoded-value cache hits / lookups").register(registry);
+    gauge("lattice_rumor_queue", "hot rumors waiting to be spread", StatusResponse::getRumorQueue);
+    gauge("lattice_rumors_sent", "rumors pushed or sent in answer to pulls", StatusResponse::getRumorsSent);
+    gauge("lattice_rumors_received", "rumors received", StatusResponse::getRumorsReceived);
+    gauge("lattice_rumors_new", "received rumors that were news here", StatusResponse::getRumorsNew);
+    gauge("lattice_rumors_dropped", "rumors dropped from a full queue (anti-entropy repairs them)", StatusResponse::getRumorsDropped);
+    gauge("lattice_ae_exchanges", "anti-entropy exchanges this node started", StatusResponse::getExchangesRun);
+    gauge("lattice_ae_keys_repaired", "keys changed here by anti-entropy", StatusResponse::getKeysRepaired);
+    gauge("lattice_ae_bytes_sent", "bytes of anti-entropy messages sent", StatusResponse::getAntiEntropyBytesSent);
+    gauge("lattice_peer_bytes_sent", "bytes of all peer messages sent", StatusResponse::getPeerBytesSent);
+    gauge("lattice_converged", "1 when the last exchange with every reachable peer found equal trees", NodeMetrics::converged);
+    for (String state : new String[] {"alive", "suspect", "dead", "left"}) {
+      Gauge.builder("lattice_members", this, m -> m.current().getMembersList().stream()
+              .filter(x -> x.getStatus().equals(state)).count())
+          .tag("state", state).description("members by state, this node included").register(registry);
+    }
+  }
+
+  private void gauge(String name, String description, ToDoubleFunction<StatusResponse> value) {
+    Gauge.builder(name, this, m -> value.applyAsDouble(m.current())).description(description).register(registry);
+  }
+
+  private StatusResponse current() {
+    long now = System.currentTimeMillis();
+    if (snapshot == null || now - snapshotAt > SNAPSHOT_MILLIS) {
+      snapshot = status.get();
+      snapshotAt = now;
+    }
+    return snapshot;
+  }
+
+  /** 1 when every reachable peer's last exchange with this node matched, 0 otherwise. */
+  public static double converged(StatusResponse s) {
+    for (MemberInfo m : s.getMembersList()) {
+      if (m.getLastHeardMsAgo() < 0 || !(m.getStatus().equals("alive") || m.getStatus().equals("suspect"))) {
+        continue;
+      }
+      boolean matched = s.getExchangesList().stream()
+          .anyMatch(e -> e.getPeer().equals(m.getNodeId()) && e.getMatched());
+      if (!matched) {
+        return 0;
+      }
+    }
+    return 1;
+  }
+
+  /** Records one request: its operation, its latency, and its error code if it failed. */
+  public void request(String op, long nanos, ErrorCode error) {
+    timers.computeIfAbsent(op, o -> Timer.builder("lattice_requests").tag("op", o)
+        .description("client requests by operation").publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(10).dividedBy(100)).maximumExpectedValue(Duration.ofSeconds(10))
+        .register(registry)).record(Duration.ofNanos(nanos));
+    if (error != null) {
+      errors.computeIfAbsent(error, c -> Counter.builder("lattice_errors").tag("code", c.name())
+          .description("requests that failed, by error code").register(registry)).increment();
+    }
+  }
+
+  /** Serves {@code /metrics} on {@code address}. */
+  public void serve(InetSocketAddress address) throws IOException {
+    http = HttpServer.create(address, 16);
+    http.createContext("/metrics", exchange -> {
+      byte[] body = registry.scrape().getBytes(StandardCharsets.UTF_8);
+      exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+      exchange.sendResponseHeaders(200, body.length);
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(body);
+      }
+    });
+    http.setExecutor(Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "lattice-metrics");
+      t.setDaemon(true);
+      return t;
+    }));
+    http.start();
+    log.info("metrics on http://{}:{}/metrics", address.getHostString(), http.getAddress().getPort());
+  }
+
+  public int port() {
+    return http == null ? -1 : http.getAddress().getPort();
+  }
+
+  public String scrape() {
+    return registry.scrape();
+  }
+
+  @Override
+  public void close() {
+    if (http != null) {
+      http.stop(0);
+    }
+    registry.close();
+  }
+}
