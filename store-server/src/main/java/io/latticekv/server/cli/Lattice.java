@@ -19,6 +19,7 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "lattice",
     mixinStandardHelpOptions = true,
+    scope = ScopeType.INHERIT, // every command takes --help and --version
     version = "LatticeKV 0.1.0-SNAPSHOT",
     description = "LatticeKV: a replicated key-value store whose values are CRDTs.",
     subcommands = {
@@ -92,11 +93,29 @@ public final class Lattice implements Runnable {
     CommandLine cli = new CommandLine(new Lattice());
     cli.setOut(out);
     cli.setErr(err);
+    java.nio.file.Path config = configFile(args);
+    if (config != null && java.nio.file.Files.isRegularFile(config)) {
+      // Settings from the file become the options' defaults; flags on the command line win.
+      cli.setDefaultValueProvider(new CommandLine.PropertiesDefaultProvider(config.toFile()));
+    }
     cli.setExecutionExceptionHandler((e, commandLine, parsed) -> {
       commandLine.getErr().println("lattice: " + oneLine(e));
       return exitCodeOf(e);
     });
     return cli.execute(args);
+  }
+
+  /** The value of --config in {@code args}, if any. */
+  static java.nio.file.Path configFile(String[] args) {
+    for (int i = 0; i < args.length; i++) {
+      if (args[i].equals("--config") && i + 1 < args.length) {
+        return java.nio.file.Path.of(args[i + 1]);
+      }
+      if (args[i].startsWith("--config=")) {
+        return java.nio.file.Path.of(args[i].substring("--config=".length()));
+      }
+    }
+    return null;
   }
 
   static String oneLine(Exception e) {

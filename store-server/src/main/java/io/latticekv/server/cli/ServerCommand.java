@@ -144,8 +144,16 @@ final class ServerCommand implements Callable<Integer> {
       description = "error, warn, info or debug; debug logs every peer connection and exchange (default: ${DEFAULT-VALUE}).")
   String logLevel;
 
+  @Option(names = "--config", paramLabel = "FILE",
+      description = "A Java properties file of settings, one per line as NAME=VALUE with NAME an "
+          + "option's name without dashes (sync=batch, peer-listen=127.0.0.1:7479); flags override it.")
+  java.nio.file.Path config;
+
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
+    checkConfig();
     setLogLevel(logLevel);
     SyncPolicy policy = SyncPolicy.parse(sync);
     InetSocketAddress address = parseListen(listen);
@@ -188,6 +196,30 @@ final class ServerCommand implements Callable<Integer> {
     stopRequested.await();
     node.close();
     return ExitCode.OK;
+  }
+
+  /** Refuses a config file that is missing or names a setting this command does not have. */
+  private void checkConfig() throws java.io.IOException {
+    if (config == null) {
+      return;
+    }
+    if (!java.nio.file.Files.isRegularFile(config)) {
+      throw new IllegalArgumentException("config file " + config + " does not exist");
+    }
+    java.util.Properties properties = new java.util.Properties();
+    try (var in = java.nio.file.Files.newBufferedReader(config)) {
+      properties.load(in);
+    }
+    java.util.Set<String> known = new java.util.HashSet<>();
+    for (picocli.CommandLine.Model.OptionSpec option : spec.options()) {
+      known.add(option.longestName().replaceFirst("^-+", ""));
+    }
+    for (String key : properties.stringPropertyNames()) {
+      if (!known.contains(key)) {
+        throw new IllegalArgumentException("unknown setting '" + key + "' in " + config
+            + " (settings are option names without dashes; see lattice server --help)");
+      }
+    }
   }
 
   private static void setLogLevel(String level) {
