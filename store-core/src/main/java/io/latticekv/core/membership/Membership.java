@@ -63,6 +63,16 @@ public final class Membership {
   private int probeIndex;
   private long nextProbeAt;
   private long nextJoinAt;
+  private long nextSyncAt;
+
+  /**
+   * A full view exchange with one random member every this many probe intervals (memberlist's
+   * push-pull sync). Piggybacked updates are sent a bounded number of times; a node cut off
+   * while one was spreading (a death notice, a restart's new incarnation) would otherwise never
+   * hear it, and two views could stay split forever (found by the cluster simulator). Dead
+   * members are candidates too, so a node wrongly declared dead learns it and refutes.
+   */
+  static final int SYNC_EVERY_PROBES = 10;
   private long seq;
   private boolean left;
 
@@ -94,6 +104,7 @@ public final class Membership {
     broadcasts.add(selfId, selfUpdate());
     this.nextProbeAt = now + config.probeIntervalMs();
     this.nextJoinAt = now;
+    this.nextSyncAt = now + config.probeIntervalMs() * SYNC_EVERY_PROBES;
   }
 
   // ---------------------------------------------------------------- queries
@@ -163,6 +174,35 @@ public final class Membership {
     }
     expireSuspects(now);
     relays.values().removeIf(r -> r.expiresAt() <= now);
+    if (now >= nextSyncAt) {
+      nextSyncAt = now + config.probeIntervalMs() * SYNC_EVERY_PROBES;
+      syncWithRandomMember();
+    }
+  }
+
+  /** Push our whole view to a random member, and pull its view back (its answer to a Join). */
+  private void syncWithRandomMember() {
+    List<Member> candidates = new ArrayList<>();
+    for (Member m : members.values()) {
+      if (!m.id().equals(selfId) && m.status() != MemberStatus.LEFT) {
+        candidates.add(m);
+      }
+    }
+    if (candidates.isEmpty()) {
+      return;
+    }
+    candidates.sort((a, b) -> a.id().compareTo(b.id()));
+    Member target = candidates.get(random.nextInt(candidates.size()));
+    transport.send(target.address(), new Gossip(selfId, fullView()));
+    transport.send(target.address(), new Join(selfId, selfAddress, incarnation));
+  }
+
+  private List<MemberUpdate> fullView() {
+    List<MemberUpdate> view = new ArrayList<>();
+    for (Member m : members()) {
+      view.add(new MemberUpdate(m.id(), m.address(), m.incarnation(), m.status()));
+    }
+    return view;
   }
 
   private void startProbe(long now) {
@@ -258,18 +298,21 @@ public final class Membership {
 
   private void onJoin(Join join, long now) {
     update(new MemberUpdate(join.from(), join.address(), join.incarnation(), MemberStatus.ALIVE), now);
-    List<MemberUpdate> view = new ArrayList<>();
-    for (Member m : members()) {
-      view.add(new MemberUpdate(m.id(), m.address(), m.incarnation(), m.status()));
-    }
-    transport.send(join.address(), new JoinReply(selfId, view));
+    transport.send(join.address(), new JoinReply(selfId, fullView()));
   }
 
   private void onPing(Ping ping, long now) {
     ping.gossip().forEach(u -> update(u, now));
     Member from = members.get(ping.from());
     if (from != null) {
-      transport.send(from.address(), new Ack(selfId, ping.seq(), piggyback()));
+      List<MemberUpdate> gossip = piggyback();
+      if (from.status() == MemberStatus.SUSPECT || from.status() == MemberStatus.DEAD) {
+        // Tell the prober what we think of it. The suspicion or death notice may have finished
+        // its broadcast while the prober was cut off; without this it would never refute, and
+        // we would never probe it again (found by the cluster simulator).
+        gossip.add(new MemberUpdate(from.id(), from.address(), from.incarnation(), from.status()));
+      }
+      transport.send(from.address(), new Ack(selfId, ping.seq(), gossip));
     }
   }
 
