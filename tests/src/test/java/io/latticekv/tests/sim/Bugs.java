@@ -17,13 +17,37 @@ final class Bugs {
   /** Rumors are merged without updating the Merkle tree. */
   boolean rumorsSkipMerkleTree;
 
-  /** OR-Set merges keep only the dots both sides hold. */
+  /** OR-Set merges drop an element's dot that only one side holds, when its counter is even. */
   boolean setMergeDropsDots;
 
   /** A restarted node writes under its previous replica id instead of a fresh one. */
   boolean reuseReplicaIdAfterRestart;
 
   static final Bugs NONE = new Bugs();
+
+  /** The planted merge bug: one-sided dots with even counters vanish in the merge. */
+  static OrSet dropSomeOneSidedDots(OrSet merged, OrSet a, OrSet b) {
+    CrdtValue envelope = CrdtCodec.toProto(merged);
+    OrSetState.Builder state = envelope.getOrSet().toBuilder().clearElements();
+    for (OrSetElement element : envelope.getOrSet().getElementsList()) {
+      ByteString value = element.getValue();
+      boolean oneSided = a.contains(value) != b.contains(value);
+      OrSetElement.Builder kept = OrSetElement.newBuilder().setValue(value);
+      for (int k = 0; k < element.getDotReplicaCount(); k++) {
+        if (!(oneSided && element.getDotCounter(k) % 2 == 0)) {
+          kept.addDotReplica(element.getDotReplica(k)).addDotCounter(element.getDotCounter(k));
+        }
+      }
+      if (kept.getDotReplicaCount() > 0) {
+        state.addElements(kept);
+      }
+    }
+    try {
+      return (OrSet) CrdtCodec.decode(envelope.toBuilder().setOrSet(state).build().toByteArray());
+    } catch (CrdtDecodeException e) {
+      throw new IllegalStateException(e);
+    }
+  }
 
   static OrSet keepOnlyCommonDots(OrSet merged, OrSet a, OrSet b) {
     CrdtValue envelope = CrdtCodec.toProto(merged);

@@ -86,7 +86,7 @@ final class MemReplica implements AntiEntropy.Replica {
   private Crdt<?> join(Crdt<?> a, Crdt<?> b) {
     Crdt<?> joined = Crdt.join(a, b);
     if (bugs.setMergeDropsDots && a instanceof OrSet x && b instanceof OrSet y) {
-      return Bugs.keepOnlyCommonDots((OrSet) joined, x, y);
+      return Bugs.dropSomeOneSidedDots((OrSet) joined, x, y);
     }
     return joined;
   }
