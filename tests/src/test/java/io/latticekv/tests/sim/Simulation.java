@@ -199,6 +199,11 @@ final class Simulation {
     }
   }
 
+  /** Cuts the network into groups: {@code groupOf[i]} is node i's side. */
+  void partitionGroups(int[] groupOf) {
+    partition = groupOf.clone();
+  }
+
   void heal() {
     partition = null;
   }
