@@ -268,6 +268,15 @@ public final class LatticeClient implements AutoCloseable {
     return await(statusAsync());
   }
 
+  /**
+   * Test-only fault injection: the node drops all peer traffic with {@code peerAddresses} (an
+   * empty list heals). Refused unless the node runs with --enable-fault-injection.
+   */
+  public void dropPeerTraffic(List<String> peerAddresses) {
+    await(execute(Request.newBuilder().setFault(io.latticekv.proto.FaultRequest.newBuilder()
+        .addAllDropPeers(peerAddresses)), true));
+  }
+
   // ---------------------------------------------------------------- execution
 
   private CompletableFuture<Response> execute(Request.Builder request, boolean idempotent) {

@@ -70,6 +70,14 @@ public final class LatticeNode implements AutoCloseable {
     return Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
   }
 
+  /** Test-only: lets clients drop peer traffic with chosen peers (a partition). */
+  public void enableFaultInjection() {
+    if (cluster != null) {
+      clients.processor().enableFaultInjection(cluster::dropPeers);
+      log.warn("fault injection is enabled: clients can cut this node off from peers");
+    }
+  }
+
   /** Serves Prometheus metrics on {@code address} ({@code /metrics}); returns the bound port. */
   public synchronized int startMetrics(InetSocketAddress address) throws java.io.IOException {
     metrics = new io.latticekv.server.metrics.NodeMetrics(store, this::status);

@@ -122,6 +122,7 @@ public final class RequestProcessor {
         case GET -> get(request.getGet());
         case PUT -> put(request.getPut());
         case MERGE -> merge(request.getMerge());
+        case FAULT -> CompletableFuture.supplyAsync(() -> fault(request.getFault()), reads);
         case STATUS -> CompletableFuture.supplyAsync(
             () -> Response.newBuilder().setStatus(status.get()).build(), reads);
         case BODY_NOT_SET -> throw new Refusal(ErrorCode.UNKNOWN_REQUEST,
@@ -135,6 +136,22 @@ public final class RequestProcessor {
       observer.answered(op, System.nanoTime() - start, out.hasError() ? out.getError().getCode() : null);
       return out;
     });
+  }
+
+  /** Where fault-injection requests go; null refuses them (the default). */
+  private volatile java.util.function.Consumer<java.util.Set<String>> faults;
+
+  public void enableFaultInjection(java.util.function.Consumer<java.util.Set<String>> dropPeers) {
+    this.faults = dropPeers;
+  }
+
+  private Response fault(io.latticekv.proto.FaultRequest request) {
+    if (faults == null) {
+      throw new Refusal(ErrorCode.BAD_REQUEST, "fault injection is disabled on this node (--enable-fault-injection)");
+    }
+    faults.accept(new java.util.HashSet<>(request.getDropPeersList()));
+    return Response.newBuilder().setFault(io.latticekv.proto.FaultResponse.newBuilder()
+        .addAllDropping(request.getDropPeersList())).build();
   }
 
   private CompletableFuture<Response> get(GetRequest get) {

@@ -132,6 +132,10 @@ final class ServerCommand implements Callable<Integer> {
       description = "Turn Merkle-tree anti-entropy off (for testing rumors alone).")
   boolean noAntiEntropy;
 
+  @Option(names = "--enable-fault-injection",
+      description = "Test only: let clients cut this node off from chosen peers (a partition). Never in production.")
+  boolean faultInjection;
+
   @Option(names = "--no-rumors",
       description = "Do not spread updates by rumor mongering (for testing anti-entropy alone).")
   boolean noRumors;
@@ -186,6 +190,9 @@ final class ServerCommand implements Callable<Integer> {
       }
     }
     Runtime.getRuntime().addShutdownHook(new Thread(node::close, "lattice-shutdown"));
+    if (faultInjection) {
+      node.enableFaultInjection();
+    }
     int metricsPort = metricsListen == null ? -1 : node.startMetrics(parseListen(metricsListen));
     System.out.println("LatticeKV node " + node.store().nodeId() + " serving clients on "
         + hostPort(node.clientAddress())

@@ -157,6 +157,11 @@ public final class ClusterService implements AutoCloseable {
     return network.address();
   }
 
+  /** Test-only: drop all peer traffic with these addresses (empty heals). */
+  public void dropPeers(java.util.Set<String> peers) {
+    network.dropPeers(peers);
+  }
+
   /** Peer messages and bytes this node has sent since start. */
   public long[] traffic() {
     return new long[] {network.messagesSent(), network.bytesSent(), network.antiEntropyBytesSent()};

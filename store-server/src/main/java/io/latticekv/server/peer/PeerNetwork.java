@@ -82,6 +82,14 @@ public final class PeerNetwork implements Transport, AutoCloseable {
   private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private final Map<String, Outbound> outbound = new ConcurrentHashMap<>();
   private volatile boolean closed;
+  /** Test-only fault injection: peer addresses whose traffic is dropped both ways. */
+  private volatile java.util.Set<String> dropped = java.util.Set.of();
+
+  /** Drops all traffic to and from {@code peers} (test-only; an empty set heals). */
+  public void dropPeers(java.util.Set<String> peers) {
+    this.dropped = java.util.Set.copyOf(peers);
+    log.warn("fault injection: dropping traffic with {}", peers.isEmpty() ? "nobody" : peers);
+  }
   private final java.util.concurrent.atomic.AtomicLong messagesSent = new java.util.concurrent.atomic.AtomicLong();
   private final java.util.concurrent.atomic.AtomicLong bytesSent = new java.util.concurrent.atomic.AtomicLong();
   private final java.util.concurrent.atomic.AtomicLong antiEntropyBytesSent = new java.util.concurrent.atomic.AtomicLong();
@@ -144,7 +152,7 @@ public final class PeerNetwork implements Transport, AutoCloseable {
 
   @Override
   public void send(String address, PeerMessage message) {
-    if (closed || address.equals(selfAddress)) {
+    if (closed || address.equals(selfAddress) || dropped.contains(address)) {
       return;
     }
     PeerFrame frame = PeerCodec.encode(message);
@@ -266,6 +274,7 @@ public final class PeerNetwork implements Transport, AutoCloseable {
     private final VarintFrameDecoder frames;
     private boolean welcomed;
     private String peer = "?";
+    private String peerAddress = "";
 
     Inbound(VarintFrameDecoder frames) {
       this.frames = frames;
@@ -288,6 +297,9 @@ public final class PeerNetwork implements Transport, AutoCloseable {
       if (!welcomed) {
         handshake(ctx, frame);
         return;
+      }
+      if (dropped.contains(peerAddress)) {
+        return; // fault injection
       }
       try {
         inbox.deliver(PeerCodec.decode(frame));
@@ -316,6 +328,7 @@ public final class PeerNetwork implements Transport, AutoCloseable {
         welcomed = true;
         frames.setFrameBytesMax(frameBytesMax);
         peer = hello.getAddress() + " (" + remote + ")";
+        peerAddress = hello.getAddress();
         ctx.writeAndFlush(PeerFrame.newBuilder().setWelcome(Welcome.newBuilder().setNodeId(self.toBytes())).build());
       }
     }
