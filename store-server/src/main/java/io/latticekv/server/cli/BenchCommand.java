@@ -27,12 +27,19 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "bench", description = "Load a node with C connections x D requests in flight; print ops/s and latency.")
 final class BenchCommand implements Callable<Integer> {
 
-  enum Op { incr, sadd, put, get }
+  enum Op { incr, sadd, srem, put, get, mix }
+
+  enum Distribution { uniform, zipfian }
 
   @ParentCommand Lattice root;
 
-  @Option(names = "--op", defaultValue = "incr", description = "incr, sadd, put or get (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--op", defaultValue = "incr",
+      description = "incr, sadd, srem, put, get, or mix (a quarter each of incr, sadd, put and get) (default: ${DEFAULT-VALUE}).")
   Op op;
+
+  @Option(names = "--distribution", defaultValue = "uniform",
+      description = "Key choice: uniform, or zipfian (YCSB's constant 0.99: a few keys take most requests) (default: ${DEFAULT-VALUE}).")
+  Distribution distribution;
 
   @Option(names = {"-c", "--connections"}, defaultValue = "50", description = "Connections (default: ${DEFAULT-VALUE}).")
   int connections;
@@ -72,10 +79,11 @@ final class BenchCommand implements Callable<Integer> {
       long start = System.nanoTime();
       long measureFrom = start + TimeUnit.SECONDS.toNanos(warmupSeconds);
       long end = measureFrom + TimeUnit.SECONDS.toNanos(durationSeconds);
+      Zipf zipf = distribution == Distribution.zipfian ? new Zipf(keys, 0.99) : null;
       int loops = connections * inflight;
       CountDownLatch done = new CountDownLatch(loops);
       for (int i = 0; i < loops; i++) {
-        new Loop(client, new SplittableRandom(i * 7919L + 1), recorder, errors, measureFrom, end, done).next();
+        new Loop(client, new SplittableRandom(i * 7919L + 1), recorder, errors, measureFrom, end, done, zipf).next();
       }
       Histogram total = new Histogram(3);
       Histogram interval = null;
@@ -92,6 +100,7 @@ final class BenchCommand implements Callable<Integer> {
       total.add(recorder.getIntervalHistogram());
       Map<String, Object> result = new LinkedHashMap<>();
       result.put("op", op.name());
+      result.put("distribution", distribution.name());
       result.put("connections", connections);
       result.put("inflight", inflight);
       result.put("seconds", durationSeconds);
@@ -115,6 +124,45 @@ final class BenchCommand implements Callable<Integer> {
     }
   }
 
+  private static final Op[] MIX = {Op.incr, Op.sadd, Op.put, Op.get};
+
+  /**
+   * Zipfian key choice as in YCSB (Gray et al., "Quickly Generating Billion-Record Synthetic
+   * Databases"): rank r is drawn with probability proportional to 1 / r^theta.
+   */
+  static final class Zipf {
+    private final int n;
+    private final double theta;
+    private final double alpha;
+    private final double zetan;
+    private final double eta;
+
+    Zipf(int n, double theta) {
+      this.n = n;
+      this.theta = theta;
+      double zeta2 = 1 + Math.pow(0.5, theta);
+      double z = 0;
+      for (int i = 1; i <= n; i++) {
+        z += 1 / Math.pow(i, theta);
+      }
+      this.zetan = z;
+      this.alpha = 1 / (1 - theta);
+      this.eta = (1 - Math.pow(2.0 / n, 1 - theta)) / (1 - zeta2 / zetan);
+    }
+
+    int next(SplittableRandom random) {
+      double u = random.nextDouble();
+      double uz = u * zetan;
+      if (uz < 1) {
+        return 0;
+      }
+      if (uz < 1 + Math.pow(0.5, theta)) {
+        return 1;
+      }
+      return (int) Math.min(n - 1, n * Math.pow(eta * u - eta + 1, alpha));
+    }
+  }
+
   /** One closed loop: a request, then on its answer the next, until the end. */
   private final class Loop {
     private final LatticeClient client;
@@ -125,9 +173,11 @@ final class BenchCommand implements Callable<Integer> {
     private final long end;
     private final CountDownLatch done;
     private final String value;
+    private final Zipf zipf;
 
     Loop(LatticeClient client, SplittableRandom random, Recorder recorder, AtomicLong errors,
-        long measureFrom, long end, CountDownLatch done) {
+        long measureFrom, long end, CountDownLatch done, Zipf zipf) {
+      this.zipf = zipf;
       this.client = client;
       this.random = random;
       this.recorder = recorder;
@@ -144,10 +194,14 @@ final class BenchCommand implements Callable<Integer> {
         done.countDown();
         return;
       }
-      String key = op.name() + ":" + random.nextInt(keys);
-      CompletableFuture<?> request = switch (op) {
+      Op kind = op == Op.mix ? MIX[random.nextInt(MIX.length)] : op;
+      int k = zipf == null ? random.nextInt(keys) : zipf.next(random);
+      String key = (kind == Op.srem ? Op.sadd : kind) + ":" + k;
+      CompletableFuture<?> request = switch (kind) {
         case incr -> client.incrementAsync(key, 1);
         case sadd -> client.addAsync(key, value + random.nextInt(100));
+        case srem -> client.removeAsync(key, value + random.nextInt(100));
+        case mix -> throw new IllegalStateException("mix picks another op");
         case put -> client.putAsync(com.google.protobuf.ByteString.copyFromUtf8(key),
             com.google.protobuf.ByteString.copyFromUtf8(value));
         case get -> client.getAsync(com.google.protobuf.ByteString.copyFromUtf8(key));
