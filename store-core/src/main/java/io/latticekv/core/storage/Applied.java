@@ -2,10 +2,49 @@ package io.latticekv.core.storage;
 
 import io.latticekv.core.crdt.Crdt;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 
 /**
  * The outcome of one write: the key's state after it, the delta it made (what rumors carry), and
- * a future that completes when the write is as durable as the sync policy promises. Acknowledge a
- * client only after {@code durable} completes.
+ * whether it changed anything. {@link #durable()} completes when the write is as durable as the
+ * sync policy promises; acknowledge a client only after it completes.
+ *
+ * <p>Durability is asked for, not given by default: under group commit, asking costs a share of
+ * an fsync, and writes nobody waits for (merges of rumors and repairs) would otherwise keep the
+ * disk busy with fsyncs of their own. They become durable with the next fsync anyway.
  */
-public record Applied(Crdt<?> state, Crdt<?> delta, boolean changed, CompletableFuture<Void> durable) {}
+public final class Applied {
+
+  private final Crdt<?> state;
+  private final Crdt<?> delta;
+  private final boolean changed;
+  private final Supplier<CompletableFuture<Void>> durability;
+  private CompletableFuture<Void> durable;
+
+  Applied(Crdt<?> state, Crdt<?> delta, boolean changed, Supplier<CompletableFuture<Void>> durability) {
+    this.state = state;
+    this.delta = delta;
+    this.changed = changed;
+    this.durability = durability;
+  }
+
+  public Crdt<?> state() {
+    return state;
+  }
+
+  public Crdt<?> delta() {
+    return delta;
+  }
+
+  public boolean changed() {
+    return changed;
+  }
+
+  /** Completes when this write (and every earlier one) is as durable as the sync policy says. */
+  public synchronized CompletableFuture<Void> durable() {
+    if (durable == null) {
+      durable = durability.get();
+    }
+    return durable;
+  }
+}

@@ -306,7 +306,7 @@ public final class Store implements AutoCloseable {
     } finally {
       lock.unlock();
     }
-    return new Applied(next, delta, changed, durability(changed));
+    return new Applied(next, delta, changed, this::durability);
   }
 
   /** Writes {@code state} and moves the key's Merkle contribution from {@code oldEntry} to the new one. */
@@ -327,7 +327,7 @@ public final class Store implements AutoCloseable {
     cache.put(key, new Cached(state, bytes.length, entry));
   }
 
-  private CompletableFuture<Void> durability(boolean wrote) {
+  private CompletableFuture<Void> durability() {
     if (groupCommitter != null) {
       // Even an unchanged state needs it: an earlier write of that state may still be unsynced.
       return groupCommitter.request();
