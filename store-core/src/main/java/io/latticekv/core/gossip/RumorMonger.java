@@ -156,6 +156,9 @@ public final class RumorMonger {
     }
     List<Member> targets = new ArrayList<>(peers.get());
     if (targets.isEmpty()) {
+      // Nobody to tell: the rounds still count, so rumors cool after the round limit instead of
+      // piling up to the queue's cap (anti-entropy brings them to peers that appear later).
+      queue.take(Integer.MAX_VALUE, Long.MAX_VALUE, h -> 0, 1);
       return;
     }
     Collections.shuffle(targets, random);
