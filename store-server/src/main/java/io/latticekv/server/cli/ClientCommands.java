@@ -5,7 +5,6 @@ import io.latticekv.client.LatticeClient;
 import io.latticekv.client.RegisterValue;
 import io.latticekv.client.SetValue;
 import io.latticekv.client.Value;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -29,14 +28,7 @@ final class ClientCommands {
 
     @Override
     public Integer call() {
-      try (LatticeClient client = LatticeClient.builder()
-          .addresses(root.connect)
-          .requestTimeout(Duration.ofMillis(root.timeoutMs))
-          .connectTimeout(Duration.ofMillis(Math.min(root.timeoutMs, 2_000)))
-          .poolSize(1)
-          .writeLevel(Lattice.level("--w", root.w))
-          .readLevel(Lattice.level("--r", root.r))
-          .build()) {
+      try (LatticeClient client = root.client()) {
         Map<String, Object> result = execute(client);
         root.spec.commandLine().getOut().println(root.json ? Json.write(result) : human(result));
         return ExitCode.OK;

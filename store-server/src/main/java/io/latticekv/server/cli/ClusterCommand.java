@@ -105,13 +105,15 @@ final class ClusterCommand implements Callable<Integer> {
     for (int i = 0; i < processes.size(); i++) {
       Path log = dir.resolve("node" + (i + 1) + ".log");
       while (!Files.exists(log) || !Files.readString(log).contains("serving clients on 127.0.0.1:" + (basePort + i))) {
-        if (!processes.get(i).isAlive()) {
+        // Re-read the log every 50 ms, and learn at once if the node exits instead. (The nodes
+        // write to their log files directly: copying their output through a pipe lost the
+        // last lines, since the JDK closes a child's stream under a blocked reader on exit.)
+        if (processes.get(i).waitFor(50, TimeUnit.MILLISECONDS)) {
           throw new IllegalStateException("node" + (i + 1) + " failed to start; see " + log);
         }
         if (System.nanoTime() > deadline) {
           throw new IllegalStateException("node" + (i + 1) + " did not start within 60 s; see " + log);
         }
-        Thread.sleep(50); // polling a child's log file with a deadline
       }
     }
   }

@@ -70,6 +70,18 @@ public final class Lattice implements Runnable {
 
   @Spec CommandSpec spec;
 
+  /** A client as the options say: --connect, --timeout-ms, --w and --r. */
+  io.latticekv.client.LatticeClient client() {
+    return io.latticekv.client.LatticeClient.builder()
+        .addresses(connect)
+        .requestTimeout(java.time.Duration.ofMillis(timeoutMs))
+        .connectTimeout(java.time.Duration.ofMillis(Math.min(timeoutMs, 2_000)))
+        .poolSize(1)
+        .writeLevel(level("--w", w))
+        .readLevel(level("--r", r))
+        .build();
+  }
+
   static io.latticekv.proto.Level level(String option, String value) {
     return switch (value.trim().toLowerCase()) {
       case "1", "one" -> io.latticekv.proto.Level.LEVEL_ONE;

@@ -3,7 +3,6 @@ package io.latticekv.server.cli;
 import io.latticekv.client.LatticeClient;
 import io.latticekv.proto.MemberInfo;
 import io.latticekv.proto.StatusResponse;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,8 +19,7 @@ final class MembersCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    try (LatticeClient client = LatticeClient.builder().addresses(root.connect)
-        .requestTimeout(Duration.ofMillis(root.timeoutMs)).poolSize(1).build()) {
+    try (LatticeClient client = root.client()) {
       StatusResponse status = client.status();
       var out = root.spec.commandLine().getOut();
       if (root.json) {

@@ -3,13 +3,10 @@ package io.latticekv.tests.sim;
 import com.google.protobuf.ByteString;
 import io.latticekv.core.crdt.CrdtCodec;
 import io.latticekv.core.crdt.CrdtDecodeException;
-import io.latticekv.core.crdt.Dot;
 import io.latticekv.core.crdt.OrSet;
 import io.latticekv.proto.CrdtValue;
 import io.latticekv.proto.OrSetElement;
 import io.latticekv.proto.OrSetState;
-import java.util.HashSet;
-import java.util.Set;
 
 /** Faults planted into the simulated nodes' real code paths, to show the simulator catches them. */
 final class Bugs {
@@ -35,34 +32,6 @@ final class Bugs {
       OrSetElement.Builder kept = OrSetElement.newBuilder().setValue(value);
       for (int k = 0; k < element.getDotReplicaCount(); k++) {
         if (!(oneSided && element.getDotCounter(k) % 2 == 0)) {
-          kept.addDotReplica(element.getDotReplica(k)).addDotCounter(element.getDotCounter(k));
-        }
-      }
-      if (kept.getDotReplicaCount() > 0) {
-        state.addElements(kept);
-      }
-    }
-    try {
-      return (OrSet) CrdtCodec.decode(envelope.toBuilder().setOrSet(state).build().toByteArray());
-    } catch (CrdtDecodeException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  static OrSet keepOnlyCommonDots(OrSet merged, OrSet a, OrSet b) {
-    CrdtValue envelope = CrdtCodec.toProto(merged);
-    OrSetState.Builder state = envelope.getOrSet().toBuilder().clearElements();
-    for (OrSetElement element : envelope.getOrSet().getElementsList()) {
-      ByteString value = element.getValue();
-      if (!a.contains(value) || !b.contains(value)) {
-        state.addElements(element);
-        continue;
-      }
-      Set<Dot> common = new HashSet<>(a.dotsOf(value));
-      common.retainAll(b.dotsOf(value));
-      OrSetElement.Builder kept = OrSetElement.newBuilder().setValue(value);
-      for (int k = 0; k < element.getDotReplicaCount(); k++) {
-        if (common.contains(merged.dotsOf(value).get(k))) {
           kept.addDotReplica(element.getDotReplica(k)).addDotCounter(element.getDotCounter(k));
         }
       }
