@@ -27,6 +27,11 @@ public final class PnCounter implements Crdt<PnCounter> {
 
   private final SortedMap<NodeId, Long> increments;
   private final SortedMap<NodeId, Long> decrements;
+  /**
+   * The value once computed (null before, or when it is outside the range). A racy cache like
+   * String's hash: a Long is immutable, so a thread sees either null or the whole value.
+   */
+  private Long value;
 
   private PnCounter(TreeMap<NodeId, Long> increments, TreeMap<NodeId, Long> decrements) {
     this.increments = Collections.unmodifiableSortedMap(increments);
@@ -71,15 +76,20 @@ public final class PnCounter implements Crdt<PnCounter> {
    * @throws CounterOverflowException when concurrent updates took it outside the 64-bit range
    */
   public long value() {
+    Long known = value;
+    if (known != null) {
+      return known;
+    }
     try {
-      long value = 0;
+      long sum = 0;
       for (long total : increments.values()) {
-        value = Math.addExact(value, total);
+        sum = Math.addExact(sum, total);
       }
       for (long total : decrements.values()) {
-        value = Math.subtractExact(value, total);
+        sum = Math.subtractExact(sum, total);
       }
-      return value;
+      this.value = sum;
+      return sum;
     } catch (ArithmeticException intermediateOverflow) {
       // The partial sums overflowed; the true value may still fit.
       BigInteger exact = exactValue();

@@ -5,7 +5,6 @@ import io.latticekv.proto.ErrorCode;
 import io.latticekv.proto.Request;
 import io.latticekv.proto.Response;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufInputStream;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -51,12 +50,9 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
     Request request;
     ByteBuf frame = (ByteBuf) msg;
     try {
-      request = Request.parseFrom(new ByteBufInputStream(frame));
+      request = Request.parseFrom(frame.nioBuffer()); // a view: no 4 KB stream buffer per request
     } catch (InvalidProtocolBufferException e) {
       refuseAndClose(ctx, ErrorCode.BAD_REQUEST, "frame is not a valid request: " + e.getMessage());
-      return;
-    } catch (IOException e) {
-      refuseAndClose(ctx, ErrorCode.BAD_REQUEST, "frame could not be read: " + e.getMessage());
       return;
     } finally {
       frame.release();
