@@ -86,6 +86,43 @@ class ClientBehaviourTest {
     }
   }
 
+  /**
+   * Writes that arrive together are stored as one batch per pass of the node's event loop; each
+   * must still see the ones before it, a refused one must fail alone, and a read sent after a
+   * write on the same connection must see it.
+   */
+  @Test
+  void pipelinedWritesOnOneConnectionBehaveAsIfAppliedOneByOne() throws Exception {
+    try (TestNode node = TestNode.start(dir, 0);
+        LatticeClient client = LatticeClient.builder().addresses(node.address()).poolSize(1).build()) {
+      client.add("a-set", "x");
+      int n = 2_000;
+      List<CompletableFuture<Long>> increments = new ArrayList<>();
+      List<CompletableFuture<Long>> refused = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        increments.add(client.incrementAsync("hits", 1));
+        if (i % 100 == 0) {
+          refused.add(client.incrementAsync("a-set", 1)); // a set: refused, in the middle of a batch
+        }
+      }
+      for (int i = 0; i < n; i++) {
+        // One connection, so the node applies them in the order sent: the i-th saw i before it.
+        assertEquals(i + 1, increments.get(i).get(30, TimeUnit.SECONDS), "answer to increment " + i);
+      }
+      for (CompletableFuture<Long> f : refused) {
+        java.util.concurrent.ExecutionException e =
+            assertThrows(java.util.concurrent.ExecutionException.class, () -> f.get(30, TimeUnit.SECONDS));
+        assertEquals(ErrorCode.TYPE_MISMATCH, ((LatticeException) e.getCause()).code());
+      }
+      for (int i = 0; i < 200; i++) {
+        CompletableFuture<Long> write = client.incrementAsync("read-your-write", 1);
+        CompletableFuture<Long> read = client.counterAsync("read-your-write");
+        assertEquals(i + 1, read.get(30, TimeUnit.SECONDS), "the read sent after the write saw it");
+        assertEquals(i + 1, write.get(30, TimeUnit.SECONDS));
+      }
+    }
+  }
+
   @Test
   void typedOperationsOnAllThreeTypes() throws Exception {
     try (TestNode node = TestNode.start(dir, 0);

@@ -43,6 +43,18 @@ public final class RumorMonger {
   /** Where received deltas go: merges one into the local replica; true when it changed it. */
   public interface Sink {
     boolean apply(ByteString key, Crdt<?> delta);
+
+    /**
+     * Merges a received batch's deltas in order; element i says whether the i-th changed the
+     * replica. One by one unless the replica can store a batch at once.
+     */
+    default boolean[] applyAll(List<Rumor> rumors) {
+      boolean[] changed = new boolean[rumors.size()];
+      for (int i = 0; i < changed.length; i++) {
+        changed[i] = apply(rumors.get(i).key(), rumors.get(i).delta());
+      }
+      return changed;
+    }
   }
 
   /** A queued rumor and its version: the version changes whenever a newer delta is joined in. */
@@ -213,9 +225,11 @@ public final class RumorMonger {
   public void receive(PeerMessage message) {
     if (message instanceof RumorBatch batch) {
       List<Boolean> wasNew = new ArrayList<>(batch.rumors().size());
-      for (Rumor rumor : batch.rumors()) {
+      boolean[] changed = sink.applyAll(batch.rumors());
+      for (int i = 0; i < changed.length; i++) {
+        Rumor rumor = batch.rumors().get(i);
         rumorsReceived++;
-        boolean news = sink.apply(rumor.key(), rumor.delta());
+        boolean news = changed[i];
         wasNew.add(news);
         rumor.versions().forEach((origin, seq) -> seen.merge(origin, seq, Math::max));
         if (news) {

@@ -18,7 +18,9 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.ReentrantLock;
@@ -29,6 +31,7 @@ import org.rocksdb.DBOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -285,54 +288,163 @@ public final class Store implements AutoCloseable {
    * @throws StorageException when RocksDB fails
    */
   public Applied apply(ByteString key, CrdtUpdate update) {
+    Outcome outcome = applyAll(List.of(new Write(key, update))).get(0);
+    if (outcome.refused() != null) {
+      throw outcome.refused();
+    }
+    return outcome.applied();
+  }
+
+  /** One write of a batch: an update to one key. */
+  public record Write(ByteString key, CrdtUpdate update) {}
+
+  /**
+   * The outcome of one write of a batch: applied, or refused with the exception {@link #apply}
+   * would have thrown for it alone.
+   */
+  public record Outcome(Applied applied, RuntimeException refused) {}
+
+  /** A key's state while a batch is being computed: what it was before, and what it is now. */
+  private static final class Pending {
+    final Cached before;
+    Crdt<?> state;
+    byte[] encoded;
+
+    Pending(Cached before) {
+      this.before = before;
+      this.state = before == null ? null : before.state();
+    }
+  }
+
+  /**
+   * Applies {@code writes} in order, each as {@link #apply} would, and stores all their results
+   * with one RocksDB write (one WAL record): the cost of a write that is not per key — the write
+   * path's fixed work, the WAL syscall, the group-commit request — is paid once per batch. Several
+   * writes to one key in a batch see each other, as if applied one by one.
+   *
+   * <p>A write the store refuses (type mismatch, overflow, size) is refused alone; the others go
+   * ahead. Readers see none of the batch until all of it is in RocksDB: the cache and the Merkle
+   * tree change after the RocksDB write, under the keys' locks, which are taken in stripe order so
+   * that batches on different threads cannot deadlock.
+   *
+   * @return one outcome per write, in order
+   * @throws StorageException when RocksDB fails; then none of the batch was written
+   */
+  public List<Outcome> applyAll(List<Write> writes) {
     checkOpen();
-    ReentrantLock lock = stripes[Math.floorMod(key.hashCode(), stripes.length)];
-    Crdt<?> next;
-    Crdt<?> delta;
-    boolean changed;
-    lock.lock();
+    ReentrantLock[] locks = stripesOf(writes);
+    for (ReentrantLock lock : locks) {
+      lock.lock();
+    }
     try {
-      Cached cached = cache.get(key, this::load);
-      Crdt<?> current = cached == null ? CrdtUpdate.emptyOf(update.type()) : cached.state();
-      if (current.type() != update.type()) {
-        throw new TypeMismatchException(printable(key), current.type(), update.type());
-      }
-      if (current instanceof LwwRegister register && !register.isEmpty()) {
-        // A new assignment must be later than the one it replaces, even if that came from a
-        // node whose clock runs ahead of ours.
-        if (!hlc.observe(register.timestamp())) {
-          log.warn("key {} holds a register timestamp {} beyond the clock drift limit; "
-              + "a new assignment may lose to it until our clock catches up", printable(key), register.timestamp());
+      Map<ByteString, Pending> pending = new HashMap<>();
+      List<Outcome> outcomes = new ArrayList<>(writes.size());
+      for (Write write : writes) {
+        try {
+          outcomes.add(new Outcome(compute(write, pending), null));
+        } catch (RuntimeException refused) {
+          outcomes.add(new Outcome(null, refused));
         }
       }
-      delta = update.delta(current, replicaId, this::nextTimestamp);
-      next = Crdt.join(current, delta);
-      changed = cached == null || !next.equals(current);
-      if (changed) {
-        write(key, next, cached == null ? 0 : cached.entryHash());
-      }
+      store(pending);
+      return outcomes;
     } finally {
-      lock.unlock();
+      for (int i = locks.length - 1; i >= 0; i--) {
+        locks[i].unlock();
+      }
+    }
+  }
+
+  /** The distinct lock stripes of the writes' keys, in stripe order. */
+  private ReentrantLock[] stripesOf(List<Write> writes) {
+    if (writes.size() == 1) {
+      return new ReentrantLock[] {stripes[stripe(writes.get(0).key())]};
+    }
+    int[] indexes = writes.stream().mapToInt(w -> stripe(w.key())).sorted().distinct().toArray();
+    ReentrantLock[] locks = new ReentrantLock[indexes.length];
+    for (int i = 0; i < indexes.length; i++) {
+      locks[i] = stripes[indexes[i]];
+    }
+    return locks;
+  }
+
+  private int stripe(ByteString key) {
+    return Math.floorMod(key.hashCode(), stripes.length);
+  }
+
+  /** Computes one write against the key's pending state; the caller holds the key's lock. */
+  private Applied compute(Write write, Map<ByteString, Pending> pending) {
+    ByteString key = write.key();
+    CrdtUpdate update = write.update();
+    Pending p = pending.get(key);
+    if (p == null) {
+      p = new Pending(cache.get(key, this::load));
+      pending.put(key, p);
+    }
+    Crdt<?> current = p.state == null ? CrdtUpdate.emptyOf(update.type()) : p.state;
+    if (current.type() != update.type()) {
+      throw new TypeMismatchException(printable(key), current.type(), update.type());
+    }
+    if (current instanceof LwwRegister register && !register.isEmpty()) {
+      // A new assignment must be later than the one it replaces, even if that came from a
+      // node whose clock runs ahead of ours.
+      if (!hlc.observe(register.timestamp())) {
+        log.warn("key {} holds a register timestamp {} beyond the clock drift limit; "
+            + "a new assignment may lose to it until our clock catches up", printable(key), register.timestamp());
+      }
+    }
+    Crdt<?> delta = update.delta(current, replicaId, this::nextTimestamp);
+    Crdt<?> next = Crdt.join(current, delta);
+    boolean changed = p.state == null || !next.equals(current);
+    if (changed) {
+      byte[] bytes = next.encode();
+      if (bytes.length > options.valueBytesMax()) {
+        throw new ValueTooLargeException("the " + next.type().displayName() + " at key " + printable(key)
+            + " would take " + bytes.length + " bytes, over the limit of " + options.valueBytesMax());
+      }
+      p.state = next;
+      p.encoded = bytes;
     }
     return new Applied(next, delta, changed, this::durability);
   }
 
-  /** Writes {@code state} and moves the key's Merkle contribution from {@code oldEntry} to the new one. */
-  private void write(ByteString key, Crdt<?> state, long oldEntry) {
-    byte[] bytes = state.encode();
-    if (bytes.length > options.valueBytesMax()) {
-      throw new ValueTooLargeException("the " + state.type().displayName() + " at key " + printable(key)
-          + " would take " + bytes.length + " bytes, over the limit of " + options.valueBytesMax());
+  /**
+   * Writes the changed keys in one RocksDB write, then moves each key's Merkle contribution and
+   * cache entry to its new state. The caller holds the keys' locks, so the tree never lags a write
+   * it could miss.
+   */
+  private void store(Map<ByteString, Pending> pending) {
+    List<Map.Entry<ByteString, Pending>> changed = new ArrayList<>(pending.size());
+    for (Map.Entry<ByteString, Pending> e : pending.entrySet()) {
+      if (e.getValue().encoded != null) {
+        changed.add(e);
+      }
+    }
+    if (changed.isEmpty()) {
+      return;
     }
     try {
-      db.put(data, writeOptions, dataKey(key), bytes);
+      if (changed.size() == 1) {
+        db.put(data, writeOptions, dataKey(changed.get(0).getKey()), changed.get(0).getValue().encoded);
+      } else {
+        try (WriteBatch batch = new WriteBatch()) {
+          for (Map.Entry<ByteString, Pending> e : changed) {
+            batch.put(data, dataKey(e.getKey()), e.getValue().encoded);
+          }
+          db.write(writeOptions, batch);
+        }
+      }
     } catch (RocksDBException e) {
-      throw new StorageException("write of key " + printable(key) + " failed: " + e.getMessage(), e);
+      throw new StorageException("write of " + changed.size() + " key(s), among them "
+          + printable(changed.get(0).getKey()) + ", failed: " + e.getMessage(), e);
     }
-    long entry = entryHash(key, bytes);
-    // Same step as the write, under the key's lock: the tree never lags a write it could miss.
-    tree.update(Hashing.keyHash(key), oldEntry, entry);
-    cache.put(key, new Cached(state, bytes.length, entry));
+    for (Map.Entry<ByteString, Pending> e : changed) {
+      ByteString key = e.getKey();
+      Pending p = e.getValue();
+      long entry = entryHash(key, p.encoded);
+      tree.update(Hashing.keyHash(key), p.before == null ? 0 : p.before.entryHash(), entry);
+      cache.put(key, new Cached(p.state, p.encoded.length, entry));
+    }
   }
 
   private CompletableFuture<Void> durability() {

@@ -2,6 +2,7 @@ package io.latticekv.server.api;
 
 import io.latticekv.core.storage.Store;
 import io.latticekv.core.storage.SyncPolicy;
+import io.latticekv.proto.StatusResponse;
 import io.latticekv.proto.wire.ProtobufFrameEncoder;
 import io.latticekv.proto.wire.VarintFrameDecoder;
 import io.netty.bootstrap.ServerBootstrap;
@@ -83,12 +84,15 @@ public final class ClientServer implements AutoCloseable {
     this.boss = new MultiThreadIoEventLoopGroup(1, io);
     this.workers = new MultiThreadIoEventLoopGroup(ioThreads, io);
     this.storageWorkers = Executors.newFixedThreadPool(storageThreads, namedThreads("lattice-storage"));
-    // Reads and unsynced (or group-committed) writes run on the event loop; see RequestProcessor.
+    // Reads run on the event loop. Unsynced (or group-committed) writes too, gathered into one
+    // store batch per pass of the loop; writes that fsync one by one (ALWAYS) block, and run on a
+    // pool, where RocksDB groups concurrent ones into one fsync.
     Executor inline = Runnable::run;
-    Executor writes = store.sync() == SyncPolicy.ALWAYS ? storageWorkers : inline;
-    RequestProcessor processor = status == null
-        ? new RequestProcessor(store, limits, inline, writes)
-        : new RequestProcessor(store, limits, inline, writes, replicator, coordinator, status);
+    RequestProcessor.StoreWriter writer = store.sync() == SyncPolicy.ALWAYS
+        ? RequestProcessor.StoreWriter.on(store, storageWorkers)
+        : new WriteCombiner(store, workers);
+    RequestProcessor processor = new RequestProcessor(store, limits, inline, writer, replicator, coordinator,
+        status != null ? status : () -> StatusResponse.newBuilder().setNodeId(store.nodeId().toString()).build());
     this.processor = processor;
     ConnectionLimiter limiter = new ConnectionLimiter(limits.connectionsMax(), connections);
     ProtobufFrameEncoder encoder = new ProtobufFrameEncoder();

@@ -50,7 +50,7 @@ public final class RequestProcessor {
   private final Store store;
   private final Limits limits;
   private final Executor reads;
-  private final Executor writes;
+  private final StoreWriter writer;
   private final Replicator replicator;
   private final Coordinator coordinator;
   private final java.util.function.Supplier<io.latticekv.proto.StatusResponse> status;
@@ -77,6 +77,20 @@ public final class RequestProcessor {
     Replicator NONE = (key, delta) -> {};
   }
 
+  /** How client writes reach the store. */
+  public interface StoreWriter {
+    /** Applies one write; the future fails with what {@link Store#apply} would throw. */
+    CompletableFuture<Applied> apply(ByteString key, CrdtUpdate update);
+
+    /** Called on a reader's thread before it reads, so the read sees writes that came before it. */
+    default void beforeRead() {}
+
+    /** Each write applied by itself on {@code executor}. */
+    static StoreWriter on(Store store, Executor executor) {
+      return (key, update) -> CompletableFuture.supplyAsync(() -> store.apply(key, update), executor);
+    }
+  }
+
   /**
    * @param reads where reads run
    * @param writes where writes run. Either may be the caller's own thread ({@code Runnable::run}):
@@ -85,16 +99,21 @@ public final class RequestProcessor {
    *     on a pool.
    */
   public RequestProcessor(Store store, Limits limits, Executor reads, Executor writes) {
-    this(store, limits, reads, writes, Replicator.NONE, Coordinator.LOCAL,
+    this(store, limits, reads, StoreWriter.on(store, writes), Replicator.NONE, Coordinator.LOCAL,
         () -> io.latticekv.proto.StatusResponse.newBuilder().setNodeId(store.nodeId().toString()).build());
   }
 
-  public RequestProcessor(Store store, Limits limits, Executor reads, Executor writes, Replicator replicator,
+  /**
+   * @param reads where reads run
+   * @param writer how writes reach the store: one by one on an executor, or in batches
+   *     ({@link WriteCombiner})
+   */
+  public RequestProcessor(Store store, Limits limits, Executor reads, StoreWriter writer, Replicator replicator,
       Coordinator coordinator, java.util.function.Supplier<io.latticekv.proto.StatusResponse> status) {
     this.store = store;
     this.limits = limits;
     this.reads = reads;
-    this.writes = writes;
+    this.writer = writer;
     this.replicator = replicator;
     this.coordinator = coordinator;
     this.status = status;
@@ -156,7 +175,10 @@ public final class RequestProcessor {
 
   private CompletableFuture<Response> get(GetRequest get) {
     ByteString key = checkKey(get.getKey());
-    CompletableFuture<Optional<Crdt<?>>> local = CompletableFuture.supplyAsync(() -> store.get(key), reads);
+    CompletableFuture<Optional<Crdt<?>>> local = CompletableFuture.supplyAsync(() -> {
+      writer.beforeRead();
+      return store.get(key);
+    }, reads);
     CompletableFuture<Optional<Crdt<?>>> value = get.getR() == io.latticekv.proto.Level.LEVEL_ONE
         ? local
         : local.thenCompose(state -> coordinator.read(key, state, get.getR()));
@@ -231,13 +253,13 @@ public final class RequestProcessor {
    */
   private CompletableFuture<Response> write(ByteString key, CrdtUpdate update, io.latticekv.proto.Level w,
       java.util.function.Function<Crdt<?>, Response> answer) {
-    return CompletableFuture.supplyAsync(() -> {
-          Applied applied = store.apply(key, update);
+    return writer.apply(key, update)
+        .thenApply(applied -> {
           if (applied.changed()) {
             replicator.replicated(key, applied.delta());
           }
           return applied;
-        }, writes)
+        })
         .thenCompose(applied -> applied.durable()
             .thenCompose(done -> w == io.latticekv.proto.Level.LEVEL_ONE
                 ? CompletableFuture.completedFuture(null)

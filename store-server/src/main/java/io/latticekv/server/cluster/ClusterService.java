@@ -12,10 +12,13 @@ import io.latticekv.core.membership.Membership;
 import io.latticekv.core.membership.MembershipConfig;
 import io.latticekv.core.storage.Store;
 import io.latticekv.core.storage.TypeMismatchException;
+import io.latticekv.core.transport.PeerMessage;
 import io.latticekv.server.peer.PeerNetwork;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -88,7 +91,7 @@ public final class ClusterService implements AutoCloseable {
                 member.status().name().toLowerCase(), member.incarnation(),
                 previous == null ? ", new" : ", was " + previous.name().toLowerCase()));
     this.rumors = new RumorMonger(store.nodeId(), settings.rumors(), Clock.system(), new Random(random.nextLong()),
-        network, membership::reachablePeers, () -> membership.reachablePeers().size() + 1, this::applyRumor);
+        network, membership::reachablePeers, () -> membership.reachablePeers().size() + 1, new RumorSink());
     this.coordinator = new ReplicaCoordinator(store.nodeId(), store, membership, network, protocol,
         settings.replicaTimeoutMs());
     this.antiEntropy = settings.antiEntropy() == null ? null
@@ -135,14 +138,35 @@ public final class ClusterService implements AutoCloseable {
     }
   }
 
-  private boolean applyRumor(ByteString key, Crdt<?> delta) {
-    try {
-      return store.apply(key, new CrdtUpdate.JoinState(delta)).changed();
-    } catch (TypeMismatchException e) {
-      // Two nodes created the key with different types concurrently: the replicas disagree on
-      // the key's type and cannot merge. Keep ours; an operator must delete one (not yet built).
-      log.error("rumor for {} dropped: {}", Store.printable(key), e.getMessage());
-      return false;
+  /** Where received rumors go: merged into the store, a batch with one RocksDB write. */
+  private final class RumorSink implements RumorMonger.Sink {
+    @Override
+    public boolean apply(ByteString key, Crdt<?> delta) {
+      return applyAll(List.of(new PeerMessage.Rumor(key, delta, Map.of())))[0];
+    }
+
+    @Override
+    public boolean[] applyAll(List<PeerMessage.Rumor> rumors) {
+      List<Store.Write> writes = new ArrayList<>(rumors.size());
+      for (PeerMessage.Rumor rumor : rumors) {
+        writes.add(new Store.Write(rumor.key(), new CrdtUpdate.JoinState(rumor.delta())));
+      }
+      List<Store.Outcome> outcomes = store.applyAll(writes);
+      boolean[] changed = new boolean[outcomes.size()];
+      for (int i = 0; i < changed.length; i++) {
+        Store.Outcome outcome = outcomes.get(i);
+        if (outcome.refused() == null) {
+          changed[i] = outcome.applied().changed();
+        } else if (outcome.refused() instanceof TypeMismatchException) {
+          // Two nodes created the key with different types concurrently: the replicas disagree
+          // on the key's type and cannot merge. Keep ours; an operator must delete one (not yet
+          // built).
+          log.error("rumor for {} dropped: {}", Store.printable(rumors.get(i).key()), outcome.refused().getMessage());
+        } else {
+          log.error("rumor for {} not applied", Store.printable(rumors.get(i).key()), outcome.refused());
+        }
+      }
+      return changed;
     }
   }
 
