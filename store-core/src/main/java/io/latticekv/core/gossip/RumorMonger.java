@@ -14,10 +14,12 @@ import io.latticekv.core.transport.Transport;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 
@@ -73,6 +75,13 @@ public final class RumorMonger {
   private final Sink sink;
   private final TransmitLimitedQueue<ByteString, Hot> queue;
   private final Map<ByteString, Integer> notNews = new HashMap<>();
+  /**
+   * Peers known to hold a queued rumor as it is now: those that acknowledged it, and the peer it
+   * came from. Pushes leave it out for them (each such skip counts as a "not news" answer, which is
+   * what the push would have brought back), and it cools once every reachable peer holds it.
+   * Forgotten when a newer delta for the key joins the rumor.
+   */
+  private final Map<ByteString, Set<NodeId>> holders = new HashMap<>();
   private final LinkedHashMap<Long, List<Sent>> sentBatches = new LinkedHashMap<>() {
     @Override
     protected boolean removeEldestEntry(Map.Entry<Long, List<Sent>> eldest) {
@@ -119,15 +128,25 @@ public final class RumorMonger {
   public void hot(ByteString key, Crdt<?> delta) {
     long seq = ++originSeq;
     seen.merge(self, seq, Math::max);
-    hot(new Rumor(key, delta, Map.of(self, seq)));
+    hot(new Rumor(key, delta, Map.of(self, seq)), null);
   }
 
-  private void hot(Rumor rumor) {
+  /** Queues {@code rumor}, which {@code from} (null: this node) is known to hold. */
+  private void hot(Rumor rumor, NodeId from) {
     if (rumor.delta().isEmpty()) {
       return;
     }
-    queue.add(rumor.key(), new Hot(rumor, nextVersion++, rumor.delta().encode().length + rumor.key().size()));
-    notNews.remove(rumor.key());
+    ByteString key = rumor.key();
+    boolean joined = queue.get(key) != null;
+    queue.add(key, new Hot(rumor, nextVersion++, rumor.delta().encode().length + key.size()));
+    notNews.remove(key);
+    // The sender holds what it sent; after a join, only if it also held the older rumor.
+    Set<NodeId> before = holders.remove(key);
+    if (from != null && (!joined || (before != null && before.contains(from)))) {
+      Set<NodeId> now = new HashSet<>();
+      now.add(from);
+      holders.put(key, now);
+    }
   }
 
   /** What this node has seen: per origin, the highest rumor sequence (Scuttlebutt's digest). */
@@ -154,6 +173,9 @@ public final class RumorMonger {
     nextRoundAt = now + config.gossipIntervalMs();
     if (notNews.size() > queue.size() + 1024) {
       notNews.keySet().removeIf(key -> queue.get(key) == null); // cooled by the round limit
+    }
+    if (holders.size() > queue.size() + 1024) {
+      holders.keySet().removeIf(key -> queue.get(key) == null);
     }
     round++;
     if (queue.size() == 0) {
@@ -195,12 +217,27 @@ public final class RumorMonger {
     }
   }
 
+  /**
+   * Sends {@code target} the rumors of {@code batch} it is not known to hold, with {@code digest}
+   * (push-pull); nothing when that leaves neither rumors nor a digest.
+   */
   private void sendBatch(Member target, List<Hot> batch, Map<NodeId, Long> digest) {
     List<Rumor> rumors = new ArrayList<>(batch.size());
     List<Sent> sent = new ArrayList<>(batch.size());
+    List<Sent> held = new ArrayList<>();
     for (Hot h : batch) {
-      rumors.add(h.rumor());
-      sent.add(new Sent(h.rumor().key(), h.version()));
+      Sent s = new Sent(h.rumor().key(), h.version());
+      Set<NodeId> known = holders.get(s.key());
+      if (known != null && known.contains(target.id())) {
+        held.add(s);
+      } else {
+        rumors.add(h.rumor());
+        sent.add(s);
+      }
+    }
+    held.forEach(this::feedback); // what the push would have brought back, without sending it
+    if (rumors.isEmpty() && digest == null) {
+      return;
     }
     long id = ++nextBatch;
     sentBatches.put(id, sent);
@@ -234,7 +271,7 @@ public final class RumorMonger {
         rumor.versions().forEach((origin, seq) -> seen.merge(origin, seq, Math::max));
         if (news) {
           rumorsNew++;
-          hot(rumor);
+          hot(rumor, batch.from());
         }
       }
       Member from = peerAddress(batch.from());
@@ -251,11 +288,31 @@ public final class RumorMonger {
       if (sent == null || sent.size() != ack.wasNew().size()) {
         return;
       }
+      List<Member> reachable = peers.get();
       for (int i = 0; i < sent.size(); i++) {
+        held(sent.get(i), ack.from(), reachable);
         if (!ack.wasNew().get(i)) {
           feedback(sent.get(i));
         }
       }
+    }
+  }
+
+  /**
+   * {@code peer} now holds the rumor as sent; once every reachable peer holds the queued version,
+   * there is nobody left to tell and it cools.
+   */
+  private void held(Sent sent, NodeId peer, List<Member> reachable) {
+    Hot queued = queue.get(sent.key());
+    if (queued == null || queued.version() != sent.version()) {
+      return; // cooled already, or a newer delta is queued for the key, which the peer lacks
+    }
+    Set<NodeId> known = holders.computeIfAbsent(sent.key(), k -> new HashSet<>());
+    known.add(peer);
+    if (known.size() >= reachable.size() && reachable.stream().allMatch(m -> known.contains(m.id()))) {
+      queue.cool(sent.key());
+      notNews.remove(sent.key());
+      holders.remove(sent.key());
     }
   }
 
@@ -271,6 +328,7 @@ public final class RumorMonger {
     if (count >= config.feedbackLimit() * config.fanout()) {
       queue.cool(sent.key());
       notNews.remove(sent.key());
+      holders.remove(sent.key());
     }
   }
 

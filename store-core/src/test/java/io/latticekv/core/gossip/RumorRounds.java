@@ -22,7 +22,8 @@ import java.util.Random;
  */
 final class RumorRounds {
 
-  record Outcome(int reached, int roundsToAll, int roundsToQuiet, long messages) {}
+  /** {@code rumorsSent}: rumors in all batches sent, a rumor sent to two peers counting twice. */
+  record Outcome(int reached, int roundsToAll, int roundsToQuiet, long messages, long rumorsSent) {}
 
   static Outcome spreadOne(long seed, int n, RumorConfig config, double lossRate) {
     Random random = new Random(seed);
@@ -86,7 +87,8 @@ final class RumorRounds {
       }
     }
     int reached = (int) replicas.stream().filter(r -> r.containsKey(key)).count();
-    return new Outcome(reached, roundsToAll, round, messages[0]);
+    return new Outcome(reached, roundsToAll, round, messages[0],
+        nodes.stream().mapToLong(RumorMonger::rumorsSent).sum());
   }
 
   private RumorRounds() {}
