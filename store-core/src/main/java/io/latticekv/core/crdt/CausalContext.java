@@ -123,6 +123,31 @@ public final class CausalContext {
         Arrays.copyOf(outReplicas, n), Arrays.copyOf(outCounters, n), rest.toArray(new Dot[0]));
   }
 
+  /**
+   * Every dot this context has seen, when there are at most {@code max} of them; null when there
+   * are more. A delta's context is a handful of dots; a state's, every add it ever saw.
+   */
+  List<Dot> dotsUpTo(int max) {
+    long count = cloud.length;
+    for (long counter : vv) {
+      count += counter;
+      if (count > max) {
+        return null;
+      }
+    }
+    if (count > max) {
+      return null;
+    }
+    List<Dot> dots = new ArrayList<>((int) count);
+    for (int i = 0; i < replicas.length; i++) {
+      for (long c = 1; c <= vv[i]; c++) {
+        dots.add(new Dot(replicas[i], c));
+      }
+    }
+    dots.addAll(Arrays.asList(cloud));
+    return dots;
+  }
+
   /** Whether this context has seen {@code dot}. */
   public boolean contains(Dot dot) {
     if (dot.counter() <= versionOf(dot.replica())) {
