@@ -36,6 +36,11 @@ import java.util.function.Supplier;
  * (see {@link RumorConfig}), so it stops even when answers are lost. Deltas for one key waiting
  * in the queue are joined into one (they are CRDT states, so the join carries both).
  *
+ * <p>A node also remembers which peers hold each hot rumor as it stands (they acknowledged it, or
+ * sent it) and does not push it to them again: each push it skips counts as the "not news" answer
+ * the push would have brought back, so a rumor reaches exactly whom Demers' scheme would reach,
+ * without the useless messages; once every reachable peer holds it, it cools.
+ *
  * <p>What rumors miss — the residue, lost messages, nodes that were down — is anti-entropy's job.
  *
  * <p>Not thread-safe: one driver thread calls it.

@@ -34,7 +34,8 @@ final class BenchCommand implements Callable<Integer> {
   @ParentCommand Lattice root;
 
   @Option(names = "--op", defaultValue = "incr",
-      description = "incr, sadd, srem, put, get, or mix (a quarter each of incr, sadd, put and get) (default: ${DEFAULT-VALUE}).")
+      description = "incr, sadd, srem, put, get, or mix (a quarter each of incr, sadd, put and get). srem removes from "
+          + "the sets sadd fills; get reads the keys put writes (default: ${DEFAULT-VALUE}).")
   Op op;
 
   @Option(names = "--distribution", defaultValue = "uniform",
@@ -196,7 +197,9 @@ final class BenchCommand implements Callable<Integer> {
       }
       Op kind = op == Op.mix ? MIX[random.nextInt(MIX.length)] : op;
       int k = zipf == null ? random.nextInt(keys) : zipf.next(random);
-      String key = (kind == Op.srem ? Op.sadd : kind) + ":" + k;
+      // Removes work on the sets adds made; gets read the registers puts wrote (run put first to
+      // read existing values, as redis-benchmark's GET reads what its SET wrote).
+      String key = (kind == Op.srem ? Op.sadd : kind == Op.get ? Op.put : kind) + ":" + k;
       CompletableFuture<?> request = switch (kind) {
         case incr -> client.incrementAsync(key, 1);
         case sadd -> client.addAsync(key, value + random.nextInt(100));
