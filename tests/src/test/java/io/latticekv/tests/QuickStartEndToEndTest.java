@@ -94,6 +94,9 @@ class QuickStartEndToEndTest {
       assertEquals(200, metrics.statusCode());
       assertTrue(metrics.body().contains("lattice_requests_seconds_count{op=\"merge\"}"), metrics.body());
       assertTrue(metrics.body().contains("lattice_members{state=\"alive\"} 3.0"), metrics.body());
+      assertTrue(java.util.regex.Pattern.compile("(?m)^lattice_writes_applied_total [1-9]").matcher(metrics.body()).find()
+          && java.util.regex.Pattern.compile("(?m)^lattice_rocksdb_writes_total [1-9]").matcher(metrics.body()).find(),
+          "the node applied the write, in one RocksDB write or more: " + metrics.body());
     } finally {
       cluster.destroy(); // SIGTERM
       assertTrue(cluster.waitFor(90, TimeUnit.SECONDS), "the cluster did not stop within 90 s of SIGTERM");

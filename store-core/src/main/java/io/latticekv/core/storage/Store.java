@@ -110,6 +110,9 @@ public final class Store implements AutoCloseable {
   private final ReentrantLock[] stripes;
   private final Cache<ByteString, Cached> cache;
   private volatile boolean closed;
+  /** Writes applied (client writes, rumors, repairs), and the RocksDB writes that stored them. */
+  private final java.util.concurrent.atomic.LongAdder writesApplied = new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder rocksDbWrites = new java.util.concurrent.atomic.LongAdder();
 
   /** A decoded state, its encoded size, and its current contribution to the Merkle tree. */
   private record Cached(Crdt<?> state, int bytes, long entryHash) {}
@@ -352,6 +355,7 @@ public final class Store implements AutoCloseable {
         }
       }
       store(pending);
+      writesApplied.add(writes.size());
       return outcomes;
     } finally {
       for (int i = locks.length - 1; i >= 0; i--) {
@@ -439,6 +443,7 @@ public final class Store implements AutoCloseable {
           db.write(writeOptions, batch);
         }
       }
+      rocksDbWrites.increment();
     } catch (RocksDBException e) {
       throw new StorageException("write of " + changed.size() + " key(s), among them "
           + printable(changed.get(0).getKey()) + ", failed: " + e.getMessage(), e);
@@ -565,6 +570,19 @@ public final class Store implements AutoCloseable {
   /** Hit rate of the decoded-value cache since open, 0 to 1. */
   public double cacheHitRate() {
     return cache.stats().hitRate();
+  }
+
+  /** Writes applied since open: client writes, rumors and repairs, refused ones included. */
+  public long writesApplied() {
+    return writesApplied.sum();
+  }
+
+  /**
+   * RocksDB writes since open: one per batch that changed something, so {@code writesApplied /
+   * rocksDbWrites} is about the average batch (writes that changed nothing store nothing).
+   */
+  public long rocksDbWrites() {
+    return rocksDbWrites.sum();
   }
 
   /** How many group-commit fsyncs have run (BATCH only; 0 otherwise). */

@@ -6,6 +6,7 @@ import io.latticekv.proto.ErrorCode;
 import io.latticekv.proto.MemberInfo;
 import io.latticekv.proto.StatusResponse;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -60,6 +61,11 @@ public final class NodeMetrics implements AutoCloseable {
     Gauge.builder("lattice_keys", store, Store::estimatedKeyCount).description("keys stored (RocksDB estimate)").register(registry);
     Gauge.builder("lattice_storage_bytes", store, Store::diskBytes).description("bytes in SST files and memtables").register(registry);
     Gauge.builder("lattice_cache_hit_ratio", store, Store::cacheHitRate).description("decoded-value cache hits / lookups").register(registry);
+    FunctionCounter.builder("lattice_writes_applied", store, Store::writesApplied)
+        .description("writes applied to the store: client writes, rumors, repairs").register(registry);
+    FunctionCounter.builder("lattice_rocksdb_writes", store, Store::rocksDbWrites)
+        .description("RocksDB writes that stored them: one per batch (writes per batch = the ratio of the rates)")
+        .register(registry);
     gauge("lattice_rumor_queue", "hot rumors waiting to be spread", StatusResponse::getRumorQueue);
     gauge("lattice_rumors_sent", "rumors pushed or sent in answer to pulls", StatusResponse::getRumorsSent);
     gauge("lattice_rumors_received", "rumors received", StatusResponse::getRumorsReceived);
