@@ -47,20 +47,23 @@ import java.util.function.Supplier;
  */
 public final class RumorMonger {
 
-  /** Where received deltas go: merges one into the local replica; true when it changed it. */
+  /**
+   * Where received deltas go: merges a received batch's deltas into the local replica in order;
+   * element i says whether the i-th changed it. A replica that can store a batch at once does.
+   */
+  @FunctionalInterface
   public interface Sink {
-    boolean apply(ByteString key, Crdt<?> delta);
+    boolean[] applyAll(List<Rumor> rumors);
 
-    /**
-     * Merges a received batch's deltas in order; element i says whether the i-th changed the
-     * replica. One by one unless the replica can store a batch at once.
-     */
-    default boolean[] applyAll(List<Rumor> rumors) {
-      boolean[] changed = new boolean[rumors.size()];
-      for (int i = 0; i < changed.length; i++) {
-        changed[i] = apply(rumors.get(i).key(), rumors.get(i).delta());
-      }
-      return changed;
+    /** A sink that merges one delta at a time; {@code apply} tells whether it changed the replica. */
+    static Sink oneByOne(java.util.function.BiPredicate<ByteString, Crdt<?>> apply) {
+      return rumors -> {
+        boolean[] changed = new boolean[rumors.size()];
+        for (int i = 0; i < changed.length; i++) {
+          changed[i] = apply.test(rumors.get(i).key(), rumors.get(i).delta());
+        }
+        return changed;
+      };
     }
   }
 
@@ -315,9 +318,7 @@ public final class RumorMonger {
     Set<NodeId> known = holders.computeIfAbsent(sent.key(), k -> new HashSet<>());
     known.add(peer);
     if (known.size() >= reachable.size() && reachable.stream().allMatch(m -> known.contains(m.id()))) {
-      queue.cool(sent.key());
-      notNews.remove(sent.key());
-      holders.remove(sent.key());
+      cool(sent.key());
     }
   }
 
@@ -331,10 +332,15 @@ public final class RumorMonger {
     // k counts rounds' worth of useless pushes: with fanout f a round makes f contacts, so the
     // rumor cools after k * f "not news" answers. With f = 1 this is Demers' counter exactly.
     if (count >= config.feedbackLimit() * config.fanout()) {
-      queue.cool(sent.key());
-      notNews.remove(sent.key());
-      holders.remove(sent.key());
+      cool(sent.key());
     }
+  }
+
+  /** Stops spreading the rumor of {@code key}, and forgets what was counted for it. */
+  private void cool(ByteString key) {
+    queue.cool(key);
+    notNews.remove(key);
+    holders.remove(key);
   }
 
   private Member peerAddress(NodeId id) {

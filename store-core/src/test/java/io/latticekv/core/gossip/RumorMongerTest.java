@@ -16,7 +16,7 @@ class RumorMongerTest {
     long[] now = {0};
     NodeId self = new NodeId(0, 1);
     RumorMonger rumors = new RumorMonger(self, RumorConfig.DEFAULTS, () -> now[0], new Random(1),
-        (to, m) -> { throw new AssertionError("nobody to send to"); }, List::of, () -> 1, (k, d) -> true);
+        (to, m) -> { throw new AssertionError("nobody to send to"); }, List::of, () -> 1, RumorMonger.Sink.oneByOne((k, d) -> true));
     for (int i = 0; i < 100; i++) {
       rumors.hot(ByteString.copyFromUtf8("k" + i), PnCounter.empty().addDelta(self, 1));
     }

@@ -52,7 +52,7 @@ final class RumorRounds {
             }
           },
           () -> peers, () -> n,
-          (key, delta) -> {
+          RumorMonger.Sink.oneByOne((key, delta) -> {
             Crdt<?> current = replica.get(key);
             Crdt<?> next = current == null ? delta : Crdt.join(current, delta);
             if (next.equals(current)) {
@@ -60,7 +60,7 @@ final class RumorRounds {
             }
             replica.put(key, next);
             return true;
-          }));
+          })));
     }
     ByteString key = ByteString.copyFromUtf8("k");
     PnCounter delta = PnCounter.empty().addDelta(members.get(0).id(), 1);

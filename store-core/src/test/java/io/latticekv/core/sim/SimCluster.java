@@ -48,7 +48,7 @@ public final class SimCluster {
           (to, m) -> send(this, to, m), (member, previous) -> {});
       rumors = new RumorMonger(id, rumorConfig, () -> now, new Random(random.nextLong()),
           (to, m) -> send(this, to, m), membership::reachablePeers,
-          () -> membership.reachablePeers().size() + 1, this::merge);
+          () -> membership.reachablePeers().size() + 1, RumorMonger.Sink.oneByOne(this::merge));
     }
 
     boolean merge(ByteString key, Crdt<?> delta) {

@@ -18,7 +18,6 @@ import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -91,7 +90,7 @@ public final class ClusterService implements AutoCloseable {
                 member.status().name().toLowerCase(), member.incarnation(),
                 previous == null ? ", new" : ", was " + previous.name().toLowerCase()));
     this.rumors = new RumorMonger(store.nodeId(), settings.rumors(), Clock.system(), new Random(random.nextLong()),
-        network, membership::reachablePeers, () -> membership.reachablePeers().size() + 1, new RumorSink());
+        network, membership::reachablePeers, () -> membership.reachablePeers().size() + 1, this::applyRumors);
     this.coordinator = new ReplicaCoordinator(store.nodeId(), store, membership, network, protocol,
         settings.replicaTimeoutMs());
     this.antiEntropy = settings.antiEntropy() == null ? null
@@ -138,36 +137,27 @@ public final class ClusterService implements AutoCloseable {
     }
   }
 
-  /** Where received rumors go: merged into the store, a batch with one RocksDB write. */
-  private final class RumorSink implements RumorMonger.Sink {
-    @Override
-    public boolean apply(ByteString key, Crdt<?> delta) {
-      return applyAll(List.of(new PeerMessage.Rumor(key, delta, Map.of())))[0];
+  /** Merges received rumors into the store, a batch with one RocksDB write. */
+  private boolean[] applyRumors(List<PeerMessage.Rumor> rumors) {
+    List<Store.Write> writes = new ArrayList<>(rumors.size());
+    for (PeerMessage.Rumor rumor : rumors) {
+      writes.add(new Store.Write(rumor.key(), new CrdtUpdate.JoinState(rumor.delta())));
     }
-
-    @Override
-    public boolean[] applyAll(List<PeerMessage.Rumor> rumors) {
-      List<Store.Write> writes = new ArrayList<>(rumors.size());
-      for (PeerMessage.Rumor rumor : rumors) {
-        writes.add(new Store.Write(rumor.key(), new CrdtUpdate.JoinState(rumor.delta())));
+    List<Store.Outcome> outcomes = store.applyAll(writes);
+    boolean[] changed = new boolean[outcomes.size()];
+    for (int i = 0; i < changed.length; i++) {
+      Store.Outcome outcome = outcomes.get(i);
+      if (outcome.refused() == null) {
+        changed[i] = outcome.applied().changed();
+      } else if (outcome.refused() instanceof TypeMismatchException) {
+        // Two nodes created the key with different types concurrently: the replicas disagree on
+        // the key's type and cannot merge. Keep ours; an operator must delete one (not yet built).
+        log.error("rumor for {} dropped: {}", Store.printable(rumors.get(i).key()), outcome.refused().getMessage());
+      } else {
+        log.error("rumor for {} not applied", Store.printable(rumors.get(i).key()), outcome.refused());
       }
-      List<Store.Outcome> outcomes = store.applyAll(writes);
-      boolean[] changed = new boolean[outcomes.size()];
-      for (int i = 0; i < changed.length; i++) {
-        Store.Outcome outcome = outcomes.get(i);
-        if (outcome.refused() == null) {
-          changed[i] = outcome.applied().changed();
-        } else if (outcome.refused() instanceof TypeMismatchException) {
-          // Two nodes created the key with different types concurrently: the replicas disagree
-          // on the key's type and cannot merge. Keep ours; an operator must delete one (not yet
-          // built).
-          log.error("rumor for {} dropped: {}", Store.printable(rumors.get(i).key()), outcome.refused().getMessage());
-        } else {
-          log.error("rumor for {} not applied", Store.printable(rumors.get(i).key()), outcome.refused());
-        }
-      }
-      return changed;
     }
+    return changed;
   }
 
   /** A delta this node applied for a client: spread it. */

@@ -72,7 +72,7 @@ final class Simulation {
           (to, m) -> send(this, to, m), (m, previous) -> {});
       rumors = new RumorMonger(id, RUMORS, () -> now, new Random(random.nextLong()), (to, m) -> send(this, to, m),
           membership::reachablePeers, () -> membership.reachablePeers().size() + 1,
-          (key, delta) -> replica.merge(key, delta, true));
+          RumorMonger.Sink.oneByOne((key, delta) -> replica.merge(key, delta, true)));
       antiEntropy = new AntiEntropy(id, ANTI_ENTROPY, () -> now, new Random(random.nextLong()),
           (to, m) -> send(this, to, m), membership::reachablePeers, replica);
     }
