@@ -2,7 +2,6 @@ package io.latticekv.server.api;
 
 import io.latticekv.core.storage.Store;
 import io.latticekv.core.storage.SyncPolicy;
-import io.latticekv.proto.StatusResponse;
 import io.latticekv.proto.wire.ProtobufFrameEncoder;
 import io.latticekv.proto.wire.VarintFrameDecoder;
 import io.netty.bootstrap.ServerBootstrap;
@@ -92,7 +91,7 @@ public final class ClientServer implements AutoCloseable {
         ? RequestProcessor.StoreWriter.on(store, storageWorkers)
         : new WriteCombiner(store, workers);
     RequestProcessor processor = new RequestProcessor(store, limits, inline, writer, replicator, coordinator,
-        status != null ? status : () -> StatusResponse.newBuilder().setNodeId(store.nodeId().toString()).build());
+        status != null ? status : RequestProcessor.aloneStatus(store));
     this.processor = processor;
     ConnectionLimiter limiter = new ConnectionLimiter(limits.connectionsMax(), connections);
     ProtobufFrameEncoder encoder = new ProtobufFrameEncoder();

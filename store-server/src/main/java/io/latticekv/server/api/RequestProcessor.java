@@ -99,8 +99,12 @@ public final class RequestProcessor {
    *     on a pool.
    */
   public RequestProcessor(Store store, Limits limits, Executor reads, Executor writes) {
-    this(store, limits, reads, StoreWriter.on(store, writes), Replicator.NONE, Coordinator.LOCAL,
-        () -> io.latticekv.proto.StatusResponse.newBuilder().setNodeId(store.nodeId().toString()).build());
+    this(store, limits, reads, StoreWriter.on(store, writes), Replicator.NONE, Coordinator.LOCAL, aloneStatus(store));
+  }
+
+  /** The status of a node outside any cluster: its id, nothing else. */
+  static java.util.function.Supplier<io.latticekv.proto.StatusResponse> aloneStatus(Store store) {
+    return () -> io.latticekv.proto.StatusResponse.newBuilder().setNodeId(store.nodeId().toString()).build();
   }
 
   /**

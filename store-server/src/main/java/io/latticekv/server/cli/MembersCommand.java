@@ -4,9 +4,7 @@ import io.latticekv.client.LatticeClient;
 import io.latticekv.proto.MemberInfo;
 import io.latticekv.proto.StatusResponse;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParentCommand;
@@ -25,12 +23,7 @@ final class MembersCommand implements Callable<Integer> {
       if (root.json) {
         List<Object> members = new ArrayList<>();
         for (MemberInfo m : status.getMembersList()) {
-          Map<String, Object> member = new LinkedHashMap<>();
-          member.put("node_id", m.getNodeId());
-          member.put("address", m.getAddress());
-          member.put("status", m.getStatus());
-          member.put("incarnation", m.getIncarnation());
-          members.add(member);
+          members.add(StatusCommand.memberJson(m));
         }
         out.println(Json.write(members));
       } else if (status.getMembersCount() == 0) {

@@ -35,11 +35,7 @@ final class StatusCommand implements Callable<Integer> {
     out.put("keys_estimated", s.getKeysEstimated());
     List<Object> members = new ArrayList<>();
     for (MemberInfo m : s.getMembersList()) {
-      Map<String, Object> member = new LinkedHashMap<>();
-      member.put("node_id", m.getNodeId());
-      member.put("address", m.getAddress());
-      member.put("status", m.getStatus());
-      member.put("incarnation", m.getIncarnation());
+      Map<String, Object> member = memberJson(m);
       member.put("last_heard_ms_ago", m.getLastHeardMsAgo());
       members.add(member);
     }
@@ -75,6 +71,16 @@ final class StatusCommand implements Callable<Integer> {
     ae.put("last_exchanges", exchanges);
     out.put("anti_entropy", ae);
     return out;
+  }
+
+  /** A member as the JSON of {@code status} and {@code members} shows it. */
+  static Map<String, Object> memberJson(MemberInfo m) {
+    Map<String, Object> member = new LinkedHashMap<>();
+    member.put("node_id", m.getNodeId());
+    member.put("address", m.getAddress());
+    member.put("status", m.getStatus());
+    member.put("incarnation", m.getIncarnation());
+    return member;
   }
 
   static String table(StatusResponse s) {
