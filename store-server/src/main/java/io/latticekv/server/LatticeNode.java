@@ -86,6 +86,11 @@ public final class LatticeNode implements AutoCloseable {
     return metrics.port();
   }
 
+  /** The client port's budget of buffered input (frames arriving, requests unanswered). */
+  public io.latticekv.proto.wire.InputBudget clientInputBudget() {
+    return clients.inputBudget();
+  }
+
   public InetSocketAddress clientAddress() {
     return clients.localAddress();
   }

@@ -1,9 +1,14 @@
 package io.latticekv.server.api;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.latticekv.core.clock.Clock;
+import io.latticekv.core.util.RateLimitedLog;
 import io.latticekv.proto.ErrorCode;
 import io.latticekv.proto.Request;
 import io.latticekv.proto.Response;
+import io.latticekv.proto.wire.FrameTimeoutException;
+import io.latticekv.proto.wire.InputBudget;
+import io.latticekv.proto.wire.InputBudgetExceededException;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -21,27 +26,42 @@ import org.slf4j.LoggerFactory;
  * {@link RequestProcessor}, and writes the answer when it completes, in whatever order answers
  * complete (the response's id tells the client which request it answers).
  *
- * <p>Backpressure: when {@code inflightPerConnectionMax} requests are outstanding, the handler
- * stops reading from the socket; TCP then pushes back on the client. Reading resumes as answers
- * drain.
+ * <p>Backpressure: when {@code inflightPerConnectionMax} requests, or {@code
+ * inflightBytesPerConnectionMax} bytes of them, are outstanding, or the port's {@link InputBudget}
+ * is used up while this connection has answers pending, the handler stops reading from the
+ * socket; TCP then pushes back on the client. Reading resumes as answers drain. The bytes of every
+ * request count against the port's budget until it is answered.
  *
  * <p>Broken input: a frame that is not a protobuf {@code Request}, an oversized length prefix or a
- * corrupt one gets an error answer (id 0: the request's own id is unknown) and the connection is
- * closed, since nothing after it can be trusted to be framed right. Other connections are not
- * affected.
+ * corrupt one, a frame that arrives too slowly, or one the input budget cannot hold, gets an error
+ * answer (id 0: the request's own id is unknown) and the connection is closed, since nothing after
+ * it can be trusted to be framed right. Other connections are not affected.
  */
 final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
 
   private static final Logger log = LoggerFactory.getLogger(ClientConnectionHandler.class);
 
+  /** Broken or hostile connections are logged a line per interval and kind, not one each. */
+  private static final RateLimitedLog refusals = new RateLimitedLog(log, Clock.system(), 10_000);
+
   private final RequestProcessor processor;
   private final int inflightMax;
+  private final long inflightBytesMax;
+  private final InputBudget budget;
   private final AtomicInteger serverInflight;
   private int inflight; // touched on the event loop only
+  private long inflightBytes; // likewise
 
   ClientConnectionHandler(RequestProcessor processor, int inflightMax, AtomicInteger serverInflight) {
+    this(processor, inflightMax, Long.MAX_VALUE, InputBudget.unlimited(), serverInflight);
+  }
+
+  ClientConnectionHandler(RequestProcessor processor, int inflightMax, long inflightBytesMax, InputBudget budget,
+      AtomicInteger serverInflight) {
     this.processor = processor;
     this.inflightMax = inflightMax;
+    this.inflightBytesMax = inflightBytesMax;
+    this.budget = budget;
     this.serverInflight = serverInflight;
   }
 
@@ -49,6 +69,7 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     Request request;
     ByteBuf frame = (ByteBuf) msg;
+    int bytes = frame.readableBytes();
     try {
       request = Request.parseFrom(frame.nioBuffer()); // a view: no 4 KB stream buffer per request
     } catch (InvalidProtocolBufferException e) {
@@ -58,8 +79,10 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
       frame.release();
     }
     inflight++;
+    inflightBytes += bytes;
+    budget.hold(bytes);
     serverInflight.incrementAndGet();
-    if (inflight >= inflightMax) {
+    if (mustPause()) {
       ctx.channel().config().setAutoRead(false);
     }
     processor.process(request).whenComplete((response, failure) -> {
@@ -67,22 +90,33 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
           ? response
           : RequestProcessor.error(request.getId(), failure);
       if (ctx.executor().inEventLoop()) {
-        answered(ctx, answer);
+        answered(ctx, answer, bytes);
       } else {
-        ctx.executor().execute(() -> answered(ctx, answer));
+        ctx.executor().execute(() -> answered(ctx, answer, bytes));
       }
     });
   }
 
-  private void answered(ChannelHandlerContext ctx, Response answer) {
+  /**
+   * Whether to stop reading: too much of this connection is unanswered, or the port's budget is
+   * used up and an answer of ours is pending (which will resume reading; a connection with nothing
+   * pending keeps reading, so that it cannot be paused forever).
+   */
+  private boolean mustPause() {
+    return inflight >= inflightMax || inflightBytes >= inflightBytesMax || (inflight > 0 && budget.exhausted());
+  }
+
+  private void answered(ChannelHandlerContext ctx, Response answer, int bytes) {
     ctx.writeAndFlush(answer, ctx.voidPromise());
     inflight--;
+    inflightBytes -= bytes;
+    budget.free(bytes);
     if (serverInflight.decrementAndGet() == 0) {
       synchronized (serverInflight) {
         serverInflight.notifyAll(); // a graceful stop may be waiting for the last answer
       }
     }
-    if (inflight < inflightMax && !ctx.channel().config().isAutoRead()) {
+    if (!mustPause() && !ctx.channel().config().isAutoRead()) {
       ctx.channel().config().setAutoRead(true);
     }
   }
@@ -99,8 +133,11 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (cause instanceof TooLongFrameException || cause instanceof CorruptedFrameException) {
+    if (cause instanceof TooLongFrameException || cause instanceof CorruptedFrameException
+        || cause instanceof FrameTimeoutException) {
       refuseAndClose(ctx, ErrorCode.BAD_REQUEST, cause.getMessage());
+    } else if (cause instanceof InputBudgetExceededException) {
+      refuseAndClose(ctx, ErrorCode.OVERLOADED, cause.getMessage());
     } else if (cause instanceof IOException) {
       log.debug("connection {} failed: {}", ctx.channel().remoteAddress(), cause.getMessage());
       ctx.close();
@@ -111,7 +148,7 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void refuseAndClose(ChannelHandlerContext ctx, ErrorCode code, String message) {
-    log.info("closing connection {}: {}", ctx.channel().remoteAddress(), message);
+    refusals.warn(code.name(), "closing client connection {}: {}", ctx.channel().remoteAddress(), message);
     ctx.channel().config().setAutoRead(false);
     ctx.writeAndFlush(RequestProcessor.errorResponse(0, code, message))
         .addListener(ChannelFutureListener.CLOSE);

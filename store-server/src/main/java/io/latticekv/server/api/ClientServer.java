@@ -2,6 +2,7 @@ package io.latticekv.server.api;
 
 import io.latticekv.core.storage.Store;
 import io.latticekv.core.storage.SyncPolicy;
+import io.latticekv.proto.wire.InputBudget;
 import io.latticekv.proto.wire.ProtobufFrameEncoder;
 import io.latticekv.proto.wire.VarintFrameDecoder;
 import io.netty.bootstrap.ServerBootstrap;
@@ -53,6 +54,12 @@ public final class ClientServer implements AutoCloseable {
   private final Channel listener;
   private final String transport;
   private final RequestProcessor processor;
+  private final InputBudget inputBudget;
+
+  /** The port's budget of buffered client input, for metrics. */
+  public InputBudget inputBudget() {
+    return inputBudget;
+  }
 
   /** The processor, to attach metrics. */
   public RequestProcessor processor() {
@@ -94,6 +101,7 @@ public final class ClientServer implements AutoCloseable {
         status != null ? status : RequestProcessor.aloneStatus(store));
     this.processor = processor;
     ConnectionLimiter limiter = new ConnectionLimiter(limits.connectionsMax(), connections);
+    this.inputBudget = new InputBudget(limits.inputBytesMax());
     ProtobufFrameEncoder encoder = new ProtobufFrameEncoder();
     ServerBootstrap bootstrap = new ServerBootstrap()
         .group(boss, workers)
@@ -107,9 +115,11 @@ public final class ClientServer implements AutoCloseable {
                 .addLast("limit", limiter)
                 .addLast("flush", new FlushConsolidationHandler(256, true))
                 .addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeoutMs(), TimeUnit.MILLISECONDS))
-                .addLast("frames", new VarintFrameDecoder(limits.frameBytesMax()))
+                .addLast("frames", new VarintFrameDecoder(limits.frameBytesMax(), inputBudget,
+                    limits.partialFrameTimeoutMs()))
                 .addLast("encoder", encoder)
-                .addLast("requests", new ClientConnectionHandler(processor, limits.inflightPerConnectionMax(), inflight));
+                .addLast("requests", new ClientConnectionHandler(processor, limits.inflightPerConnectionMax(),
+                    limits.inflightBytesPerConnectionMax(), inputBudget, inflight));
           }
         });
     try {

@@ -1,5 +1,9 @@
 package io.latticekv.server.api;
 
+import io.latticekv.core.clock.Clock;
+import io.latticekv.core.util.RateLimitedLog;
+import io.latticekv.proto.ErrorCode;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -8,7 +12,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Closes connections beyond {@code connectionsMax} as soon as they open; tracks the open ones. */
+/**
+ * Refuses connections beyond {@code connectionsMax} as soon as they open, with an {@code
+ * OVERLOADED} error frame (id 0) before the close, so the client can say why; tracks the open ones.
+ */
 @ChannelHandler.Sharable
 final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
 
@@ -16,6 +23,8 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
 
   private final int connectionsMax;
   private final AtomicInteger open = new AtomicInteger();
+  /** A flood of connections is one line per interval, with a count, not one per connection. */
+  private final RateLimitedLog refusals = new RateLimitedLog(log, Clock.system(), 10_000);
   private final ChannelGroup channels;
 
   ConnectionLimiter(int connectionsMax, ChannelGroup channels) {
@@ -26,9 +35,13 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
     if (open.incrementAndGet() > connectionsMax) {
-      log.warn("refusing connection from {}: {} connections open, the limit is {}",
-          ctx.channel().remoteAddress(), open.get() - 1, connectionsMax);
-      ctx.close();
+      String why = "too many connections: " + (open.get() - 1) + " are open, the limit is " + connectionsMax
+          + " (--connections-max)";
+      refusals.warn("limit", "refusing connection from {}: {}", ctx.channel().remoteAddress(), why);
+      ctx.channel().config().setAutoRead(false);
+      // From the channel, not ctx: the answer must pass the encoder, which comes after this handler.
+      ctx.channel().writeAndFlush(RequestProcessor.errorResponse(0, ErrorCode.OVERLOADED, why))
+          .addListener(ChannelFutureListener.CLOSE);
       return;
     }
     channels.add(ctx.channel());

@@ -44,33 +44,48 @@ final class ServerCommand implements Callable<Integer> {
           + "with --sync always (default: ${DEFAULT-VALUE}).")
   int storageThreads;
 
-  @Option(names = "--frame-bytes-max", paramLabel = "BYTES", defaultValue = "4194304",
+  @Option(names = "--frame-bytes-max", paramLabel = "BYTES", defaultValue = "" + Limits.FRAME_BYTES_MAX,
       description = "Largest request frame; a larger one closes the connection (default: ${DEFAULT-VALUE}).")
   int frameBytesMax;
 
-  @Option(names = "--key-bytes-max", paramLabel = "BYTES", defaultValue = "4096",
+  @Option(names = "--key-bytes-max", paramLabel = "BYTES", defaultValue = "" + Limits.KEY_BYTES_MAX,
       description = "Longest key (default: ${DEFAULT-VALUE}).")
   int keyBytesMax;
 
-  @Option(names = "--value-bytes-max", paramLabel = "BYTES", defaultValue = "1048576",
+  @Option(names = "--value-bytes-max", paramLabel = "BYTES", defaultValue = "" + Limits.VALUE_BYTES_MAX,
       description = "Largest register value or set element (default: ${DEFAULT-VALUE}).")
   int valueBytesMax;
 
-  @Option(names = "--set-elements-max", paramLabel = "N", defaultValue = "1000",
+  @Option(names = "--set-elements-max", paramLabel = "N", defaultValue = "" + Limits.SET_ELEMENTS_MAX,
       description = "Most set elements one request may add or remove (default: ${DEFAULT-VALUE}).")
   int setElementsMax;
 
-  @Option(names = "--inflight-per-connection-max", paramLabel = "N", defaultValue = "1024",
+  @Option(names = "--inflight-per-connection-max", paramLabel = "N", defaultValue = "" + Limits.INFLIGHT_PER_CONNECTION_MAX,
       description = "Outstanding requests per connection before the node stops reading it (default: ${DEFAULT-VALUE}).")
   int inflightMax;
 
-  @Option(names = "--connections-max", paramLabel = "N", defaultValue = "10000",
-      description = "Open client connections; more are closed at once (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--connections-max", paramLabel = "N", defaultValue = "" + Limits.CONNECTIONS_MAX,
+      description = "Open client connections; more get an OVERLOADED error and are closed (default: ${DEFAULT-VALUE}).")
   int connectionsMax;
 
-  @Option(names = "--idle-timeout-ms", paramLabel = "MS", defaultValue = "300000",
+  @Option(names = "--idle-timeout-ms", paramLabel = "MS", defaultValue = "" + Limits.IDLE_TIMEOUT_MS,
       description = "Close a connection silent this long (default: ${DEFAULT-VALUE}).")
   long idleTimeoutMs;
+
+  @Option(names = "--input-bytes-max", paramLabel = "BYTES", defaultValue = "" + Limits.INPUT_BYTES_MAX,
+      description = "Client input the node holds in memory over all connections (frames arriving, requests "
+          + "unanswered); past it the oldest frame still arriving is dropped with its connection (default: ${DEFAULT-VALUE}, 256 MiB).")
+  long inputBytesMax;
+
+  @Option(names = "--inflight-bytes-per-connection-max", paramLabel = "BYTES",
+      defaultValue = "" + Limits.INFLIGHT_BYTES_PER_CONNECTION_MAX,
+      description = "Bytes of unanswered requests per connection before the node stops reading it (default: ${DEFAULT-VALUE}, 16 MiB).")
+  long inflightBytesMax;
+
+  @Option(names = "--partial-frame-timeout-ms", paramLabel = "MS", defaultValue = "" + Limits.PARTIAL_FRAME_TIMEOUT_MS,
+      description = "A request frame must arrive whole within this long of its first byte, or the connection "
+          + "is closed (default: ${DEFAULT-VALUE}).")
+  long partialFrameTimeoutMs;
 
   @Option(names = "--peer-listen", paramLabel = "HOST:PORT",
       description = "Peer port; with it the node joins a cluster (default: none, a node on its own).")
@@ -162,7 +177,7 @@ final class ServerCommand implements Callable<Integer> {
     SyncPolicy policy = SyncPolicy.parse(sync);
     InetSocketAddress address = parseListen(listen);
     Limits limits = new Limits(frameBytesMax, keyBytesMax, valueBytesMax, setElementsMax,
-        inflightMax, connectionsMax, idleTimeoutMs);
+        inflightMax, connectionsMax, idleTimeoutMs, inputBytesMax, inflightBytesMax, partialFrameTimeoutMs);
     StoreOptions storeOptions = StoreOptions.defaults(dir, policy).withCacheBytes(cacheBytes);
     io.latticekv.server.cluster.ClusterService.Settings cluster = null;
     if (peerListen != null) {
