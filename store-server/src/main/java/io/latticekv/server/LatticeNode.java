@@ -1,5 +1,6 @@
 package io.latticekv.server;
 
+import io.latticekv.core.cluster.ClusterNode;
 import io.latticekv.core.membership.Member;
 import io.latticekv.core.storage.Store;
 import io.latticekv.core.storage.StoreOptions;
@@ -51,7 +52,7 @@ public final class LatticeNode implements AutoCloseable {
           ? new ClientServer(listen, store, limits, ioThreads, storageThreads, (k, d) -> {},
               io.latticekv.server.api.Coordinator.LOCAL, this::status)
           : new ClientServer(listen, store, limits, ioThreads, storageThreads, joined::replicated,
-              joined.coordinator(), this::status);
+              joined, this::status);
     } catch (InterruptedException | RuntimeException e) {
       if (joined != null) {
         joined.halt();
@@ -104,7 +105,7 @@ public final class LatticeNode implements AutoCloseable {
     return cluster;
   }
 
-  /** What {@code lattice status} shows. */
+  /** What {@code lattice status} shows; built from snapshots, so it never waits for the protocol thread. */
   public StatusResponse status() {
     StatusResponse.Builder status = StatusResponse.newBuilder()
         .setNodeId(store.nodeId().toString())
@@ -112,21 +113,28 @@ public final class LatticeNode implements AutoCloseable {
         .setKeysEstimated(store.estimatedKeyCount());
     if (cluster != null) {
       ClusterService.Status s = cluster.status();
+      ClusterNode.Status n = s.node();
       long now = System.currentTimeMillis();
       status.setPeerAddress(cluster.peerAddress())
-          .setRumorQueue(s.rumorQueue()).setRumorsSent(s.rumorsSent()).setRumorsReceived(s.rumorsReceived())
-          .setRumorsNew(s.rumorsNew()).setRumorsDropped(s.rumorsDropped())
-          .setMerkleRoot(String.format("%016x", s.merkleRoot()))
-          .setExchangesRun(s.exchangesRun()).setKeysRepaired(s.keysRepaired());
-      long[] traffic = cluster.traffic();
-      status.setPeerMessagesSent(traffic[0]).setPeerBytesSent(traffic[1]).setAntiEntropyBytesSent(traffic[2]);
-      for (var e : s.exchanges()) {
+          .setRumorQueue(n.rumorQueue()).setRumorsSent(n.rumorsSent()).setRumorsReceived(n.rumorsReceived())
+          .setRumorsNew(n.rumorsNew()).setRumorsDropped(n.rumorsDropped() + s.rumorsShed())
+          .setMerkleRoot(String.format("%016x", cluster.tree().root()))
+          .setExchangesRun(n.exchangesRun()).setKeysRepaired(n.keysRepaired())
+          .setPeerMessagesSent(s.messagesSent()).setPeerBytesSent(s.bytesSent())
+          .setAntiEntropyBytesSent(s.antiEntropyBytesSent())
+          .setSnapshotAgeMs(Math.max(0, now - n.takenAtMillis()))
+          .setReplicas(n.replicaCount())
+          .setPeerMessagesDropped(s.messagesDropped())
+          .setPeerConnectionsRefused(s.connectionsRefused())
+          .setStorageTasksRefused(s.storageTasksRefused());
+      store.peerStatesRefused().forEach(status::putPeerStatesRefused);
+      for (var e : n.exchanges()) {
         status.addExchanges(io.latticekv.proto.ExchangeInfo.newBuilder().setPeer(e.peer().toString())
             .setAddress(e.address()).setMatched(e.matched()).setAgoMs(Math.max(0, now - e.endedAtMillis()))
             .setSegmentsDifferent(e.segmentsDifferent()).setKeysRepaired(e.keysRepaired())
             .setKeysPushed(e.keysPushed()).setDetail(e.detail()));
       }
-      for (Member m : s.members()) {
+      for (Member m : n.members()) {
         boolean self = m.id().equals(store.nodeId());
         status.addMembers(MemberInfo.newBuilder().setNodeId(m.id().toString()).setAddress(m.address())
             .setStatus(m.status().name().toLowerCase()).setIncarnation(m.incarnation())

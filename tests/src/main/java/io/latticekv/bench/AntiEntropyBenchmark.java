@@ -3,7 +3,8 @@ package io.latticekv.bench;
 import com.google.protobuf.ByteString;
 import io.latticekv.core.antientropy.AntiEntropy;
 import io.latticekv.core.antientropy.AntiEntropyConfig;
-import io.latticekv.core.antientropy.StoreReplica;
+import io.latticekv.core.cluster.StorageRunner;
+import io.latticekv.core.cluster.StoreReplica;
 import io.latticekv.core.crdt.CrdtUpdate;
 import io.latticekv.core.crdt.NodeId;
 import io.latticekv.core.crdt.PnCounter;
@@ -55,9 +56,9 @@ public final class AntiEntropyBenchmark {
       Member ma = new Member(a.nodeId(), "a", 1, MemberStatus.ALIVE, 0, 0);
       Member mb = new Member(b.nodeId(), "b", 1, MemberStatus.ALIVE, 0, 0);
       AntiEntropy ea = new AntiEntropy(a.nodeId(), AntiEntropyConfig.DEFAULTS, System::currentTimeMillis, new Random(1),
-          (to, m) -> send(wire, bytes, messages, to, m), () -> List.of(mb), new StoreReplica(a));
+          (to, m) -> send(wire, bytes, messages, to, m), () -> List.of(mb), new StoreReplica(a), StorageRunner.inline());
       AntiEntropy eb = new AntiEntropy(b.nodeId(), AntiEntropyConfig.DEFAULTS, System::currentTimeMillis, new Random(2),
-          (to, m) -> send(wire, bytes, messages, to, m), () -> List.of(ma), new StoreReplica(b));
+          (to, m) -> send(wire, bytes, messages, to, m), () -> List.of(ma), new StoreReplica(b), StorageRunner.inline());
       long t = System.nanoTime();
       ea.start(mb, System.currentTimeMillis());
       while (!wire.isEmpty()) {

@@ -2,8 +2,6 @@ package io.latticekv.bench;
 
 import com.google.protobuf.ByteString;
 import io.latticekv.client.LatticeClient;
-import io.latticekv.core.gossip.RumorConfig;
-import io.latticekv.core.membership.MembershipConfig;
 import io.latticekv.core.storage.StoreOptions;
 import io.latticekv.core.storage.SyncPolicy;
 import io.latticekv.server.LatticeNode;
@@ -41,7 +39,8 @@ public final class ConvergenceBenchmark {
     String seed = null;
     for (int i = 0; i < n; i++) {
       ClusterService.Settings cluster = new ClusterService.Settings(new InetSocketAddress("127.0.0.1", 0), null,
-          seed == null ? List.of() : List.of(seed), "bench", MembershipConfig.DEFAULTS, RumorConfig.DEFAULTS, true, 4 << 20, 2_000, io.latticekv.core.antientropy.AntiEntropyConfig.DEFAULTS);
+          seed == null ? List.of() : List.of(seed), "bench", io.latticekv.core.cluster.ClusterConfig.DEFAULTS,
+          Limits.FRAME_BYTES_MAX, Limits.KEY_BYTES_MAX);
       LatticeNode node = new LatticeNode(StoreOptions.defaults(root.resolve("n" + i), SyncPolicy.NONE),
           new InetSocketAddress("127.0.0.1", 0), Limits.DEFAULTS, 1, 2, cluster);
       nodes.add(node);
@@ -50,7 +49,8 @@ public final class ConvergenceBenchmark {
       }
     }
     long formDeadline = System.nanoTime() + 30_000_000_000L;
-    while (nodes.stream().anyMatch(x -> x.cluster().aliveCount() != n)) {
+    while (nodes.stream().anyMatch(x -> x.status().getMembersList().stream()
+        .filter(m -> m.getStatus().equals("alive")).count() != n)) {
       if (System.nanoTime() > formDeadline) {
         throw new IllegalStateException("cluster of " + n + " did not form in 30 s");
       }
@@ -93,9 +93,8 @@ public final class ConvergenceBenchmark {
   private static long[] traffic(List<LatticeNode> nodes) {
     long[] sum = new long[2];
     for (LatticeNode node : nodes) {
-      long[] t = node.cluster().traffic();
-      sum[0] += t[0];
-      sum[1] += t[1];
+      sum[0] += node.status().getPeerMessagesSent();
+      sum[1] += node.status().getPeerBytesSent();
     }
     return sum;
   }

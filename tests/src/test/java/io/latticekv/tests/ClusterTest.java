@@ -38,8 +38,10 @@ class ClusterTest {
       if (node == null) {
         continue;
       }
-      long alive = node.status().getMembersList().stream().filter(m -> m.getStatus().equals("alive")).count();
-      if (alive != expectAlive) {
+      io.latticekv.proto.StatusResponse status = node.status();
+      long alive = status.getMembersList().stream().filter(m -> m.getStatus().equals("alive")).count();
+      // Formed means every live member is also known as a replica (it answered a ping of ours).
+      if (alive != expectAlive || status.getReplicas() < expectAlive) {
         return false;
       }
     }

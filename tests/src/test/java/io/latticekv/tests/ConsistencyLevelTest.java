@@ -57,9 +57,9 @@ class ConsistencyLevelTest {
     try {
       String seed = null;
       for (int i = 0; i < 3; i++) {
-        ClusterService.Settings settings = new ClusterService.Settings(new InetSocketAddress("127.0.0.1", 0), null,
-            seed == null ? List.of() : List.of(seed), "test", TestCluster.MEMBERSHIP, RumorConfig.DEFAULTS,
-            false /* no rumors: only reads repair */, 4 << 20, 2_000, io.latticekv.core.antientropy.AntiEntropyConfig.DEFAULTS);
+        ClusterService.Settings settings = TestCluster.settings(0, seed == null ? List.of() : List.of(seed), "test",
+            io.latticekv.core.cluster.ClusterConfig.DEFAULTS.withMembership(TestCluster.MEMBERSHIP)
+                .withRumors(null)); // no rumors: only reads repair
         LatticeNode node = new LatticeNode(StoreOptions.defaults(dir.resolve("n" + i), SyncPolicy.NONE),
             new InetSocketAddress("127.0.0.1", 0), Limits.DEFAULTS, 1, 2, settings);
         nodes.add(node);

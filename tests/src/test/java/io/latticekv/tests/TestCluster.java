@@ -50,15 +50,20 @@ final class TestCluster implements AutoCloseable {
   }
 
   static ClusterService.Settings settings(int peerPort, List<String> seeds, String name) {
-    return new ClusterService.Settings(new InetSocketAddress("127.0.0.1", peerPort), null, seeds, name,
-        MEMBERSHIP, RumorConfig.DEFAULTS, true, 4 << 20, 2_000, io.latticekv.core.antientropy.AntiEntropyConfig.DEFAULTS);
+    return settings(peerPort, seeds, name, io.latticekv.core.cluster.ClusterConfig.DEFAULTS.withMembership(MEMBERSHIP));
+  }
+
+  static ClusterService.Settings settings(int peerPort, List<String> seeds, String name,
+      io.latticekv.core.cluster.ClusterConfig config) {
+    return new ClusterService.Settings(new InetSocketAddress("127.0.0.1", peerPort), null, seeds, name, config,
+        Limits.FRAME_BYTES_MAX, Limits.KEY_BYTES_MAX);
   }
 
   void startNode(int i) throws InterruptedException {
     List<String> seeds = seed == null ? List.of() : List.of(seed);
-    ClusterService.Settings base = settings(peerPorts.get(i), seeds, "test");
-    ClusterService.Settings settings = new ClusterService.Settings(base.peerListen(), null, seeds, "test",
-        MEMBERSHIP, RumorConfig.DEFAULTS, rumors, 4 << 20, 2_000, antiEntropy);
+    io.latticekv.core.cluster.ClusterConfig config = io.latticekv.core.cluster.ClusterConfig.DEFAULTS
+        .withMembership(MEMBERSHIP).withRumors(rumors ? RumorConfig.DEFAULTS : null).withAntiEntropy(antiEntropy);
+    ClusterService.Settings settings = settings(peerPorts.get(i), seeds, "test", config);
     LatticeNode node = new LatticeNode(StoreOptions.defaults(dir(i), SyncPolicy.NONE),
         new InetSocketAddress("127.0.0.1", clientPorts.get(i)), Limits.DEFAULTS, 1, 2, settings);
     nodes.set(i, node);

@@ -2,9 +2,12 @@ package io.latticekv.core.antientropy;
 
 import com.google.protobuf.ByteString;
 import io.latticekv.core.clock.Clock;
+import io.latticekv.core.cluster.Replica;
+import io.latticekv.core.cluster.StorageRunner;
 import io.latticekv.core.crdt.Crdt;
 import io.latticekv.core.crdt.NodeId;
 import io.latticekv.core.membership.Member;
+import io.latticekv.core.merkle.KeyDigest;
 import io.latticekv.core.merkle.MerkleTree;
 import io.latticekv.core.transport.PeerMessage;
 import io.latticekv.core.transport.PeerMessage.AeFetch;
@@ -13,10 +16,12 @@ import io.latticekv.core.transport.PeerMessage.AeHashesReply;
 import io.latticekv.core.transport.PeerMessage.AeSegments;
 import io.latticekv.core.transport.PeerMessage.AeSegmentsReply;
 import io.latticekv.core.transport.PeerMessage.AeStates;
-import io.latticekv.core.transport.PeerMessage.KeyDigest;
 import io.latticekv.core.transport.PeerMessage.KeyState;
 import io.latticekv.core.transport.Transport;
+import io.latticekv.core.util.RateLimitedLog;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +29,8 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Merkle-tree anti-entropy (as in Dynamo, Riak's tictac AAE and Cassandra's repair) as an
@@ -46,22 +53,19 @@ import java.util.function.Supplier;
  * exchange one hash. Repairs are merges, so repairing in both directions is safe, and a key
  * written during the exchange that only looks different through the timing is merged to no
  * change and not counted. The responder keeps no state: it answers each request from its tree
- * and store. Not thread-safe: one driver thread calls it.
+ * and store.
+ *
+ * <p>Work that touches the replica — segment scans, reads, merges — goes to the {@link
+ * StorageRunner}, never onto this object's thread, and every request is checked against the local
+ * tree and this node's own caps before any of it starts: a level beyond the root, an index or
+ * segment out of range, more segments, keys or states than an exchange may carry. Such a request
+ * is dropped, counted and logged, since no correct peer sends it. Replies are bounded in bytes.
+ * A member that comes back to life is exchanged with first ({@link #prioritize}), so that replicas
+ * agree soon after a partition heals. Not thread-safe: one driver thread calls it.
  */
 public final class AntiEntropy {
 
-  /** The local replica as anti-entropy sees it. */
-  public interface Replica {
-    MerkleTree tree();
-
-    /** Keys and digests of one segment, sorted by key. */
-    List<KeyDigest> segmentEntries(int segment);
-
-    Optional<Crdt<?>> get(ByteString key);
-
-    /** Joins {@code state} into the key; true when that changed the local state. */
-    boolean merge(ByteString key, Crdt<?> state);
-  }
+  private static final Logger log = LoggerFactory.getLogger(AntiEntropy.class);
 
   public enum Phase { ROOT, BRANCH, SEGMENTS, REPAIR, DONE }
 
@@ -76,20 +80,25 @@ public final class AntiEntropy {
   private final Transport transport;
   private final Supplier<List<Member>> peers;
   private final Replica replica;
+  private final StorageRunner storage;
+  private final RateLimitedLog hostile;
 
   private long nextExchangeAt;
   private long exchangeIds;
   private Exchange current;
   private final Map<NodeId, Outcome> lastByPeer = new TreeMap<>();
+  /** Peers to exchange with next, before the random choice: members that just came back. */
+  private final ArrayDeque<NodeId> prioritized = new ArrayDeque<>();
 
   private long exchangesRun;
   private long exchangesMatched;
   private long segmentsDifferent;
   private long keysRepaired;
   private long statesSent;
+  private long requestsRefused;
 
   public AntiEntropy(NodeId self, AntiEntropyConfig config, Clock clock, Random random, Transport transport,
-      Supplier<List<Member>> peers, Replica replica) {
+      Supplier<List<Member>> peers, Replica replica, StorageRunner storage) {
     this.self = self;
     this.config = config;
     this.clock = clock;
@@ -97,6 +106,8 @@ public final class AntiEntropy {
     this.transport = transport;
     this.peers = peers;
     this.replica = replica;
+    this.storage = storage;
+    this.hostile = new RateLimitedLog(log, clock, 10_000);
     this.nextExchangeAt = clock.millis() + config.intervalMs();
   }
 
@@ -107,9 +118,11 @@ public final class AntiEntropy {
     final long startedAt;
     Phase phase = Phase.ROOT;
     int level;
+    int[] asked = new int[0];
     int segmentsFound;
-    int[] segmentsAsked = new int[0];
     int pushed;
+    /** More differs than this exchange could carry (its caps cut it short): another follows at once. */
+    boolean truncated;
 
     Exchange(long id, Member peer, long startedAt) {
       this.id = id;
@@ -125,22 +138,48 @@ public final class AntiEntropy {
     if (current != null && now - current.startedAt >= config.exchangeTimeoutMs()) {
       finish(false, 0, "timed out in phase " + current.phase.name().toLowerCase());
     }
-    if (current == null && now >= nextExchangeAt) {
+    if (current != null) {
+      return;
+    }
+    List<Member> live = peers.get();
+    Member next = nextPrioritized(live);
+    if (next != null) {
+      start(next, now);
+    } else if (now >= nextExchangeAt && !live.isEmpty()) {
+      start(live.get(random.nextInt(live.size())), now);
+    }
+    if (current != null) {
       nextExchangeAt = now + config.intervalMs();
-      List<Member> live = peers.get();
-      if (!live.isEmpty()) {
-        start(live.get(random.nextInt(live.size())), now);
+    }
+  }
+
+  /** Exchanges with {@code peer} as soon as no other exchange runs: it came back after being cut off. */
+  public void prioritize(NodeId peer) {
+    if (!prioritized.contains(peer) && prioritized.size() < PRIORITIZED_MAX) {
+      prioritized.add(peer);
+    }
+  }
+
+  /** Revived members waiting for an exchange at most; more wait for the random choice. */
+  private static final int PRIORITIZED_MAX = 64;
+
+  private Member nextPrioritized(List<Member> live) {
+    while (!prioritized.isEmpty()) {
+      Optional<Member> m = Member.find(live, prioritized.poll());
+      if (m.isPresent()) {
+        return m.get();
       }
     }
+    return null;
   }
 
   /** Starts an exchange with {@code peer} now (tests call it directly). */
   public void start(Member peer, long now) {
     current = new Exchange(++exchangeIds, peer, now);
     exchangesRun++;
-    MerkleTree tree = replica.tree();
-    current.level = tree.depth();
-    send(new AeHashes(self, current.id, current.level, new int[] {0}));
+    current.level = replica.tree().depth();
+    current.asked = new int[] {0};
+    send(new AeHashes(self, current.id, current.level, current.asked));
   }
 
   public boolean exchanging() {
@@ -149,30 +188,26 @@ public final class AntiEntropy {
 
   // ---------------------------------------------------------------- messages
 
-  /** Handles anti-entropy traffic; returns false for messages that are not its own. */
-  public boolean receive(PeerMessage message) {
-    if (message instanceof AeHashes m) {
-      answerHashes(m);
-    } else if (message instanceof AeSegments m) {
-      answerSegments(m);
-    } else if (message instanceof AeFetch m) {
-      answerFetch(m);
-    } else if (message instanceof AeStates m && m.push()) {
-      for (KeyState ks : m.states()) {
-        if (replica.merge(ks.key(), ks.state())) {
-          keysRepaired++;
+  /** Handles anti-entropy traffic; other messages are ignored. */
+  public void receive(PeerMessage message) {
+    switch (message.kind()) {
+      case AE_HASHES -> answerHashes((AeHashes) message);
+      case AE_SEGMENTS -> answerSegments((AeSegments) message);
+      case AE_FETCH -> answerFetch((AeFetch) message);
+      case AE_HASHES_REPLY -> onHashes((AeHashesReply) message);
+      case AE_SEGMENTS_REPLY -> onSegments((AeSegmentsReply) message);
+      case AE_STATES -> {
+        AeStates m = (AeStates) message;
+        if (m.push()) {
+          mergePushed(m);
+        } else {
+          onFetched(m);
         }
       }
-    } else if (message instanceof AeHashesReply m) {
-      onHashes(m);
-    } else if (message instanceof AeSegmentsReply m) {
-      onSegments(m);
-    } else if (message instanceof AeStates m) {
-      onFetched(m);
-    } else {
-      return false;
+      default -> {
+        // another protocol's
+      }
     }
-    return true;
   }
 
   // ---------------------------------------------------------------- responder
@@ -181,32 +216,116 @@ public final class AntiEntropy {
     Member.find(peers.get(), to).ifPresent(m -> transport.send(m.address(), message));
   }
 
+  /** Drops a request no correct peer sends, with a log line per interval. */
+  private void refuse(PeerMessage m, String why) {
+    requestsRefused++;
+    hostile.warn(m.kind().name(), "refused an anti-entropy request from {}: {}", m.from(), why);
+  }
+
   private void answerHashes(AeHashes m) {
-    long[] level = replica.tree().level(m.level());
+    MerkleTree tree = replica.tree();
+    if (m.level() < 0 || m.level() > tree.depth()) {
+      refuse(m, "level " + Integer.toUnsignedString(m.level()) + " outside 0.." + tree.depth());
+      return;
+    }
+    int width = tree.width(m.level());
+    if (m.indexes().length > width) {
+      refuse(m, m.indexes().length + " indexes at a level of " + width + " nodes");
+      return;
+    }
+    for (int index : m.indexes()) {
+      if (index < 0 || index >= width) {
+        refuse(m, "index " + Integer.toUnsignedString(index) + " outside level " + m.level() + " of " + width + " nodes");
+        return;
+      }
+    }
+    long[] level = tree.level(m.level());
     long[] hashes = new long[m.indexes().length];
     for (int i = 0; i < hashes.length; i++) {
-      int index = m.indexes()[i];
-      hashes[i] = index >= 0 && index < level.length ? level[index] : 0;
+      hashes[i] = level[m.indexes()[i]];
     }
     reply(m.from(), new AeHashesReply(self, m.exchange(), m.level(), m.indexes(), hashes));
   }
 
   private void answerSegments(AeSegments m) {
-    List<KeyDigest> entries = new ArrayList<>();
     int segments = replica.tree().segments();
-    for (int segment : m.segments()) {
-      if (segment >= 0 && segment < segments) {
-        entries.addAll(replica.segmentEntries(segment));
+    if (m.segments().length > config.segmentsPerExchangeMax()) {
+      refuse(m, m.segments().length + " segments; an exchange lists at most " + config.segmentsPerExchangeMax());
+      return;
+    }
+    int[] asked = m.segments().clone();
+    Arrays.sort(asked);
+    for (int i = 0; i < asked.length; i++) {
+      if (asked[i] < 0 || asked[i] >= segments || (i > 0 && asked[i] == asked[i - 1])) {
+        refuse(m, "segment " + Integer.toUnsignedString(asked[i]) + " out of range or asked twice");
+        return;
       }
     }
-    reply(m.from(), new AeSegmentsReply(self, m.exchange(), entries));
+    storage.run(() -> listSegments(asked), (listing, failure) -> {
+      if (failure != null) {
+        log.debug("anti-entropy: cannot list segments for {}: {}", m.from(), failure.getMessage());
+        return;
+      }
+      reply(m.from(), new AeSegmentsReply(self, m.exchange(), listing.segments(), listing.entries()));
+    });
+  }
+
+  private record Listing(int[] segments, List<KeyDigest> entries) {}
+
+  /**
+   * The entries of {@code asked}, whole segments only, stopping before the one that would take the
+   * listing past the message byte limit (the first is always listed). Runs on a storage thread.
+   */
+  private Listing listSegments(int[] asked) {
+    List<KeyDigest> entries = new ArrayList<>();
+    int listed = 0;
+    long bytes = 0;
+    for (int segment : asked) {
+      List<KeyDigest> in = replica.segmentEntries(segment);
+      long size = 0;
+      for (KeyDigest kd : in) {
+        size += kd.key().size() + Long.BYTES;
+      }
+      if (listed > 0 && bytes + size > config.bytesPerMessageMax()) {
+        break;
+      }
+      bytes += size;
+      entries.addAll(in);
+      listed++;
+    }
+    return new Listing(Arrays.copyOf(asked, listed), entries);
   }
 
   private void answerFetch(AeFetch m) {
-    reply(m.from(), new AeStates(self, m.exchange(), statesOf(m.keys()), false));
+    if (m.keys().size() > config.keysPerExchangeMax()) {
+      refuse(m, m.keys().size() + " keys; an exchange repairs at most " + config.keysPerExchangeMax());
+      return;
+    }
+    storage.run(() -> statesOf(m.keys()), (states, failure) -> {
+      if (failure != null) {
+        log.debug("anti-entropy: cannot read states for {}: {}", m.from(), failure.getMessage());
+        return;
+      }
+      statesSent += states.size();
+      reply(m.from(), new AeStates(self, m.exchange(), states, false));
+    });
   }
 
-  /** The states of {@code keys} this node holds, up to the message byte limit. */
+  private void mergePushed(AeStates m) {
+    if (m.states().size() > config.keysPerExchangeMax()) {
+      refuse(m, m.states().size() + " states; an exchange repairs at most " + config.keysPerExchangeMax());
+      return;
+    }
+    storage.run(() -> replica.mergeAll(m.states()), (changed, failure) -> {
+      if (failure == null) {
+        keysRepaired += count(changed);
+      } else {
+        log.debug("anti-entropy: cannot merge states from {}: {}", m.from(), failure.getMessage());
+      }
+    });
+  }
+
+  /** The states of {@code keys} this node holds, up to the message byte limit. Runs on a storage thread. */
   private List<KeyState> statesOf(List<ByteString> keys) {
     List<KeyState> states = new ArrayList<>();
     long bytes = 0;
@@ -222,26 +341,35 @@ public final class AntiEntropy {
       bytes += size;
       states.add(new KeyState(key, state.get()));
     }
-    statesSent += states.size();
     return states;
+  }
+
+  private static int count(boolean[] changed) {
+    int n = 0;
+    for (boolean c : changed) {
+      if (c) {
+        n++;
+      }
+    }
+    return n;
   }
 
   // ---------------------------------------------------------------- initiator
 
-  private boolean mine(long exchange) {
-    return current != null && current.id == exchange;
+  private boolean mine(long exchange, NodeId from) {
+    return current != null && current.id == exchange && current.peer.id().equals(from);
   }
 
   private void onHashes(AeHashesReply m) {
-    if (!mine(m.exchange()) || m.level() != current.level) {
+    if (!mine(m.exchange(), m.from()) || m.level() != current.level || !Arrays.equals(m.indexes(), current.asked)
+        || m.hashes().length != current.asked.length) {
       return;
     }
     long[] ours = replica.tree().level(m.level());
     List<Integer> differing = new ArrayList<>();
     for (int i = 0; i < m.indexes().length; i++) {
       int index = m.indexes()[i];
-      long mine = index < ours.length ? ours[index] : 0;
-      if (mine != m.hashes()[i]) {
+      if (ours[index] != m.hashes()[i]) {
         differing.add(index);
       }
     }
@@ -256,7 +384,8 @@ public final class AntiEntropy {
       current.segmentsFound = differing.size();
       segmentsDifferent += differing.size();
       current.phase = Phase.SEGMENTS;
-      send(new AeSegments(self, current.id, segments.stream().mapToInt(Integer::intValue).toArray()));
+      current.asked = segments.stream().mapToInt(Integer::intValue).toArray();
+      send(new AeSegments(self, current.id, current.asked));
       return;
     }
     current.phase = Phase.BRANCH;
@@ -268,20 +397,62 @@ public final class AntiEntropy {
         children.add(c);
       }
     }
-    send(new AeHashes(self, current.id, current.level, children.stream().mapToInt(Integer::intValue).toArray()));
+    current.asked = children.stream().mapToInt(Integer::intValue).toArray();
+    send(new AeHashes(self, current.id, current.level, current.asked));
   }
 
+  /** What to repair, found by comparing the peer's listing with ours: the keys to fetch, the states to push. */
+  private record Diff(List<ByteString> fetch, List<KeyState> push, boolean full) {}
+
   private void onSegments(AeSegmentsReply m) {
-    if (!mine(m.exchange()) || current.phase != Phase.SEGMENTS) {
+    if (!mine(m.exchange(), m.from()) || current.phase != Phase.SEGMENTS || !subsetOf(m.segments(), current.asked)) {
       return;
     }
+    Exchange exchange = current;
+    exchange.phase = Phase.REPAIR;
+    exchange.truncated = exchange.segmentsFound > m.segments().length;
+    storage.run(() -> diff(m), (diff, failure) -> {
+      if (current != exchange) {
+        return; // timed out meanwhile
+      }
+      if (failure != null) {
+        finish(false, 0, "local listing failed: " + failure.getMessage());
+        return;
+      }
+      exchange.truncated |= diff.full();
+      if (!diff.push().isEmpty()) {
+        exchange.pushed = diff.push().size();
+        statesSent += diff.push().size();
+        send(new AeStates(self, exchange.id, diff.push(), true));
+      }
+      if (diff.fetch().isEmpty()) {
+        finish(false, 0, "pushed " + exchange.pushed + " keys");
+      } else {
+        send(new AeFetch(self, exchange.id, diff.fetch()));
+      }
+    });
+  }
+
+  private static boolean subsetOf(int[] segments, int[] asked) {
+    int[] sorted = asked.clone();
+    Arrays.sort(sorted);
+    for (int s : segments) {
+      if (Arrays.binarySearch(sorted, s) < 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Compares the listed segments with ours. Runs on a storage thread. */
+  private Diff diff(AeSegmentsReply m) {
     Map<ByteString, Long> theirs = new HashMap<>();
     for (KeyDigest kd : m.entries()) {
       theirs.put(kd.key(), kd.digest());
     }
     Map<ByteString, Long> ours = new HashMap<>();
-    // Our side of every segment we asked about (the reply may hold none of some of them).
-    for (int segment : current.segmentsAsked) {
+    // Our side of every segment the peer listed whole (it may hold none of some of them).
+    for (int segment : m.segments()) {
       for (KeyDigest kd : replica.segmentEntries(segment)) {
         ours.put(kd.key(), kd.digest());
       }
@@ -303,37 +474,33 @@ public final class AntiEntropy {
         push.add(e.getKey());
       }
     }
-    current.phase = Phase.REPAIR;
-    if (!push.isEmpty()) {
-      List<KeyState> states = statesOf(push);
-      current.pushed = states.size();
-      send(new AeStates(self, current.id, states, true));
-    }
-    if (fetch.isEmpty()) {
-      finish(false, 0, "pushed " + current.pushed + " keys");
-    } else {
-      send(new AeFetch(self, current.id, fetch));
-    }
+    return new Diff(fetch, push.isEmpty() ? List.of() : statesOf(push), budget < 0);
   }
 
   private void onFetched(AeStates m) {
-    if (!mine(m.exchange()) || current.phase != Phase.REPAIR) {
+    if (!mine(m.exchange(), m.from()) || current.phase != Phase.REPAIR) {
       return;
     }
-    int repaired = 0;
-    for (KeyState ks : m.states()) {
-      if (replica.merge(ks.key(), ks.state())) {
-        repaired++;
-      }
+    if (m.states().size() > config.keysPerExchangeMax()) {
+      finish(false, 0, "the peer sent " + m.states().size() + " states, more than asked");
+      return;
     }
-    keysRepaired += repaired;
-    finish(false, repaired, "repaired " + repaired + " keys here, pushed " + current.pushed);
+    Exchange exchange = current;
+    storage.run(() -> replica.mergeAll(m.states()), (changed, failure) -> {
+      if (current != exchange) {
+        return;
+      }
+      if (failure != null) {
+        finish(false, 0, "merging the fetched states failed: " + failure.getMessage());
+        return;
+      }
+      int repaired = count(changed);
+      keysRepaired += repaired;
+      finish(false, repaired, "repaired " + repaired + " keys here, pushed " + exchange.pushed);
+    });
   }
 
   private void send(PeerMessage message) {
-    if (message instanceof AeSegments s) {
-      current.segmentsAsked = s.segments();
-    }
     transport.send(current.peer.address(), message);
   }
 
@@ -342,6 +509,12 @@ public final class AntiEntropy {
     current = null;
     if (matched) {
       exchangesMatched++;
+    }
+    if (done.truncated) {
+      // Known differences were left for later: go on with the same peer now, not at the next
+      // interval, so a node far behind catches up at the speed of exchanges.
+      prioritized.remove(done.peer.id());
+      prioritized.addFirst(done.peer.id());
     }
     lastByPeer.put(done.peer.id(), new Outcome(done.peer.id(), done.peer.address(), clock.millis(), matched,
         done.segmentsFound, repaired, done.pushed, detail));
@@ -373,5 +546,10 @@ public final class AntiEntropy {
 
   public long statesSent() {
     return statesSent;
+  }
+
+  /** Requests from peers dropped because no correct peer sends them (out of range, over a cap). */
+  public long requestsRefused() {
+    return requestsRefused;
   }
 }

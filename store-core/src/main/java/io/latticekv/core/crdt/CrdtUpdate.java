@@ -72,7 +72,12 @@ public sealed interface CrdtUpdate {
     }
   }
 
-  /** Assigns an LWW-register. */
+  /**
+   * Assigns an LWW-register. The new write must beat the one it replaces, even when that one
+   * carries a timestamp ahead of our clock (its writer's clock runs fast, within the allowed
+   * drift): then it is stamped just above it. Only this key's timestamp moves; the node's clock
+   * does not follow, so one fast register cannot push every key ahead.
+   */
   record RegisterAssign(ByteString value) implements CrdtUpdate {
     @Override
     public CrdtType type() {
@@ -81,7 +86,16 @@ public sealed interface CrdtUpdate {
 
     @Override
     public Crdt<?> delta(Crdt<?> current, NodeId replica, Supplier<HlcTimestamp> clock) {
-      return ((LwwRegister) current).assignDelta(replica, clock.get(), value);
+      LwwRegister register = (LwwRegister) current;
+      HlcTimestamp ts = clock.get();
+      if (!register.isEmpty() && ts.compareTo(register.timestamp()) <= 0) {
+        long above = register.timestamp().packed() + 1;
+        if (above == 0) {
+          throw new IllegalStateException("the register's timestamp is the greatest there is");
+        }
+        ts = new HlcTimestamp(above);
+      }
+      return register.assignDelta(replica, ts, value);
     }
   }
 

@@ -2,6 +2,7 @@ package io.latticekv.core.gossip;
 
 import com.google.protobuf.ByteString;
 import io.latticekv.core.clock.Clock;
+import io.latticekv.core.cluster.StorageRunner;
 import io.latticekv.core.crdt.Crdt;
 import io.latticekv.core.crdt.NodeId;
 import io.latticekv.core.membership.Member;
@@ -11,6 +12,7 @@ import io.latticekv.core.transport.PeerMessage.RumorAck;
 import io.latticekv.core.transport.PeerMessage.RumorBatch;
 import io.latticekv.core.transport.PeerMessage.RumorPull;
 import io.latticekv.core.transport.Transport;
+import io.latticekv.core.util.RateLimitedLog;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -21,6 +23,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.function.IntSupplier;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -46,6 +49,8 @@ import java.util.function.Supplier;
  * <p>Not thread-safe: one driver thread calls it.
  */
 public final class RumorMonger {
+
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(RumorMonger.class);
 
   /**
    * Where received deltas go: merges a received batch's deltas into the local replica in order;
@@ -75,12 +80,28 @@ public final class RumorMonger {
   /** Batches awaiting feedback: enough for a few rounds of fanout; older ones are forgotten. */
   private static final int SENT_BATCHES_MAX = 1024;
 
+  /**
+   * Most rumors in one batch, sent or received: a batch's merges are one storage task, and this
+   * bounds the work one message can cause (a batch of the byte limit holds about 2,500 small
+   * rumors; 8,192 tiny ones are still a few milliseconds of merging).
+   */
+  public static final int RUMORS_PER_BATCH_MAX = 8_192;
+
+  /**
+   * Bookkeeping for keys that are no longer queued is swept once it holds this many more entries
+   * than the queue: a sweep walks the table, so it runs once per this many cooled rumors, not every
+   * round.
+   */
+  private static final int STALE_ENTRIES_SWEEP = 1_024;
+
   private final NodeId self;
   private final RumorConfig config;
   private final Random random;
   private final Transport transport;
   private final Supplier<List<Member>> peers;
+  private final Predicate<NodeId> isMember;
   private final Sink sink;
+  private final StorageRunner storage;
   private final TransmitLimitedQueue<ByteString, Hot> queue;
   private final Map<ByteString, Integer> notNews = new HashMap<>();
   /**
@@ -110,16 +131,33 @@ public final class RumorMonger {
   private long rumorsSent;
   private long rumorsReceived;
   private long rumorsNew;
+  private long mergesFailed;
+  private final RateLimitedLog failures;
 
+  /** A monger whose merges run at once on the caller's thread, and which takes every origin: for tests. */
   public RumorMonger(NodeId self, RumorConfig config, Clock clock, Random random, Transport transport,
       Supplier<List<Member>> peers, IntSupplier clusterSize, Sink sink) {
+    this(self, config, clock, random, transport, peers, clusterSize, id -> true, sink, StorageRunner.inline());
+  }
+
+  /**
+   * @param isMember whether a node id is a member: rumor versions from other origins are dropped,
+   *     so that invented origins cannot grow the digest that rides on every round
+   * @param storage where the merges of received batches run
+   */
+  public RumorMonger(NodeId self, RumorConfig config, Clock clock, Random random, Transport transport,
+      Supplier<List<Member>> peers, IntSupplier clusterSize, Predicate<NodeId> isMember, Sink sink,
+      StorageRunner storage) {
     this.self = self;
     this.config = config;
     this.clock = clock;
     this.random = random;
     this.transport = transport;
     this.peers = peers;
+    this.isMember = isMember;
     this.sink = sink;
+    this.storage = storage;
+    this.failures = new RateLimitedLog(log, clock, 10_000);
     this.queue = new TransmitLimitedQueue<>(config.retransmitMult(), clusterSize, config.queueCapacity(), this::join);
     this.nextRoundAt = clock.millis();
   }
@@ -157,8 +195,13 @@ public final class RumorMonger {
     }
   }
 
-  /** What this node has seen: per origin, the highest rumor sequence (Scuttlebutt's digest). */
+  /**
+   * What this node has seen: per origin, the highest rumor sequence (Scuttlebutt's digest). Only
+   * members' sequences: the digest rides on every round, so its size must stay bounded by the
+   * member limit, whatever origins a peer names.
+   */
   private Map<NodeId, Long> digest() {
+    seen.keySet().removeIf(origin -> !origin.equals(self) && !isMember.test(origin));
     return Map.copyOf(seen);
   }
 
@@ -179,10 +222,10 @@ public final class RumorMonger {
       return;
     }
     nextRoundAt = now + config.gossipIntervalMs();
-    if (notNews.size() > queue.size() + 1024) {
+    if (notNews.size() > queue.size() + STALE_ENTRIES_SWEEP) {
       notNews.keySet().removeIf(key -> queue.get(key) == null); // cooled by the round limit
     }
-    if (holders.size() > queue.size() + 1024) {
+    if (holders.size() > queue.size() + STALE_ENTRIES_SWEEP) {
       holders.keySet().removeIf(key -> queue.get(key) == null);
     }
     round++;
@@ -215,7 +258,7 @@ public final class RumorMonger {
       queue.take(Integer.MAX_VALUE, Long.MAX_VALUE, h -> 0, 1);
       return;
     }
-    List<Hot> batch = queue.take(Integer.MAX_VALUE, config.batchBytesMax(), Hot::bytes, 1);
+    List<Hot> batch = queue.take(RUMORS_PER_BATCH_MAX, config.batchBytesMax(), Hot::bytes, 1);
     Map<NodeId, Long> digest = config.mode() == RumorConfig.Mode.PUSH_PULL ? digest() : null;
     if (batch.isEmpty() && digest == null) {
       return;
@@ -260,48 +303,92 @@ public final class RumorMonger {
       return;
     }
     int sends = config.mode() == RumorConfig.Mode.PULL ? 0 : 1; // pull counts rounds in tick()
-    List<Hot> missing = queue.take(Integer.MAX_VALUE, config.batchBytesMax(), Hot::bytes, sends, h -> beyond(h, digest));
+    List<Hot> missing = queue.take(RUMORS_PER_BATCH_MAX, config.batchBytesMax(), Hot::bytes, sends,
+        h -> beyond(h, digest));
     if (!missing.isEmpty()) {
       sendBatch(to, missing, null);
     }
   }
 
-  /** Handles a rumor batch or its feedback. */
+  /** Handles a rumor batch, a pull, or feedback; other messages are ignored. */
   public void receive(PeerMessage message) {
-    if (message instanceof RumorBatch batch) {
-      List<Boolean> wasNew = new ArrayList<>(batch.rumors().size());
-      boolean[] changed = sink.applyAll(batch.rumors());
-      for (int i = 0; i < changed.length; i++) {
-        Rumor rumor = batch.rumors().get(i);
-        rumorsReceived++;
-        boolean news = changed[i];
-        wasNew.add(news);
-        rumor.versions().forEach((origin, seq) -> seen.merge(origin, seq, Math::max));
-        if (news) {
-          rumorsNew++;
-          hot(rumor, batch.from());
-        }
+    switch (message.kind()) {
+      case RUMOR_BATCH -> onBatch((RumorBatch) message);
+      case RUMOR_PULL -> answerPull(message.from(), ((RumorPull) message).digest());
+      case RUMOR_ACK -> onAck((RumorAck) message);
+      default -> {
+        // another protocol's
       }
-      Member from = peerAddress(batch.from());
-      if (from != null && !batch.rumors().isEmpty()) {
-        transport.send(from.address(), new RumorAck(self, batch.batchId(), wasNew));
+    }
+  }
+
+  /** Merges a batch off this thread; acknowledges and re-spreads what was news once that is done. */
+  private void onBatch(RumorBatch batch) {
+    if (batch.digest() != null) {
+      answerPull(batch.from(), batch.digest());
+    }
+    if (batch.rumors().isEmpty()) {
+      return;
+    }
+    List<Rumor> rumors = new ArrayList<>(batch.rumors().size());
+    for (Rumor r : batch.rumors()) {
+      rumors.add(new Rumor(r.key(), r.delta(), membersOnly(r.versions())));
+    }
+    storage.run(() -> sink.applyAll(rumors), (changed, failure) -> merged(batch, rumors, changed, failure));
+  }
+
+  private void merged(RumorBatch batch, List<Rumor> rumors, boolean[] changed, Throwable failure) {
+    if (failure != null) {
+      // No ack: for the sender the push was lost, as on a lossy network; the rumor stays hot there
+      // and anti-entropy repairs what it misses.
+      mergesFailed++;
+      failures.warn("merge", "could not merge a batch of {} rumors from {}: {}", rumors.size(), batch.from(),
+          String.valueOf(failure.getMessage()));
+      return;
+    }
+    List<Boolean> wasNew = new ArrayList<>(rumors.size());
+    for (int i = 0; i < changed.length; i++) {
+      Rumor rumor = rumors.get(i);
+      rumorsReceived++;
+      wasNew.add(changed[i]);
+      rumor.versions().forEach((origin, seq) -> seen.merge(origin, seq, Math::max));
+      if (changed[i]) {
+        rumorsNew++;
+        hot(rumor, batch.from());
       }
-      if (batch.digest() != null) {
-        answerPull(batch.from(), batch.digest());
+    }
+    Member from = peerAddress(batch.from());
+    if (from != null) {
+      transport.send(from.address(), new RumorAck(self, batch.batchId(), wasNew));
+    }
+  }
+
+  /** The versions of members only (see {@link #digest()}). */
+  private Map<NodeId, Long> membersOnly(Map<NodeId, Long> versions) {
+    Map<NodeId, Long> kept = null;
+    for (NodeId origin : versions.keySet()) {
+      if (!origin.equals(self) && !isMember.test(origin)) {
+        kept = new HashMap<>(versions);
+        break;
       }
-    } else if (message instanceof RumorPull pull) {
-      answerPull(pull.from(), pull.digest());
-    } else if (message instanceof RumorAck ack) {
-      List<Sent> sent = sentBatches.get(ack.batchId());
-      if (sent == null || sent.size() != ack.wasNew().size()) {
-        return;
-      }
-      List<Member> reachable = peers.get();
-      for (int i = 0; i < sent.size(); i++) {
-        held(sent.get(i), ack.from(), reachable);
-        if (!ack.wasNew().get(i)) {
-          feedback(sent.get(i));
-        }
+    }
+    if (kept == null) {
+      return versions;
+    }
+    kept.keySet().removeIf(origin -> !origin.equals(self) && !isMember.test(origin));
+    return kept;
+  }
+
+  private void onAck(RumorAck ack) {
+    List<Sent> sent = sentBatches.get(ack.batchId());
+    if (sent == null || sent.size() != ack.wasNew().size()) {
+      return;
+    }
+    List<Member> reachable = peers.get();
+    for (int i = 0; i < sent.size(); i++) {
+      held(sent.get(i), ack.from(), reachable);
+      if (!ack.wasNew().get(i)) {
+        feedback(sent.get(i));
       }
     }
   }
@@ -366,5 +453,10 @@ public final class RumorMonger {
   /** Received rumors that were news here. */
   public long rumorsNew() {
     return rumorsNew;
+  }
+
+  /** Received batches whose merge failed (storage busy or failing); they were not acknowledged. */
+  public long mergesFailed() {
+    return mergesFailed;
   }
 }

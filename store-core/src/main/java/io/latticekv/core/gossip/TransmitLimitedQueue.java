@@ -161,6 +161,11 @@ public final class TransmitLimitedQueue<K, V> {
     return byKey.size();
   }
 
+  /** Whether some item is still to be sent. */
+  public boolean pending() {
+    return !byKey.isEmpty();
+  }
+
   /** Items dropped because the queue was full; anti-entropy repairs what they carried. */
   public long dropped() {
     return dropped;

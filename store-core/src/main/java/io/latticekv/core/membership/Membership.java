@@ -12,12 +12,18 @@ import io.latticekv.core.transport.PeerMessage.MemberUpdate;
 import io.latticekv.core.transport.PeerMessage.Ping;
 import io.latticekv.core.transport.PeerMessage.PingReq;
 import io.latticekv.core.transport.Transport;
+import io.latticekv.core.util.RateLimitedLog;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * SWIM membership (Das, Gupta and Motivala, "SWIM: Scalable Weakly-consistent Infection-style
@@ -38,14 +44,90 @@ import java.util.Random;
  * incarnation overrides anything but a later leave; suspect overrides alive of the same or a lower
  * incarnation; dead and left override alive and suspect of the same or a lower incarnation.
  *
- * <p>Not thread-safe: one driver thread calls it.
+ * <p>What one message cannot do, since gossip is believed without proof:
+ *
+ * <ul>
+ *   <li>Move a live member: an update naming another address for a member that is alive or
+ *       suspect is ignored (memberlist's "conflicting address" rule); only a dead or departed
+ *       member may come back elsewhere. A node that hears its own id at another address refutes.
+ *   <li>Exhaust incarnations: an incarnation above {@link #INCARNATION_MAX}, or more than {@link
+ *       #INCARNATION_JUMP_MAX} above the one known, is ignored. Honest incarnations grow by one per
+ *       restart or refutation, so a node can always outbid a claim about itself: raising one past
+ *       the cap takes more than 2^46 forged messages.
+ *   <li>Inflate the cluster: at most {@code membersMax} members are kept, and only {@link
+ *       KnownMember known} ones — members that answered a ping of ours from their own address —
+ *       count as replicas for {@code quorum} and {@code all}. Members only gossiped about that die
+ *       are forgotten.
+ * </ul>
+ *
+ * <p>Healing: dead members are pinged too, one every {@link #DEAD_PROBE_EVERY} probe intervals,
+ * with the verdict, so that one cut off refutes as soon as the network heals; and a message from a
+ * member we hold dead is answered with our whole view. Not thread-safe: one driver thread calls it.
  */
 public final class Membership {
 
-  /** Told of every status change, for logs, metrics and the rumor layer. */
+  private static final Logger log = LoggerFactory.getLogger(Membership.class);
+
+  /** Told of every status change, for logs, metrics and the other protocols. */
   public interface Listener {
     void changed(Member member, MemberStatus previous);
+
+    /** The set of {@link KnownMember known members} changed: the driver persists it. */
+    default void knownChanged(List<KnownMember> known) {}
   }
+
+  /** Incarnations stay far from overflow: refuting adds one, and 2^62 + 1 is still positive. */
+  public static final long INCARNATION_MAX = 1L << 62;
+
+  /**
+   * The largest rise of a member's incarnation one update may bring. A real member raises it by
+   * one per restart or refutation, so a jump this large is a forgery; capping it means a forger
+   * needs 2^62 / 2^16 = 2^46 messages to push a member to {@link #INCARNATION_MAX}.
+   */
+  public static final long INCARNATION_JUMP_MAX = 1L << 16;
+
+  /**
+   * A full view exchange with one random member every this many probe intervals (memberlist's
+   * push-pull sync). Piggybacked updates are sent a bounded number of times; a node cut off
+   * while one was spreading (a death notice, a restart's new incarnation) would otherwise never
+   * hear it, and two views could stay split forever (found by the cluster simulator). Dead
+   * members are candidates too, so a node wrongly declared dead learns it and refutes.
+   */
+  static final int SYNC_EVERY_PROBES = 10;
+
+  /**
+   * A dead member is pinged every this many probe intervals (one dead member at a time, in turn),
+   * so that after a partition heals each side finds the other within an interval instead of
+   * waiting for the next full sync (2.9-6.4 s before), at one extra ping per interval while some
+   * member is dead.
+   */
+  static final int DEAD_PROBE_EVERY = 1;
+
+  /**
+   * Pending updates are also pushed every {@link #GOSSIP_INTERVAL_PERCENT} % of a probe interval
+   * (200 ms at the default 500) to {@link #GOSSIP_FANOUT} random members and one dead one, as
+   * memberlist gossips apart from probing: piggybacking on probes alone spreads a refutation or a
+   * return at one hop per probe interval. Only while updates are pending; an idle cluster sends
+   * nothing extra.
+   */
+  static final int GOSSIP_INTERVAL_PERCENT = 40;
+
+  static final int GOSSIP_FANOUT = 3;
+
+  /**
+   * Members heard of but not yet {@link KnownMember known} are pinged soon after they appear, up to
+   * this many per probe interval, so a new member becomes a replica within about an interval
+   * instead of waiting for its turn in the probe order (a round of n intervals). The cap bounds
+   * the pings a flood of invented members draws.
+   */
+  static final int CONFIRMS_PER_INTERVAL = 4;
+
+  /**
+   * A member that is dead and was never {@link KnownMember known} is forgotten after this many
+   * probe intervals (a minute at the default interval): long enough for the verdict to spread,
+   * short enough that invented members do not hold the table's slots.
+   */
+  static final int FORGET_UNKNOWN_DEAD_AFTER_PROBES = 120;
 
   private final NodeId selfId;
   private final String selfAddress;
@@ -56,24 +138,19 @@ public final class Membership {
   private final Random random;
   private final Transport transport;
   private final Listener listener;
+  private final RateLimitedLog hostile;
 
   private final Map<NodeId, Member> members = new HashMap<>();
+  private final Map<NodeId, KnownMember> known = new TreeMap<>();
   private final TransmitLimitedQueue<NodeId, MemberUpdate> broadcasts;
   private final List<NodeId> probeOrder = new ArrayList<>();
   private int probeIndex;
   private long nextProbeAt;
   private long nextJoinAt;
   private long nextSyncAt;
-
-  /**
-   * A full view exchange with one random member every this many probe intervals (memberlist's
-   * push-pull sync). Piggybacked updates are sent a bounded number of times; a node cut off
-   * while one was spreading (a death notice, a restart's new incarnation) would otherwise never
-   * hear it, and two views could stay split forever (found by the cluster simulator). Dead
-   * members are candidates too, so a node wrongly declared dead learns it and refutes.
-   */
-  static final int SYNC_EVERY_PROBES = 10;
-  private long seq;
+  private long nextGossipAt;
+  private long probeRounds;
+  private int deadProbeIndex;
   private boolean left;
 
   /** The probe in progress, if any. */
@@ -82,13 +159,38 @@ public final class Membership {
   private long probeStartedAt;
   private boolean indirectSent;
 
+  /** Pings of ours awaiting an ack: seq -> the member pinged, for {@link KnownMember confirmation}. */
+  private final Map<Long, Pinged> pings = new HashMap<>();
+
+  private record Pinged(NodeId target, long expiresAt) {}
+
   /** Pings we sent on behalf of a PingReq: our seq -> (requester address, requester's seq). */
   private final Map<Long, Relay> relays = new HashMap<>();
 
   private record Relay(String requesterAddress, long requesterSeq, long expiresAt) {}
 
+  /** Members to ping soon for confirmation, oldest first; bounded by the member table. */
+  private final java.util.ArrayDeque<NodeId> toConfirm = new java.util.ArrayDeque<>();
+
+  /** When our whole view last went to a member we hold dead, so that its chatter is answered once per interval. */
+  private final Map<NodeId, Long> viewSentTo = new HashMap<>();
+
   public Membership(NodeId selfId, String selfAddress, long incarnation, List<String> seeds,
       MembershipConfig config, Clock clock, Random random, Transport transport, Listener listener) {
+    this(selfId, selfAddress, incarnation, seeds, List.of(), config, clock, random, transport, listener);
+  }
+
+  /**
+   * @param known the members this node knew when it last ran (persisted by the driver): they
+   *     count as replicas at once, are pinged as dead members are, and join the table with their
+   *     first word
+   */
+  public Membership(NodeId selfId, String selfAddress, long incarnation, List<String> seeds,
+      Collection<KnownMember> known, MembershipConfig config, Clock clock, Random random, Transport transport,
+      Listener listener) {
+    if (incarnation < 1 || incarnation > INCARNATION_MAX) {
+      throw new IllegalArgumentException("incarnation out of range: " + incarnation);
+    }
     this.selfId = selfId;
     this.selfAddress = selfAddress;
     this.incarnation = incarnation;
@@ -98,9 +200,18 @@ public final class Membership {
     this.random = random;
     this.transport = transport;
     this.listener = listener;
-    this.broadcasts = new TransmitLimitedQueue<>(config.retransmitMult(), this::knownCount, 4096, (a, b) -> b);
+    this.hostile = new RateLimitedLog(log, clock, 10_000);
+    // Queued updates beyond the members there can be are stale: one per member suffices, since a
+    // newer update about a member replaces the older one.
+    this.broadcasts = new TransmitLimitedQueue<>(config.retransmitMult(), this::knownCount, config.membersMax(),
+        (a, b) -> b);
     long now = clock.millis();
     members.put(selfId, new Member(selfId, selfAddress, incarnation, MemberStatus.ALIVE, now, now));
+    for (KnownMember k : known) {
+      if (!k.id().equals(selfId) && this.known.size() < config.membersMax()) {
+        this.known.put(k.id(), k); // not in the table until heard from; pinged like the dead meanwhile
+      }
+    }
     broadcasts.add(selfId, selfUpdate());
     this.nextProbeAt = now + config.probeIntervalMs();
     this.nextJoinAt = now;
@@ -128,7 +239,12 @@ public final class Membership {
     return members.get(id);
   }
 
-  /** Other members that are alive or suspect: who gets rumors and probes. */
+  /** Whether {@code id} is in the member table, in any state. */
+  public boolean isMember(NodeId id) {
+    return members.containsKey(id);
+  }
+
+  /** Other members that are alive or suspect: who gets probes. */
   public List<Member> reachablePeers() {
     List<Member> peers = new ArrayList<>();
     for (Member m : members.values()) {
@@ -138,6 +254,31 @@ public final class Membership {
     }
     peers.sort((a, b) -> a.id().compareTo(b.id()));
     return peers;
+  }
+
+  /**
+   * Reachable members that are {@link KnownMember known}: who gets rumors, exchanges and replica
+   * requests. Members only gossiped about are probed first; a real one becomes known within a probe
+   * round, an invented one never draws the data.
+   */
+  public List<Member> knownReachablePeers() {
+    List<Member> peers = reachablePeers();
+    peers.removeIf(m -> !known.containsKey(m.id()));
+    return peers;
+  }
+
+  /** The members other than this node that are {@link KnownMember known}: the other replicas. */
+  public List<KnownMember> known() {
+    return new ArrayList<>(known.values());
+  }
+
+  public boolean isKnown(NodeId id) {
+    return known.containsKey(id);
+  }
+
+  /** The replicas of every key as this node counts them for {@code quorum} and {@code all}: itself and the known members. */
+  public int replicaCount() {
+    return 1 + known.size();
   }
 
   /** Members not known to be dead or gone, this node included: the n of the log n bounds. */
@@ -171,9 +312,19 @@ public final class Membership {
     if (probing == null && now >= nextProbeAt) {
       startProbe(now);
       nextProbeAt = now + config.probeIntervalMs();
+      if (++probeRounds % DEAD_PROBE_EVERY == 0) {
+        probeADeadMember(now);
+      }
+      confirmNewMembers(now);
+    }
+    if (now >= nextGossipAt) {
+      nextGossipAt = now + config.probeIntervalMs() * GOSSIP_INTERVAL_PERCENT / 100;
+      gossipRound();
     }
     expireSuspects(now);
+    forgetUnknownDead(now);
     relays.values().removeIf(r -> r.expiresAt() <= now);
+    pings.values().removeIf(p -> p.expiresAt() <= now);
     if (now >= nextSyncAt) {
       nextSyncAt = now + config.probeIntervalMs() * SYNC_EVERY_PROBES;
       syncWithRandomMember();
@@ -197,6 +348,33 @@ public final class Membership {
     transport.send(target.address(), new Join(selfId, selfAddress, incarnation));
   }
 
+  /** Pushes pending updates to a few random members and one dead one, if any are pending. */
+  private void gossipRound() {
+    if (!broadcasts.pending()) {
+      return;
+    }
+    List<Member> targets = new ArrayList<>(reachablePeers());
+    Collections.shuffle(targets, random);
+    targets = new ArrayList<>(targets.subList(0, Math.min(GOSSIP_FANOUT, targets.size())));
+    List<Member> dead = new ArrayList<>();
+    for (Member m : members.values()) {
+      if (m.status() == MemberStatus.DEAD) {
+        dead.add(m);
+      }
+    }
+    if (!dead.isEmpty()) {
+      dead.sort((a, b) -> a.id().compareTo(b.id()));
+      targets.add(dead.get(random.nextInt(dead.size())));
+    }
+    for (Member target : targets) {
+      List<MemberUpdate> gossip = piggyback();
+      if (target.status() == MemberStatus.DEAD) {
+        gossip.add(new MemberUpdate(target.id(), target.address(), target.incarnation(), MemberStatus.DEAD));
+      }
+      transport.send(target.address(), new Gossip(selfId, gossip));
+    }
+  }
+
   private List<MemberUpdate> fullView() {
     List<MemberUpdate> view = new ArrayList<>();
     for (Member m : members()) {
@@ -211,10 +389,59 @@ public final class Membership {
       return;
     }
     probing = target;
-    probeSeq = ++seq;
+    probeSeq = ping(members.get(target), piggyback(), now);
     probeStartedAt = now;
     indirectSent = false;
-    transport.send(members.get(target).address(), new Ping(selfId, probeSeq, piggyback()));
+  }
+
+  /**
+   * Pings {@code target} directly; an ack from it confirms it as a known member. The sequence is
+   * random, not a counter: an ack can then only come from whoever received the ping.
+   */
+  private long ping(Member target, List<MemberUpdate> gossip, long now) {
+    long s = nextSeq();
+    pings.put(s, new Pinged(target.id(), now + config.probeIntervalMs()));
+    transport.send(target.address(), new Ping(selfId, s, gossip));
+    return s;
+  }
+
+  /**
+   * Pings one dead member, in turn, telling it the verdict so that it refutes if it can hear us;
+   * known members not heard from since this node started are pinged the same way.
+   */
+  private void probeADeadMember(long now) {
+    List<Member> dead = new ArrayList<>();
+    for (Member m : members.values()) {
+      if (m.status() == MemberStatus.DEAD) {
+        dead.add(m);
+      }
+    }
+    for (KnownMember k : known.values()) {
+      if (!members.containsKey(k.id())) {
+        dead.add(new Member(k.id(), k.address(), k.incarnation(), MemberStatus.DEAD, now, now));
+      }
+    }
+    if (dead.isEmpty()) {
+      return;
+    }
+    dead.sort((a, b) -> a.id().compareTo(b.id()));
+    Member target = dead.get(Math.floorMod(deadProbeIndex++, dead.size()));
+    List<MemberUpdate> gossip = piggyback();
+    if (members.containsKey(target.id())) {
+      gossip.add(new MemberUpdate(target.id(), target.address(), target.incarnation(), MemberStatus.DEAD));
+    }
+    ping(target, gossip, now);
+  }
+
+  /** Pings a few members heard of since the last interval and not yet known, for confirmation. */
+  private void confirmNewMembers(long now) {
+    for (int sent = 0; sent < CONFIRMS_PER_INTERVAL && !toConfirm.isEmpty(); ) {
+      Member m = members.get(toConfirm.poll());
+      if (m != null && m.status().reachable() && !known.containsKey(m.id())) {
+        ping(m, piggyback(), now);
+        sent++;
+      }
+    }
   }
 
   private void continueProbe(long now) {
@@ -268,37 +495,80 @@ public final class Membership {
     }
   }
 
+  private void forgetUnknownDead(long now) {
+    long after = config.probeIntervalMs() * FORGET_UNKNOWN_DEAD_AFTER_PROBES;
+    for (Iterator<Member> it = members.values().iterator(); it.hasNext(); ) {
+      Member m = it.next();
+      if (m.status() == MemberStatus.DEAD && !known.containsKey(m.id()) && now - m.statusSinceMillis() >= after) {
+        it.remove();
+        viewSentTo.remove(m.id());
+        toConfirm.remove(m.id());
+        log.info("forgot member {} at {}: dead for {} s and never heard from directly", m.id(), m.address(),
+            after / 1000);
+      }
+    }
+  }
+
   // ---------------------------------------------------------------- messages
 
-  /** Handles one message from a peer. */
+  /**
+   * Notes that {@code from} sent us something, whatever the protocol: when it was last heard, and,
+   * if we hold it dead, our view goes to it. The driver calls it for every message.
+   */
+  public void heard(NodeId from) {
+    if (left) {
+      return;
+    }
+    long now = clock.millis();
+    Member sender = members.get(from);
+    if (sender != null && !sender.id().equals(selfId)) {
+      members.put(sender.id(), sender.heardAt(now));
+      if (sender.status() == MemberStatus.DEAD) {
+        sendViewToDead(sender, now);
+      }
+    }
+  }
+
+  /** Handles one membership message from a peer (after {@link #heard}); other messages are ignored. */
   public void receive(PeerMessage message) {
     if (left) {
       return;
     }
     long now = clock.millis();
-    Member sender = members.get(message.from());
-    if (sender != null) {
-      members.put(sender.id(), sender.heardAt(now));
+    switch (message.kind()) {
+      case JOIN -> onJoin((Join) message, now);
+      case JOIN_REPLY -> ((JoinReply) message).members().forEach(u -> update(u, now));
+      case PING -> onPing((Ping) message, now);
+      case ACK -> onAck((Ack) message, now);
+      case PING_REQ -> onPingReq((PingReq) message, now);
+      case GOSSIP -> ((Gossip) message).gossip().forEach(u -> update(u, now));
+      default -> {
+        // another protocol's
+      }
     }
-    if (message instanceof Join join) {
-      onJoin(join, now);
-    } else if (message instanceof JoinReply reply) {
-      reply.members().forEach(u -> update(u, now));
-    } else if (message instanceof Ping ping) {
-      onPing(ping, now);
-    } else if (message instanceof Ack ack) {
-      onAck(ack, now);
-    } else if (message instanceof PingReq req) {
-      onPingReq(req);
-    } else if (message instanceof Gossip gossip) {
-      gossip.gossip().forEach(u -> update(u, now));
+  }
+
+  /**
+   * A member we hold dead is talking to us: it does not know, or it came back. Our whole view tells
+   * it (it refutes if it is alive) and tells it everything else it missed; once per probe interval.
+   */
+  private void sendViewToDead(Member member, long now) {
+    Long last = viewSentTo.get(member.id());
+    if (last != null && now - last < config.probeIntervalMs()) {
+      return;
     }
-    // Rumors are the rumor monger's.
+    viewSentTo.put(member.id(), now);
+    transport.send(member.address(), new Gossip(selfId, fullView()));
   }
 
   private void onJoin(Join join, long now) {
     update(new MemberUpdate(join.from(), join.address(), join.incarnation(), MemberStatus.ALIVE), now);
-    transport.send(join.address(), new JoinReply(selfId, fullView()));
+    Member joined = members.get(join.from());
+    // Only a member we hold at the address it gives gets our view: a Join naming someone else's
+    // id, or an address we refused, is not answered (it would send our view to anyone named).
+    if (joined != null && joined.address().equals(join.address())) {
+      transport.send(join.address(), new JoinReply(selfId, fullView()));
+    }
   }
 
   private void onPing(Ping ping, long now) {
@@ -323,33 +593,68 @@ public final class Membership {
       transport.send(relay.requesterAddress(), new Ack(selfId, relay.requesterSeq(), List.of()));
       return;
     }
+    Pinged pinged = pings.get(ack.seq());
+    if (pinged != null && pinged.target().equals(ack.from())) {
+      pings.remove(ack.seq());
+      confirm(ack.from());
+    }
     if (probing != null && ack.seq() == probeSeq) {
       probing = null; // the probed member, or a helper on its behalf, answered in time
     }
   }
 
-  private void onPingReq(PingReq req) {
-    Member requester = members.get(req.from());
-    if (requester == null) {
+  /** {@code id} answered a ping of ours, sent to the address we hold for it: it is a replica. */
+  private void confirm(NodeId id) {
+    Member m = members.get(id);
+    if (m == null || !m.status().reachable()) {
       return;
     }
-    long relaySeq = ++seq;
-    relays.put(relaySeq, new Relay(requester.address(), req.seq(), clock.millis() + config.probeIntervalMs()));
-    transport.send(req.targetAddress(), new Ping(selfId, relaySeq, piggyback()));
+    KnownMember k = known.get(id);
+    // Persisted again when the incarnation moved by a quarter of the jump limit, so that the one a
+    // restarted node checks against never lags the member's by more than the limit allows.
+    if (k == null || !k.address().equals(m.address()) || m.incarnation() - k.incarnation() >= INCARNATION_JUMP_MAX / 4) {
+      known.put(id, new KnownMember(id, m.address(), m.incarnation()));
+      listener.knownChanged(known());
+    }
+  }
+
+  private void onPingReq(PingReq req, long now) {
+    Member requester = members.get(req.from());
+    Member target = members.get(req.target());
+    if (requester == null || target == null || target.id().equals(selfId)) {
+      return;
+    }
+    // Pinged at the address we hold, not the one the request names: a request cannot make this
+    // node send to an address of its choosing.
+    long relaySeq = nextSeq();
+    relays.put(relaySeq, new Relay(requester.address(), req.seq(), now + config.probeIntervalMs()));
+    transport.send(target.address(), new Ping(selfId, relaySeq, piggyback()));
   }
 
   /** Applies one membership update with SWIM's precedence rules; gossips it on if it changed anything. */
   void update(MemberUpdate u, long now) {
+    if (u.incarnation() < 0 || u.incarnation() > INCARNATION_MAX) {
+      hostile.warn("incarnation-range", "ignored an update about {} with incarnation {} (the limit is 2^62)",
+          u.id(), Long.toUnsignedString(u.incarnation()));
+      return;
+    }
     if (u.id().equals(selfId)) {
       refuteIfNeeded(u);
       return;
     }
     Member current = members.get(u.id());
     if (current == null) {
-      Member fresh = new Member(u.id(), u.address(), u.incarnation(), u.status(), now, now);
-      members.put(u.id(), fresh);
-      broadcasts.add(u.id(), u);
-      listener.changed(fresh, null);
+      admit(u, now);
+      return;
+    }
+    if (u.incarnation() - current.incarnation() > INCARNATION_JUMP_MAX) {
+      hostile.warn("incarnation-jump", "ignored an update raising member {}'s incarnation from {} to {}: "
+          + "more than 2^16 at once is a forgery", u.id(), current.incarnation(), u.incarnation());
+      return;
+    }
+    if (!u.address().equals(current.address()) && current.status().reachable()) {
+      hostile.warn("conflicting-address", "ignored an update placing live member {} at {}: it is at {}",
+          u.id(), u.address(), current.address());
       return;
     }
     if (!overrides(u, current)) {
@@ -359,9 +664,41 @@ public final class Membership {
         u.status() == current.status() ? current.statusSinceMillis() : now, current.lastHeardMillis());
     members.put(u.id(), next);
     broadcasts.add(u.id(), u);
+    if (u.status() == MemberStatus.LEFT && known.remove(u.id()) != null) {
+      listener.knownChanged(known());
+    }
     if (u.status() != current.status()) {
       listener.changed(next, current.status());
     }
+  }
+
+  /**
+   * A member heard of for the first time, if the table has room for it. One that is dead or gone
+   * is not taken in: it matters only to those who knew it, and taking it in would let full views
+   * bring back members this node has forgotten.
+   */
+  private void admit(MemberUpdate u, long now) {
+    if (!u.status().reachable()) {
+      return;
+    }
+    if (members.size() >= config.membersMax()) {
+      hostile.warn("members-max", "ignored new member {} at {}: {} members are known, the limit (--members-max)",
+          u.id(), u.address(), members.size());
+      return;
+    }
+    KnownMember k = known.get(u.id());
+    if (k != null && u.incarnation() - k.incarnation() > INCARNATION_JUMP_MAX) {
+      hostile.warn("incarnation-jump", "ignored an update raising known member {}'s incarnation from {} to {}: "
+          + "more than 2^16 at once is a forgery", u.id(), k.incarnation(), u.incarnation());
+      return;
+    }
+    Member fresh = new Member(u.id(), u.address(), u.incarnation(), u.status(), now, now);
+    members.put(u.id(), fresh);
+    if (!known.containsKey(u.id())) {
+      toConfirm.add(u.id());
+    }
+    broadcasts.add(u.id(), u);
+    listener.changed(fresh, null);
   }
 
   private static boolean overrides(MemberUpdate u, Member current) {
@@ -380,15 +717,37 @@ public final class Membership {
     };
   }
 
-  /** Someone says we are suspect, dead or left: outbid them with a higher incarnation. */
+  /**
+   * Someone says we are suspect, dead or left, or places us at another address: outbid them with
+   * a higher incarnation. A claim more than {@link #INCARNATION_JUMP_MAX} above ours is a forgery
+   * that no member holding our real incarnation accepts, so it needs no answer.
+   */
   private void refuteIfNeeded(MemberUpdate about) {
-    if (about.status() == MemberStatus.ALIVE || about.incarnation() < incarnation) {
+    boolean elsewhere = !about.address().equals(selfAddress);
+    if ((about.status() == MemberStatus.ALIVE && !elsewhere) || about.incarnation() < incarnation) {
       return;
     }
-    incarnation = about.incarnation() + 1;
+    if (about.incarnation() - incarnation > INCARNATION_JUMP_MAX) {
+      hostile.warn("self-jump", "ignored a claim that this node is {} at {} with incarnation {} (ours is {})",
+          about.status().name().toLowerCase(), about.address(), about.incarnation(), incarnation);
+      return;
+    }
+    if (elsewhere) {
+      hostile.warn("self-address", "a peer places this node at {} with incarnation {}: refuting from {}",
+          about.address(), about.incarnation(), selfAddress);
+    }
+    incarnation = Math.min(about.incarnation() + 1, INCARNATION_MAX);
     long now = clock.millis();
     members.put(selfId, new Member(selfId, selfAddress, incarnation, MemberStatus.ALIVE, now, now));
     broadcasts.add(selfId, selfUpdate());
+  }
+
+  private long nextSeq() {
+    long s;
+    do {
+      s = random.nextLong() & Long.MAX_VALUE;
+    } while (s == 0 || pings.containsKey(s) || relays.containsKey(s));
+    return s;
   }
 
   private MemberUpdate selfUpdate() {
@@ -400,7 +759,7 @@ public final class Membership {
    * member that never heard of us), then the least-sent queued ones.
    */
   private List<MemberUpdate> piggyback() {
-    List<MemberUpdate> out = new ArrayList<>(config.gossipPerMessageMax() + 1);
+    List<MemberUpdate> out = new ArrayList<>(config.gossipPerMessageMax() + 2);
     out.add(selfUpdate());
     for (MemberUpdate u : broadcasts.take(config.gossipPerMessageMax(), Long.MAX_VALUE, x -> 1, 1)) {
       if (!u.id().equals(selfId)) {

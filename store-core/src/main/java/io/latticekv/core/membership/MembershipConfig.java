@@ -15,6 +15,9 @@ package io.latticekv.core.membership;
  * @param retransmitMult membership updates are piggybacked {@code retransmitMult * ceil(log10(n +
  *     1))} times
  * @param gossipPerMessageMax most membership updates piggybacked on one probe
+ * @param membersMax most members known, this node included; gossip about more is ignored, with a
+ *     log line. Bounds the member table, the full views and the rumor digests that grow with it,
+ *     against a flood of invented members; a real cluster larger than it cannot form
  */
 public record MembershipConfig(
     long probeIntervalMs,
@@ -22,15 +25,25 @@ public record MembershipConfig(
     int indirectProbes,
     int suspicionMult,
     int retransmitMult,
-    int gossipPerMessageMax) {
+    int gossipPerMessageMax,
+    int membersMax) {
 
-  public static final MembershipConfig DEFAULTS = new MembershipConfig(500, 200, 3, 4, 4, 16);
+  public static final int MEMBERS_MAX = 1_024;
+
+  public static final MembershipConfig DEFAULTS = new MembershipConfig(500, 200, 3, 4, 4, 16, MEMBERS_MAX);
+
+  /** The given timing with the default member limit. */
+  public MembershipConfig(long probeIntervalMs, long probeTimeoutMs, int indirectProbes, int suspicionMult,
+      int retransmitMult, int gossipPerMessageMax) {
+    this(probeIntervalMs, probeTimeoutMs, indirectProbes, suspicionMult, retransmitMult, gossipPerMessageMax,
+        MEMBERS_MAX);
+  }
 
   public MembershipConfig {
     if (probeIntervalMs <= 0 || probeTimeoutMs <= 0 || probeTimeoutMs >= probeIntervalMs) {
       throw new IllegalArgumentException("need 0 < probe timeout < probe interval");
     }
-    if (indirectProbes < 0 || suspicionMult < 1 || retransmitMult < 1 || gossipPerMessageMax < 1) {
+    if (indirectProbes < 0 || suspicionMult < 1 || retransmitMult < 1 || gossipPerMessageMax < 1 || membersMax < 2) {
       throw new IllegalArgumentException("membership settings out of range");
     }
   }

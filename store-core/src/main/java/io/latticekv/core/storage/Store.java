@@ -9,12 +9,13 @@ import io.latticekv.core.crdt.Crdt;
 import io.latticekv.core.crdt.CrdtCodec;
 import io.latticekv.core.crdt.CrdtDecodeException;
 import io.latticekv.core.crdt.CrdtUpdate;
-import io.latticekv.core.crdt.LwwRegister;
 import io.latticekv.core.crdt.NodeId;
+import io.latticekv.core.crdt.PnCounter;
 import io.latticekv.core.merkle.Hashing;
+import io.latticekv.core.merkle.KeyDigest;
 import io.latticekv.core.merkle.MerkleTree;
+import io.latticekv.core.util.RateLimitedLog;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -77,12 +78,6 @@ public final class Store implements AutoCloseable {
 
   private static final byte[] CF_DATA = "data".getBytes(StandardCharsets.UTF_8);
   private static final byte[] CF_META = "meta".getBytes(StandardCharsets.UTF_8);
-  private static final byte[] META_NODE_ID = bytes("node_id");
-  private static final byte[] META_FORMAT = bytes("format_version");
-  private static final byte[] META_HLC_LEASE = bytes("hlc_lease");
-  private static final String META_REPLICA_PREFIX = "replica/";
-  private static final byte[] META_INCARNATION = bytes("incarnation");
-  private static final byte[] META_SEGMENT_BITS = bytes("merkle_segment_bits");
   /** Every data key starts with its Merkle segment, so a segment's keys are one prefix scan. */
   private static final int SEGMENT_PREFIX_BYTES = 4;
   /** Progress of the tree build at startup is logged every this many keys. */
@@ -102,6 +97,7 @@ public final class Store implements AutoCloseable {
   private final WriteOptions writeOptions;
   private final WriteOptions syncedWrite;
   private final GroupCommitter groupCommitter;
+  private final StoreMeta metadata;
   private final NodeId nodeId;
   private final NodeId replicaId;
   private final HybridLogicalClock hlc;
@@ -113,6 +109,11 @@ public final class Store implements AutoCloseable {
   /** Writes applied (client writes, rumors, repairs), and the RocksDB writes that stored them. */
   private final java.util.concurrent.atomic.LongAdder writesApplied = new java.util.concurrent.atomic.LongAdder();
   private final java.util.concurrent.atomic.LongAdder rocksDbWrites = new java.util.concurrent.atomic.LongAdder();
+  /** States from peers refused by the policy, by reason; clients get theirs as errors. */
+  private final Map<String, java.util.concurrent.atomic.LongAdder> peerStatesRefused =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  /** A peer can send a refused state at will: one line per reason and interval. */
+  private final RateLimitedLog refusals;
 
   /** A decoded state, its encoded size, and its current contribution to the Merkle tree. */
   private record Cached(Crdt<?> state, int bytes, long entryHash) {}
@@ -158,19 +159,21 @@ public final class Store implements AutoCloseable {
     this.meta = handles.get(2);
     this.writeOptions = new WriteOptions().setSync(options.sync() == SyncPolicy.ALWAYS);
     this.syncedWrite = new WriteOptions().setSync(true);
+    this.metadata = new StoreMeta(db, meta, syncedWrite, options.directory());
+    this.refusals = new RateLimitedLog(log, options.clock(), 10_000);
     try {
-      checkFormat();
-      this.nodeId = loadOrCreateNodeId();
+      metadata.checkFormat(FORMAT_VERSION, hasAnyData());
+      this.nodeId = metadata.loadOrCreateNodeId(options.random());
       this.replicaId = NodeId.random(options.random());
-      putMetaSynced(bytes(META_REPLICA_PREFIX + replicaId), longBytes(options.clock().millis()));
-      HlcTimestamp floor = new HlcTimestamp(readLong(getMeta(META_HLC_LEASE)));
-      this.hlc = new HybridLogicalClock(options.clock(), floor, options.hlcMaxForwardMillis());
+      metadata.recordReplicaId(replicaId, options.clock().millis());
+      HlcTimestamp floor = new HlcTimestamp(metadata.hlcLease());
+      this.hlc = new HybridLogicalClock(options.clock(), floor);
       this.leaseMillis = floor.physicalMillis();
     } catch (RuntimeException e) {
       closeHandles();
       throw e;
     }
-    this.tree = new MerkleTree(segmentBits(options.segmentBits()));
+    this.tree = new MerkleTree(metadata.segmentBits(options.segmentBits()));
     buildTree();
     this.groupCommitter = options.sync() == SyncPolicy.BATCH ? new GroupCommitter(db) : null;
     this.stripes = new ReentrantLock[options.lockStripes()];
@@ -206,24 +209,27 @@ public final class Store implements AutoCloseable {
    * node announces itself with an incarnation above every one it used before, so its peers take
    * it as alive again rather than as an old rumor.
    */
-  public synchronized long nextIncarnation() {
+  public long nextIncarnation() {
     checkOpen();
-    long next = readLong(getMeta(META_INCARNATION)) + 1;
-    putMetaSynced(META_INCARNATION, longBytes(next));
-    return next;
+    return metadata.nextIncarnation();
   }
 
   /** Every replica id this directory has written under, oldest first. */
   public List<NodeId> replicaHistory() {
-    List<NodeId> ids = new ArrayList<>();
-    try (RocksIterator it = db.newIterator(meta)) {
-      byte[] prefix = bytes(META_REPLICA_PREFIX);
-      for (it.seek(prefix); it.isValid() && startsWith(it.key(), prefix); it.next()) {
-        String hex = new String(it.key(), prefix.length, it.key().length - prefix.length, StandardCharsets.UTF_8);
-        ids.add(NodeId.parse(hex));
-      }
-    }
-    return ids;
+    checkOpen();
+    return metadata.replicaHistory();
+  }
+
+  /** The cluster members this node knew to be replicas when it last saved them. */
+  public List<io.latticekv.core.membership.KnownMember> knownMembers() {
+    checkOpen();
+    return metadata.knownMembers();
+  }
+
+  /** Saves the members this node knows to be replicas (fsynced: a restart must find them). */
+  public void saveKnownMembers(List<io.latticekv.core.membership.KnownMember> members) {
+    checkOpen();
+    metadata.setKnownMembers(members);
   }
 
   public SyncPolicy sync() {
@@ -303,8 +309,15 @@ public final class Store implements AutoCloseable {
     return outcome.applied();
   }
 
+  /** Who asked for a write: a refused write from a client is its error; one from a peer is counted and logged. */
+  public enum Origin { CLIENT, PEER }
+
   /** One write of a batch: an update to one key. */
-  public record Write(ByteString key, CrdtUpdate update) {}
+  public record Write(ByteString key, CrdtUpdate update, Origin origin) {
+    public Write(ByteString key, CrdtUpdate update) {
+      this(key, update, Origin.CLIENT);
+    }
+  }
 
   /**
    * The outcome of one write of a batch: applied, or refused with the exception {@link #apply}
@@ -351,6 +364,9 @@ public final class Store implements AutoCloseable {
         try {
           outcomes.add(new Outcome(compute(write, pending), null));
         } catch (RuntimeException refused) {
+          if (write.origin() == Origin.PEER) {
+            refusedFromPeer(write, refused);
+          }
           outcomes.add(new Outcome(null, refused));
         }
       }
@@ -390,20 +406,19 @@ public final class Store implements AutoCloseable {
       p = new Pending(cache.get(key, this::load));
       pending.put(key, p);
     }
+    options.policy().checkKey(key);
     Crdt<?> current = p.state == null ? CrdtUpdate.emptyOf(update.type()) : p.state;
     if (current.type() != update.type()) {
       throw new TypeMismatchException(printable(key), current.type(), update.type());
     }
-    if (current instanceof LwwRegister register && !register.isEmpty()) {
-      // A new assignment must be later than the one it replaces, even if that came from a
-      // node whose clock runs ahead of ours.
-      if (!hlc.observe(register.timestamp())) {
-        log.warn("key {} holds a register timestamp {} beyond the clock drift limit; "
-            + "a new assignment may lose to it until our clock catches up", printable(key), register.timestamp());
-      }
+    if (update instanceof CrdtUpdate.JoinState join) {
+      options.policy().checkState(join.state(), options.clock().millis());
     }
     Crdt<?> delta = update.delta(current, replicaId, this::nextTimestamp);
     Crdt<?> next = Crdt.join(current, delta);
+    if (update instanceof CrdtUpdate.JoinState && next instanceof PnCounter counter) {
+      counter.value(); // a merged state that would overflow is refused before it is stored (StatePolicy)
+    }
     boolean changed = p.state == null || !next.equals(current);
     if (changed) {
       byte[] bytes = next.encode();
@@ -472,12 +487,48 @@ public final class Store implements AutoCloseable {
       synchronized (leaseLock) {
         if (ts.physicalMillis() >= leaseMillis) {
           long lease = ts.physicalMillis() + HLC_LEASE_MILLIS;
-          putMetaSynced(META_HLC_LEASE, longBytes(HlcTimestamp.of(lease, 0).packed()));
+          metadata.setHlcLease(HlcTimestamp.of(lease, 0).packed());
           leaseMillis = lease;
         }
       }
     }
     return ts;
+  }
+
+  private void refusedFromPeer(Write write, RuntimeException refused) {
+    String reason = refusalReason(refused);
+    peerStatesRefused.computeIfAbsent(reason, r -> new java.util.concurrent.atomic.LongAdder()).increment();
+    if (refused instanceof StorageException) {
+      log.error("could not merge a peer's state of {}", printable(write.key()), refused);
+    } else {
+      refusals.warn(reason, "refused a peer's state of {} ({}): {}", printable(write.key()), reason,
+          refused.getMessage());
+    }
+  }
+
+  /** The metric label of a refusal. */
+  static String refusalReason(RuntimeException refused) {
+    if (refused instanceof KeyTooLargeException) {
+      return "key_too_large";
+    } else if (refused instanceof ValueTooLargeException) {
+      return "value_too_large";
+    } else if (refused instanceof ClockDriftException) {
+      return "clock_drift";
+    } else if (refused instanceof io.latticekv.core.crdt.CounterOverflowException) {
+      return "overflow";
+    } else if (refused instanceof TypeMismatchException) {
+      // Two nodes created the key with different types concurrently: the replicas disagree on the
+      // key's type and cannot merge; each keeps its own.
+      return "type_mismatch";
+    }
+    return "storage_error";
+  }
+
+  /** States from peers refused by the state policy since open, by reason. */
+  public Map<String, Long> peerStatesRefused() {
+    Map<String, Long> out = new java.util.TreeMap<>();
+    peerStatesRefused.forEach((reason, count) -> out.put(reason, count.sum()));
+    return out;
   }
 
   /** The greatest timestamp the clock has issued or observed. */
@@ -492,16 +543,13 @@ public final class Store implements AutoCloseable {
     return tree;
   }
 
-  /** A key and the digest of its stored state, as anti-entropy compares them. */
-  public record KeyDigest(ByteString key, long digest) {}
-
   /** Every key of {@code segment} with its state's digest, sorted by key bytes. */
   public List<KeyDigest> segmentEntries(int segment) {
     checkOpen();
     List<KeyDigest> entries = new ArrayList<>();
     byte[] prefix = segmentPrefix(segment);
     try (RocksIterator it = db.newIterator(data)) {
-      for (it.seek(prefix); it.isValid() && startsWith(it.key(), prefix); it.next()) {
+      for (it.seek(prefix); it.isValid() && StoreMeta.startsWith(it.key(), prefix); it.next()) {
         byte[] k = it.key();
         byte[] v = it.value();
         entries.add(new KeyDigest(ByteString.copyFrom(k, SEGMENT_PREFIX_BYTES, k.length - SEGMENT_PREFIX_BYTES),
@@ -530,21 +578,6 @@ public final class Store implements AutoCloseable {
     }
     log.info("built the Merkle tree over {} keys in {} ms ({} segments)", keys,
         (System.nanoTime() - start) / 1_000_000, tree.segments());
-  }
-
-  /** The segment width of this directory: fixed when it is created, since the key layout depends on it. */
-  private int segmentBits(int requested) {
-    byte[] stored = getMeta(META_SEGMENT_BITS);
-    if (stored == null) {
-      putMetaSynced(META_SEGMENT_BITS, longBytes(requested));
-      return requested;
-    }
-    int bits = (int) readLong(stored);
-    if (bits != requested) {
-      log.warn("data directory {} was created with {} Merkle segment bits; using them, not {}",
-          options.directory(), bits, requested);
-    }
-    return bits;
   }
 
   // ---------------------------------------------------------------- scans and stats
@@ -592,58 +625,10 @@ public final class Store implements AutoCloseable {
 
   // ---------------------------------------------------------------- metadata
 
-  private void checkFormat() {
-    byte[] format = getMeta(META_FORMAT);
-    if (format == null) {
-      if (hasAnyData()) {
-        throw new StorageException("data directory " + options.directory()
-            + " holds data but no format version: it was not written by LatticeKV");
-      }
-      putMetaSynced(META_FORMAT, bytes(Integer.toString(FORMAT_VERSION)));
-      return;
-    }
-    String version = new String(format, StandardCharsets.UTF_8);
-    if (!version.equals(Integer.toString(FORMAT_VERSION))) {
-      throw new StorageException("data directory " + options.directory() + " has format version " + version
-          + "; this build reads version " + FORMAT_VERSION);
-    }
-  }
-
   private boolean hasAnyData() {
     try (RocksIterator it = db.newIterator(data)) {
       it.seekToFirst();
       return it.isValid();
-    }
-  }
-
-  private NodeId loadOrCreateNodeId() {
-    byte[] stored = getMeta(META_NODE_ID);
-    if (stored != null) {
-      try {
-        return NodeId.fromBytes(ByteString.copyFrom(stored));
-      } catch (CrdtDecodeException e) {
-        throw new StorageException("the node id in " + options.directory() + " is damaged: " + e.getMessage(), e);
-      }
-    }
-    NodeId fresh = NodeId.random(options.random());
-    putMetaSynced(META_NODE_ID, fresh.toBytes().toByteArray());
-    log.info("new data directory {}: node id {}", options.directory(), fresh);
-    return fresh;
-  }
-
-  private byte[] getMeta(byte[] key) {
-    try {
-      return db.get(meta, key);
-    } catch (RocksDBException e) {
-      throw new StorageException("cannot read store metadata: " + e.getMessage(), e);
-    }
-  }
-
-  private void putMetaSynced(byte[] key, byte[] value) {
-    try {
-      db.put(meta, syncedWrite, key, value);
-    } catch (RocksDBException e) {
-      throw new StorageException("cannot write store metadata: " + e.getMessage(), e);
     }
   }
 
@@ -686,30 +671,6 @@ public final class Store implements AutoCloseable {
   }
 
   // ---------------------------------------------------------------- helpers
-
-  private static byte[] bytes(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
-  }
-
-  private static byte[] longBytes(long value) {
-    return ByteBuffer.allocate(Long.BYTES).putLong(value).array();
-  }
-
-  private static long readLong(byte[] bytes) {
-    return bytes == null ? 0 : ByteBuffer.wrap(bytes).getLong();
-  }
-
-  private static boolean startsWith(byte[] bytes, byte[] prefix) {
-    if (bytes.length < prefix.length) {
-      return false;
-    }
-    for (int i = 0; i < prefix.length; i++) {
-      if (bytes[i] != prefix[i]) {
-        return false;
-      }
-    }
-    return true;
-  }
 
   /** A key as a person can read it in a message: UTF-8 when it is, hex otherwise, shortened. */
   public static String printable(ByteString key) {

@@ -15,8 +15,8 @@ import java.util.Random;
  *     past it is refused; raising it makes every read-merge-write of such a key slower
  * @param lockStripes number of locks that serialize writes per key. More lets more writes to
  *     different keys proceed at once, at a little memory each
- * @param hlcMaxForwardMillis how far ahead of the local clock a stored or received timestamp may
- *     be before the clock refuses to follow it
+ * @param policy what a state from outside (a client's whole-state merge, a peer's rumor, replica
+ *     write or repair) must satisfy before it is merged
  * @param clock the physical clock
  * @param random the source of fresh ids (node id, replica ids)
  * @param segmentBits the Merkle tree has 2^segmentBits segments; fixed when a directory is
@@ -28,7 +28,7 @@ public record StoreOptions(
     long cacheBytes,
     int valueBytesMax,
     int lockStripes,
-    long hlcMaxForwardMillis,
+    StatePolicy policy,
     Clock clock,
     Random random,
     int segmentBits) {
@@ -36,12 +36,11 @@ public record StoreOptions(
   public static final long DEFAULT_CACHE_BYTES = 64L << 20;
   public static final int DEFAULT_VALUE_BYTES_MAX = 32 << 20;
   public static final int DEFAULT_LOCK_STRIPES = 1024;
-  public static final long DEFAULT_HLC_MAX_FORWARD_MILLIS = 60_000;
-
   public StoreOptions {
-    if (cacheBytes < 0 || valueBytesMax <= 0 || lockStripes <= 0 || hlcMaxForwardMillis < 0) {
+    if (cacheBytes < 0 || valueBytesMax <= 0 || lockStripes <= 0) {
       throw new IllegalArgumentException("store limits must be positive");
     }
+    java.util.Objects.requireNonNull(policy, "policy");
   }
 
   /** Defaults for {@code directory} with {@code sync}: system clock, secure random ids. */
@@ -52,25 +51,29 @@ public record StoreOptions(
         DEFAULT_CACHE_BYTES,
         DEFAULT_VALUE_BYTES_MAX,
         DEFAULT_LOCK_STRIPES,
-        DEFAULT_HLC_MAX_FORWARD_MILLIS,
+        StatePolicy.DEFAULTS,
         Clock.system(),
         new java.security.SecureRandom(),
         io.latticekv.core.merkle.MerkleTree.DEFAULT_SEGMENT_BITS);
   }
 
   public StoreOptions withCacheBytes(long bytes) {
-    return new StoreOptions(directory, sync, bytes, valueBytesMax, lockStripes, hlcMaxForwardMillis, clock, random, segmentBits);
+    return new StoreOptions(directory, sync, bytes, valueBytesMax, lockStripes, policy, clock, random, segmentBits);
   }
 
   public StoreOptions withClock(Clock newClock) {
-    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, hlcMaxForwardMillis, newClock, random, segmentBits);
+    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, policy, newClock, random, segmentBits);
   }
 
   public StoreOptions withSegmentBits(int bits) {
-    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, hlcMaxForwardMillis, clock, random, bits);
+    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, policy, clock, random, bits);
+  }
+
+  public StoreOptions withPolicy(StatePolicy newPolicy) {
+    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, newPolicy, clock, random, segmentBits);
   }
 
   public StoreOptions withValueBytesMax(int bytes) {
-    return new StoreOptions(directory, sync, cacheBytes, bytes, lockStripes, hlcMaxForwardMillis, clock, random, segmentBits);
+    return new StoreOptions(directory, sync, cacheBytes, bytes, lockStripes, policy, clock, random, segmentBits);
   }
 }

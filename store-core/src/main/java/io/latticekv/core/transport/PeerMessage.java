@@ -4,87 +4,186 @@ import com.google.protobuf.ByteString;
 import io.latticekv.core.crdt.Crdt;
 import io.latticekv.core.crdt.NodeId;
 import io.latticekv.core.membership.MemberStatus;
+import io.latticekv.core.merkle.KeyDigest;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Every message one node sends another. The protocol objects produce and consume these; a
  * transport carries them (Netty in the server, a simulated network in tests).
+ *
+ * <p>Each message names its {@link Kind}, and code that handles every message switches over it in
+ * a switch expression, so a message added here without a case there does not compile (Java 17 has
+ * no exhaustive switch over the sealed types themselves).
  */
 public sealed interface PeerMessage {
+
+  /** One constant per message type. */
+  enum Kind {
+    JOIN, JOIN_REPLY, PING, ACK, PING_REQ, GOSSIP,
+    RUMOR_BATCH, RUMOR_PULL, RUMOR_ACK,
+    REPLICA_WRITE, REPLICA_WRITE_ACK, REPLICA_READ, REPLICA_READ_REPLY,
+    AE_HASHES, AE_HASHES_REPLY, AE_SEGMENTS, AE_SEGMENTS_REPLY, AE_FETCH, AE_STATES
+  }
+
+  NodeId from();
+
+  Kind kind();
+
+  // ------------------------------------------------------------ membership
 
   /** One line of membership gossip, piggybacked on probes (SWIM section 4.4). */
   record MemberUpdate(NodeId id, String address, long incarnation, MemberStatus status) {}
 
   /** Asks a seed to be let in; answered with {@link JoinReply}. */
-  record Join(NodeId from, String address, long incarnation) implements PeerMessage {}
+  record Join(NodeId from, String address, long incarnation) implements PeerMessage {
+    public Kind kind() {
+      return Kind.JOIN;
+    }
+  }
 
   /** The seed's view of the membership, for a joining node. */
-  record JoinReply(NodeId from, List<MemberUpdate> members) implements PeerMessage {}
+  record JoinReply(NodeId from, List<MemberUpdate> members) implements PeerMessage {
+    public Kind kind() {
+      return Kind.JOIN_REPLY;
+    }
+  }
 
-  /** A direct probe. {@code forSeq} is non-zero when sent on behalf of a requester's PingReq. */
-  record Ping(NodeId from, long seq, List<MemberUpdate> gossip) implements PeerMessage {}
+  /** A direct probe, or one sent on behalf of a requester's {@link PingReq}. */
+  record Ping(NodeId from, long seq, List<MemberUpdate> gossip) implements PeerMessage {
+    public Kind kind() {
+      return Kind.PING;
+    }
+  }
 
   /** The answer to a ping. */
-  record Ack(NodeId from, long seq, List<MemberUpdate> gossip) implements PeerMessage {}
+  record Ack(NodeId from, long seq, List<MemberUpdate> gossip) implements PeerMessage {
+    public Kind kind() {
+      return Kind.ACK;
+    }
+  }
 
   /** Asks the receiver to probe {@code target} and forward its ack (SWIM's indirect probe). */
-  record PingReq(NodeId from, long seq, NodeId target, String targetAddress) implements PeerMessage {}
+  record PingReq(NodeId from, long seq, NodeId target, String targetAddress) implements PeerMessage {
+    public Kind kind() {
+      return Kind.PING_REQ;
+    }
+  }
 
-  /** Membership gossip alone, as sent on a graceful leave. */
-  record Gossip(NodeId from, List<MemberUpdate> gossip) implements PeerMessage {}
+  /** Membership gossip alone: a graceful leave, a full view exchange. */
+  record Gossip(NodeId from, List<MemberUpdate> gossip) implements PeerMessage {
+    public Kind kind() {
+      return Kind.GOSSIP;
+    }
+  }
+
+  // ------------------------------------------------------------ rumors
 
   /**
    * One replicated update: the delta a write made to a key, and the rumor versions it carries
    * (origin node -> highest rumor sequence joined into it), for Scuttlebutt-style pull digests.
    */
-  record Rumor(ByteString key, Crdt<?> delta, java.util.Map<NodeId, Long> versions) {}
+  record Rumor(ByteString key, Crdt<?> delta, Map<NodeId, Long> versions) {}
 
   /**
    * A batch of hot rumors. With a {@code digest} (push-pull), the sender also asks for the hot
    * rumors it lacks: those with a version above the digest's entry for their origin.
    */
-  record RumorBatch(NodeId from, long batchId, List<Rumor> rumors, java.util.Map<NodeId, Long> digest)
-      implements PeerMessage {}
+  record RumorBatch(NodeId from, long batchId, List<Rumor> rumors, Map<NodeId, Long> digest) implements PeerMessage {
+    public Kind kind() {
+      return Kind.RUMOR_BATCH;
+    }
+  }
 
   /** Pull: asks for the hot rumors the sender lacks, given what it has seen per origin. */
-  record RumorPull(NodeId from, java.util.Map<NodeId, Long> digest) implements PeerMessage {}
+  record RumorPull(NodeId from, Map<NodeId, Long> digest) implements PeerMessage {
+    public Kind kind() {
+      return Kind.RUMOR_PULL;
+    }
+  }
 
   /** The receiver's feedback: for each rumor of the batch, whether it was news. */
-  record RumorAck(NodeId from, long batchId, List<Boolean> wasNew) implements PeerMessage {}
+  record RumorAck(NodeId from, long batchId, List<Boolean> wasNew) implements PeerMessage {
+    public Kind kind() {
+      return Kind.RUMOR_ACK;
+    }
+  }
 
-  /** A coordinator asks a replica to join {@code state} into {@code key} (w = quorum | all). */
-  record ReplicaWrite(NodeId from, long id, ByteString key, Crdt<?> state) implements PeerMessage {}
+  // ------------------------------------------------------------ consistency levels
+
+  /** A coordinator asks a replica to join {@code state} into {@code key} (w = quorum | all, read repair). */
+  record ReplicaWrite(NodeId from, long id, ByteString key, Crdt<?> state) implements PeerMessage {
+    public Kind kind() {
+      return Kind.REPLICA_WRITE;
+    }
+  }
 
   /** The replica's answer: {@code error} empty when the state is durably applied. */
-  record ReplicaWriteAck(NodeId from, long id, String error) implements PeerMessage {}
+  record ReplicaWriteAck(NodeId from, long id, String error) implements PeerMessage {
+    public Kind kind() {
+      return Kind.REPLICA_WRITE_ACK;
+    }
+  }
 
   /** A coordinator asks a replica for its state of {@code key} (r = quorum | all). */
-  record ReplicaRead(NodeId from, long id, ByteString key) implements PeerMessage {}
+  record ReplicaRead(NodeId from, long id, ByteString key) implements PeerMessage {
+    public Kind kind() {
+      return Kind.REPLICA_READ;
+    }
+  }
 
-  /** The replica's state of the key; null when it has none. */
-  record ReplicaReadReply(NodeId from, long id, Crdt<?> state, String error) implements PeerMessage {}
+  /** The replica's state of the key; null when it has none, or when {@code error} says why not. */
+  record ReplicaReadReply(NodeId from, long id, Crdt<?> state, String error) implements PeerMessage {
+    public Kind kind() {
+      return Kind.REPLICA_READ_REPLY;
+    }
+  }
 
   // ------------------------------------------------------------ anti-entropy
 
-  /** Anti-entropy: the responder's Merkle hashes of the nodes {@code indexes} at {@code level}, please. */
-  record AeHashes(NodeId from, long exchange, int level, int[] indexes) implements PeerMessage {}
+  /** The responder's Merkle hashes of the nodes {@code indexes} at {@code level}, please. */
+  record AeHashes(NodeId from, long exchange, int level, int[] indexes) implements PeerMessage {
+    public Kind kind() {
+      return Kind.AE_HASHES;
+    }
+  }
 
-  record AeHashesReply(NodeId from, long exchange, int level, int[] indexes, long[] hashes) implements PeerMessage {}
+  record AeHashesReply(NodeId from, long exchange, int level, int[] indexes, long[] hashes) implements PeerMessage {
+    public Kind kind() {
+      return Kind.AE_HASHES_REPLY;
+    }
+  }
 
   /** The keys and state digests of these segments, please. */
-  record AeSegments(NodeId from, long exchange, int[] segments) implements PeerMessage {}
+  record AeSegments(NodeId from, long exchange, int[] segments) implements PeerMessage {
+    public Kind kind() {
+      return Kind.AE_SEGMENTS;
+    }
+  }
 
-  record KeyDigest(ByteString key, long digest) {}
-
-  record AeSegmentsReply(NodeId from, long exchange, List<KeyDigest> entries) implements PeerMessage {}
+  /**
+   * The keys and digests of {@code segments}, each listed whole: the responder lists the segments
+   * asked for in order and stops before one that would pass its byte budget.
+   */
+  record AeSegmentsReply(NodeId from, long exchange, int[] segments, List<KeyDigest> entries) implements PeerMessage {
+    public Kind kind() {
+      return Kind.AE_SEGMENTS_REPLY;
+    }
+  }
 
   /** The full states of these keys, please. */
-  record AeFetch(NodeId from, long exchange, List<ByteString> keys) implements PeerMessage {}
+  record AeFetch(NodeId from, long exchange, List<ByteString> keys) implements PeerMessage {
+    public Kind kind() {
+      return Kind.AE_FETCH;
+    }
+  }
 
   record KeyState(ByteString key, Crdt<?> state) {}
 
   /** Full states: the answer to a fetch, or (with {@code push}) states for the receiver to merge. */
-  record AeStates(NodeId from, long exchange, List<KeyState> states, boolean push) implements PeerMessage {}
-
-  NodeId from();
+  record AeStates(NodeId from, long exchange, List<KeyState> states, boolean push) implements PeerMessage {
+    public Kind kind() {
+      return Kind.AE_STATES;
+    }
+  }
 }

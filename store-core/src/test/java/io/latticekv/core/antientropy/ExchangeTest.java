@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import io.latticekv.core.cluster.StorageRunner;
+import io.latticekv.core.cluster.StoreReplica;
 import io.latticekv.core.crdt.CrdtUpdate;
 import io.latticekv.core.crdt.NodeId;
 import io.latticekv.core.membership.Member;
@@ -37,7 +39,7 @@ class ExchangeTest {
         (to, m) -> {
           messages++;
           wire.add(new Object[] {to, m});
-        }, () -> List.of(peer), new StoreReplica(store));
+        }, () -> List.of(peer), new StoreReplica(store), StorageRunner.inline());
   }
 
   private static Member member(Store store, String address) {
@@ -94,6 +96,70 @@ class ExchangeTest {
       deliver(a, b);
       assertEquals(2, messages - before, "equal replicas exchange one request and one answer");
       assertTrue(a.lastExchanges().get(0).matched());
+    }
+  }
+
+  /**
+   * Requests no correct peer sends are dropped before any work: an {@code AeHashes} at level
+   * 2^31 - 1 held the protocol thread 11 s; an {@code AeSegments} repeating one segment 15 s.
+   */
+  @Test
+  void workBombRequestsAreRefusedBeforeAnyWork() {
+    long[] now = {1_000};
+    try (Store store = Store.open(StoreOptions.defaults(dir.resolve("a"), SyncPolicy.NONE))) {
+      for (int i = 0; i < 100; i++) {
+        store.apply(k("key-" + i), new CrdtUpdate.CounterAdd(1));
+      }
+      NodeId attacker = new NodeId(7, 7);
+      AntiEntropy a = new AntiEntropy(store.nodeId(), AntiEntropyConfig.DEFAULTS, () -> now[0], new Random(1),
+          (to, m) -> wire.add(new Object[] {to, m}),
+          () -> List.of(new Member(attacker, "x", 1, MemberStatus.ALIVE, 0, 0)), new StoreReplica(store),
+          StorageRunner.inline());
+      int segments = store.tree().segments();
+      int[] repeated = new int[37_000];
+      java.util.Arrays.fill(repeated, 5);
+      List<PeerMessage> bombs = List.of(
+          new PeerMessage.AeHashes(attacker, 1, Integer.MAX_VALUE, new int[] {0}),
+          new PeerMessage.AeHashes(attacker, 1, -1, new int[] {0}),
+          new PeerMessage.AeHashes(attacker, 1, 1, new int[] {segments}),
+          new PeerMessage.AeHashes(attacker, 1, 0, new int[segments + 1]),
+          new PeerMessage.AeSegments(attacker, 1, repeated),
+          new PeerMessage.AeSegments(attacker, 1, new int[] {3, 3}),
+          new PeerMessage.AeSegments(attacker, 1, new int[] {-1}),
+          new PeerMessage.AeSegments(attacker, 1, java.util.stream.IntStream.range(0, 65).toArray()),
+          new PeerMessage.AeFetch(attacker, 1, java.util.Collections.nCopies(1_001, k("key-1"))),
+          new PeerMessage.AeStates(attacker, 1, java.util.Collections.nCopies(1_001,
+              new PeerMessage.KeyState(k("key-1"), io.latticekv.core.crdt.PnCounter.empty())), true));
+      long start = System.nanoTime();
+      for (PeerMessage bomb : bombs) {
+        a.receive(bomb);
+      }
+      assertTrue(wire.isEmpty(), "a refused request gets no answer: " + wire);
+      assertEquals(bombs.size(), a.requestsRefused());
+      assertTrue(System.nanoTime() - start < 2_000_000_000L, "refusing took " + (System.nanoTime() - start) / 1e6 + " ms");
+
+      a.receive(new PeerMessage.AeSegments(attacker, 1, java.util.stream.IntStream.range(0, 64).toArray()));
+      assertEquals(1, wire.size(), "a request within the caps is answered");
+    }
+  }
+
+  @Test
+  void aSegmentListingStopsAtTheByteLimitAndSaysWhichSegmentsItHolds() {
+    long[] now = {1_000};
+    try (Store store = Store.open(StoreOptions.defaults(dir.resolve("a"), SyncPolicy.NONE).withSegmentBits(2))) {
+      for (int i = 0; i < 400; i++) {
+        store.apply(k("a-long-key-to-fill-the-listing-" + i), new CrdtUpdate.CounterAdd(1));
+      }
+      NodeId peer = new NodeId(7, 7);
+      AntiEntropyConfig small = new AntiEntropyConfig(1_000, 64, 1_000, 4_096, 5_000);
+      AntiEntropy a = new AntiEntropy(store.nodeId(), small, () -> now[0], new Random(1),
+          (to, m) -> wire.add(new Object[] {to, m}),
+          () -> List.of(new Member(peer, "x", 1, MemberStatus.ALIVE, 0, 0)), new StoreReplica(store),
+          StorageRunner.inline());
+      a.receive(new PeerMessage.AeSegments(peer, 1, new int[] {0, 1, 2, 3}));
+      PeerMessage.AeSegmentsReply reply = (PeerMessage.AeSegmentsReply) wire.poll()[1];
+      assertEquals(1, reply.segments().length, "the first segment alone passes 4 KiB");
+      assertEquals(store.segmentEntries(reply.segments()[0]).size(), reply.entries().size(), "listed whole");
     }
   }
 }

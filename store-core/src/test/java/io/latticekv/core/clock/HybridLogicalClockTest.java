@@ -1,7 +1,6 @@
 package io.latticekv.core.clock;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.atomic.AtomicLong;
@@ -11,7 +10,7 @@ class HybridLogicalClockTest {
 
   private final AtomicLong wall = new AtomicLong(1_700_000_000_000L);
   private final HybridLogicalClock clock =
-      new HybridLogicalClock(wall::get, new HlcTimestamp(0), 60_000);
+      new HybridLogicalClock(wall::get, new HlcTimestamp(0));
 
   @Test
   void timestampsFollowPhysicalTimeAndCountWithinAMillisecond() {
@@ -37,18 +36,8 @@ class HybridLogicalClockTest {
   void aRestartedClockStartsAboveItsPersistedHighWaterMark() {
     HlcTimestamp issued = clock.now();
     wall.addAndGet(-60_000); // the machine's clock went back while the node was down
-    HybridLogicalClock restarted = new HybridLogicalClock(wall::get, clock.highWaterMark(), 60_000);
+    HybridLogicalClock restarted = new HybridLogicalClock(wall::get, clock.highWaterMark());
     assertTrue(restarted.now().compareTo(issued) > 0);
-  }
-
-  @Test
-  void observedTimestampsPushTheClockForwardWithinTheLimit() {
-    HlcTimestamp remote = HlcTimestamp.of(wall.get() + 1_000, 9);
-    assertTrue(clock.observe(remote));
-    assertTrue(clock.now().compareTo(remote) > 0);
-    HlcTimestamp farFuture = HlcTimestamp.of(wall.get() + 3_600_000, 0);
-    assertFalse(clock.observe(farFuture));
-    assertTrue(clock.now().compareTo(farFuture) < 0);
   }
 
   @Test

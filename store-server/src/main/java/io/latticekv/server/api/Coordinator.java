@@ -10,7 +10,7 @@ import java.util.concurrent.CompletableFuture;
  * Coordinates a request with the other replicas when its level asks for more than this node: a
  * write at {@code w = quorum | all} waits for that many replicas to apply it durably; a read at
  * {@code r = quorum | all} merges that many replicas' states and writes the merge back to the
- * stale ones (read repair). Failures are {@link LevelNotMetException}s.
+ * stale ones (read repair). Failures are {@link io.latticekv.core.replication.LevelNotMetException}s.
  */
 public interface Coordinator {
 
@@ -33,12 +33,4 @@ public interface Coordinator {
     }
   };
 
-  /** Not enough replicas answered for the requested level; the message says how many did. */
-  final class LevelNotMetException extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-
-    public LevelNotMetException(String message) {
-      super(message);
-    }
-  }
 }

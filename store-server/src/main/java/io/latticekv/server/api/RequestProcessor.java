@@ -210,11 +210,18 @@ public final class RequestProcessor {
         yield new CrdtUpdate.RegisterAssign(merge.getRegister().getValue());
       }
       case STATE -> {
+        Crdt<?> state;
         try {
-          yield new CrdtUpdate.JoinState(CrdtCodec.fromProto(merge.getState()));
+          state = CrdtCodec.fromProto(merge.getState());
         } catch (CrdtDecodeException e) {
           throw new Refusal(ErrorCode.INVALID_STATE, "the state to merge is invalid: " + e.getMessage());
         }
+        if (state instanceof OrSet set && set.size() > limits.setElementsMax()) {
+          throw new Refusal(ErrorCode.TOO_MANY_ELEMENTS, "the set state to merge has " + set.size()
+              + " elements; the limit is " + limits.setElementsMax() + " per request, as for an update");
+        }
+        // Sizes, clock drift and counter range are checked by the store, as for every state from outside.
+        yield new CrdtUpdate.JoinState(state);
       }
       case UPDATE_NOT_SET -> throw new Refusal(ErrorCode.BAD_REQUEST, "merge request carries no update");
     };
@@ -340,7 +347,11 @@ public final class RequestProcessor {
       code = ErrorCode.OVERFLOW;
     } else if (failure instanceof ValueTooLargeException) {
       code = ErrorCode.VALUE_TOO_LARGE;
-    } else if (failure instanceof Coordinator.LevelNotMetException) {
+    } else if (failure instanceof io.latticekv.core.storage.KeyTooLargeException) {
+      code = ErrorCode.KEY_TOO_LARGE;
+    } else if (failure instanceof io.latticekv.core.storage.ClockDriftException) {
+      code = ErrorCode.INVALID_STATE;
+    } else if (failure instanceof io.latticekv.core.replication.LevelNotMetException) {
       code = ErrorCode.UNAVAILABLE;
     } else if (failure instanceof java.util.concurrent.RejectedExecutionException) {
       code = ErrorCode.UNAVAILABLE;

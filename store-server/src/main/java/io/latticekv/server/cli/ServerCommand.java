@@ -1,5 +1,11 @@
 package io.latticekv.server.cli;
 
+import io.latticekv.core.antientropy.AntiEntropyConfig;
+import io.latticekv.core.cluster.ClusterConfig;
+import io.latticekv.core.gossip.RumorConfig;
+import io.latticekv.core.membership.MembershipConfig;
+import io.latticekv.core.replication.ReplicationConfig;
+import io.latticekv.core.storage.StatePolicy;
 import io.latticekv.core.storage.StoreOptions;
 import io.latticekv.core.storage.SyncPolicy;
 import io.latticekv.server.LatticeNode;
@@ -125,7 +131,17 @@ final class ServerCommand implements Callable<Integer> {
       description = "Wait for a direct ack before probing indirectly (default: ${DEFAULT-VALUE}).")
   long probeTimeoutMs;
 
-  @Option(names = "--replica-timeout-ms", paramLabel = "MS", defaultValue = "2000",
+  @Option(names = "--members-max", paramLabel = "N", defaultValue = "" + MembershipConfig.MEMBERS_MAX,
+      description = "Most cluster members this node keeps, itself included; gossip about more is ignored "
+          + "with a log line. Bounds what invented members can cost (default: ${DEFAULT-VALUE}).")
+  int membersMax;
+
+  @Option(names = "--clock-drift-max-ms", paramLabel = "MS", defaultValue = "" + StatePolicy.CLOCK_DRIFT_MAX_MS,
+      description = "How far ahead of this node's clock a register timestamp from a client's merge or a peer "
+          + "may be; later ones are refused, never taken into the clock (default: ${DEFAULT-VALUE}).")
+  long clockDriftMaxMs;
+
+  @Option(names = "--replica-timeout-ms", paramLabel = "MS", defaultValue = "" + ReplicationConfig.TIMEOUT_MS,
       description = "How long a write at w=quorum|all or a read at r=quorum|all waits for other "
           + "replicas before it fails (default: ${DEFAULT-VALUE}).")
   long replicaTimeoutMs;
@@ -178,17 +194,23 @@ final class ServerCommand implements Callable<Integer> {
     InetSocketAddress address = parseListen(listen);
     Limits limits = new Limits(frameBytesMax, keyBytesMax, valueBytesMax, setElementsMax,
         inflightMax, connectionsMax, idleTimeoutMs, inputBytesMax, inflightBytesMax, partialFrameTimeoutMs);
-    StoreOptions storeOptions = StoreOptions.defaults(dir, policy).withCacheBytes(cacheBytes);
+    StoreOptions storeOptions = StoreOptions.defaults(dir, policy).withCacheBytes(cacheBytes)
+        .withPolicy(new StatePolicy(keyBytesMax, valueBytesMax, clockDriftMaxMs));
     io.latticekv.server.cluster.ClusterService.Settings cluster = null;
     if (peerListen != null) {
+      MembershipConfig m = MembershipConfig.DEFAULTS;
+      RumorConfig r = RumorConfig.DEFAULTS;
+      AntiEntropyConfig ae = AntiEntropyConfig.DEFAULTS;
+      ClusterConfig config = new ClusterConfig(
+          new MembershipConfig(probeIntervalMs, probeTimeoutMs, m.indirectProbes(), m.suspicionMult(),
+              m.retransmitMult(), m.gossipPerMessageMax(), membersMax),
+          noRumors ? null : new RumorConfig(gossipIntervalMs, fanout, feedbackLimit, r.retransmitMult(),
+              r.batchBytesMax(), r.queueCapacity(), RumorConfig.Mode.parse(gossipMode)),
+          noAntiEntropy ? null : new AntiEntropyConfig(aeIntervalMs, aeSegmentsMax, aeKeysMax,
+              ae.bytesPerMessageMax(), ae.exchangeTimeoutMs()),
+          new ReplicationConfig(replicaTimeoutMs, ReplicationConfig.PENDING_MAX));
       cluster = new io.latticekv.server.cluster.ClusterService.Settings(parseListen(peerListen), null, seeds,
-          clusterName,
-          new io.latticekv.core.membership.MembershipConfig(probeIntervalMs, probeTimeoutMs, 3, 4, 4, 16),
-          new io.latticekv.core.gossip.RumorConfig(gossipIntervalMs, fanout, feedbackLimit, 4, 256 * 1024, 100_000,
-              io.latticekv.core.gossip.RumorConfig.Mode.parse(gossipMode)),
-          !noRumors, frameBytesMax, replicaTimeoutMs,
-          noAntiEntropy ? null : new io.latticekv.core.antientropy.AntiEntropyConfig(aeIntervalMs,
-              aeSegmentsMax, aeKeysMax, 1 << 20, 5_000));
+          clusterName, config, frameBytesMax, keyBytesMax);
     } else if (!seeds.isEmpty()) {
       throw new IllegalArgumentException("--seeds needs --peer-listen");
     }

@@ -2,170 +2,307 @@ package io.latticekv.server.cluster;
 
 import com.google.protobuf.ByteString;
 import io.latticekv.core.clock.Clock;
+import io.latticekv.core.cluster.ClusterConfig;
+import io.latticekv.core.cluster.ClusterNode;
+import io.latticekv.core.cluster.Replica;
+import io.latticekv.core.cluster.StorageRunner;
+import io.latticekv.core.cluster.StoreReplica;
 import io.latticekv.core.crdt.Crdt;
-import io.latticekv.core.crdt.CrdtUpdate;
-import io.latticekv.core.gossip.RumorConfig;
-import io.latticekv.core.gossip.RumorMonger;
+import io.latticekv.core.membership.KnownMember;
 import io.latticekv.core.membership.Member;
 import io.latticekv.core.membership.MemberStatus;
 import io.latticekv.core.membership.Membership;
-import io.latticekv.core.membership.MembershipConfig;
+import io.latticekv.core.merkle.MerkleTree;
+import io.latticekv.core.replication.Level;
+import io.latticekv.core.replication.LevelNotMetException;
 import io.latticekv.core.storage.Store;
-import io.latticekv.core.storage.TypeMismatchException;
-import io.latticekv.core.transport.PeerMessage;
+import io.latticekv.server.api.Coordinator;
+import io.latticekv.server.peer.PeerCodec;
 import io.latticekv.server.peer.PeerNetwork;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Random;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Drives the membership and rumor state machines for a node: one protocol thread runs every tick
- * and every received message, so the state machines stay single-threaded as they expect; the peer
- * network carries their messages.
+ * Drives a {@link ClusterNode} for a server: one protocol thread runs every tick and every received
+ * message, so the protocols stay single-threaded as they expect; the peer network carries their
+ * messages; a bounded pool of replication threads runs the storage work they hand out, so the
+ * protocol thread — the one that answers pings — never waits for the disk.
+ *
+ * <p>Every task on the protocol thread is guarded: an exception is logged with its context
+ * ("bug:"), never lost in a future. Status is a snapshot the protocol thread publishes every
+ * {@link #SNAPSHOT_EVERY_MS}; reading it never waits for that thread, so a busy protocol thread
+ * cannot stall the client event loop that asks.
  */
-public final class ClusterService implements AutoCloseable {
+public final class ClusterService implements Coordinator, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(ClusterService.class);
 
   /** How often the timers are driven: well under the shortest interval (the gossip round). */
   private static final long TICK_MILLIS = 5;
+  /** Status snapshots are this fresh at most; status answers never wait for a newer one. */
+  static final long SNAPSHOT_EVERY_MS = 50;
+  /**
+   * Storage tasks waiting for a replication thread, at most: several seconds of peer work at the
+   * rates measured. Past it, new work is refused at once — a rumor batch goes unacknowledged (the
+   * sender keeps it hot), an exchange ends, a replica write answers an error — instead of queueing
+   * without end behind a slow disk.
+   */
+  static final int STORAGE_QUEUE_MAX = 4_096;
+  /**
+   * Client deltas waiting to become rumors, at most. Past it (a protocol thread that cannot keep
+   * up) they are not spread by rumor; anti-entropy repairs them.
+   */
+  static final int HOT_QUEUE_MAX = 100_000;
 
   /** Everything the cluster layer needs to know. */
-  public record Settings(
-      InetSocketAddress peerListen, String advertise, List<String> seeds, String cluster,
-      MembershipConfig membership, RumorConfig rumors, boolean rumorsEnabled, int frameBytesMax,
-      long replicaTimeoutMs, io.latticekv.core.antientropy.AntiEntropyConfig antiEntropy) {
+  public record Settings(InetSocketAddress peerListen, String advertise, List<String> seeds, String cluster,
+      ClusterConfig config, int frameBytesMax, int keyBytesMax, UnaryOperator<Replica> replicaWrapper) {
 
-    /** The same settings without anti-entropy (null turns it off). */
-    public Settings withAntiEntropy(io.latticekv.core.antientropy.AntiEntropyConfig config) {
-      return new Settings(peerListen, advertise, seeds, cluster, membership, rumors, rumorsEnabled, frameBytesMax,
-          replicaTimeoutMs, config);
+    public Settings(InetSocketAddress peerListen, String advertise, List<String> seeds, String cluster,
+        ClusterConfig config, int frameBytesMax, int keyBytesMax) {
+      this(peerListen, advertise, seeds, cluster, config, frameBytesMax, keyBytesMax, UnaryOperator.identity());
+    }
+
+    public Settings withConfig(ClusterConfig newConfig) {
+      return new Settings(peerListen, advertise, seeds, cluster, newConfig, frameBytesMax, keyBytesMax, replicaWrapper);
+    }
+
+    /** Test-only: the replica the protocols see, wrapped (to make it slow, say). */
+    public Settings withReplicaWrapper(UnaryOperator<Replica> wrapper) {
+      return new Settings(peerListen, advertise, seeds, cluster, config, frameBytesMax, keyBytesMax, wrapper);
     }
   }
 
-  /** A snapshot for status reports. */
-  public record Status(List<Member> members, int rumorQueue, long rumorsSent, long rumorsReceived,
-      long rumorsNew, long rumorsDropped, List<io.latticekv.core.antientropy.AntiEntropy.Outcome> exchanges,
-      long exchangesRun, long keysRepaired, long merkleRoot) {}
+  /**
+   * A status snapshot: the node's (with the time it was taken, which falls behind if the protocol
+   * thread stalls) and the network's and this driver's counters.
+   */
+  public record Status(ClusterNode.Status node, long messagesSent, long bytesSent, long antiEntropyBytesSent,
+      long messagesDropped, long connectionsRefused, long storageTasksRefused, long rumorsShed) {}
 
   private final Store store;
-  private final Settings settings;
   private final ScheduledExecutorService protocol;
+  private final ThreadPoolExecutor storage;
   private final PeerNetwork network;
-  private final Membership membership;
-  private final RumorMonger rumors;
-  private final ReplicaCoordinator coordinator;
-  private final io.latticekv.core.antientropy.AntiEntropy antiEntropy;
+  /** Set once built; peer messages that arrive before are dropped. */
+  private volatile ClusterNode node;
+  private final AtomicInteger hotPending = new AtomicInteger();
+  private final AtomicLong rumorsShed = new AtomicLong();
+  private final AtomicLong storageRefused = new AtomicLong();
+  private volatile Status snapshot;
+  private volatile boolean stopping;
+  private long snapshotAt;
   private boolean left;
 
   public ClusterService(Store store, Settings settings) throws InterruptedException {
     this.store = store;
-    this.settings = settings;
-    this.protocol = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "lattice-protocol");
-      t.setDaemon(true);
-      return t;
-    });
-    this.network = new PeerNetwork(settings.peerListen(), settings.advertise(), store.nodeId(),
-        settings.cluster(), settings.frameBytesMax(), store.tree().segments(), message -> protocol.execute(() -> {
-          if (!replicas().receive(message) && (antiEntropy() == null || !antiEntropy().receive(message))) {
-            membership().receive(message);
-            rumors().receive(message);
+    this.protocol = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "lattice-protocol"));
+    int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
+    AtomicInteger n = new AtomicInteger();
+    this.storage = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS,
+        new ArrayBlockingQueue<>(STORAGE_QUEUE_MAX), r -> daemon(r, "lattice-replication-" + n.incrementAndGet()));
+    int segments = store.tree().segments();
+    this.network = new PeerNetwork(settings.peerListen(), settings.advertise(), store.nodeId(), settings.cluster(),
+        settings.frameBytesMax(), segments,
+        new PeerCodec.Limits(settings.config().membership().membersMax(), settings.keyBytesMax(), segments),
+        (message, processed) -> execute(() -> {
+          try {
+            ClusterNode built = node;
+            if (built != null) {
+              built.receive(message);
+            }
+          } finally {
+            processed.run();
           }
-        }));
-    Random random = new Random(new SecureRandom().nextLong());
+        }, processed));
     long incarnation = store.nextIncarnation();
-    this.membership = new Membership(store.nodeId(), network.address(), incarnation, settings.seeds(),
-        settings.membership(), Clock.system(), random, network, (member, previous) ->
+    List<KnownMember> known = store.knownMembers();
+    Replica replica = settings.replicaWrapper().apply(new StoreReplica(store));
+    this.node = new ClusterNode(store.nodeId(), network.address(), incarnation, settings.seeds(), known,
+        settings.config(), Clock.system(), new Random(new SecureRandom().nextLong()), network, replica,
+        new PoolRunner(), new Membership.Listener() {
+          @Override
+          public void changed(Member member, MemberStatus previous) {
             log.info("member {} at {} is {} (incarnation {}{})", member.id(), member.address(),
                 member.status().name().toLowerCase(), member.incarnation(),
-                previous == null ? ", new" : ", was " + previous.name().toLowerCase()));
-    this.rumors = new RumorMonger(store.nodeId(), settings.rumors(), Clock.system(), new Random(random.nextLong()),
-        network, membership::reachablePeers, () -> membership.reachablePeers().size() + 1, this::applyRumors);
-    this.coordinator = new ReplicaCoordinator(store.nodeId(), store, membership, network, protocol,
-        settings.replicaTimeoutMs());
-    this.antiEntropy = settings.antiEntropy() == null ? null
-        : new io.latticekv.core.antientropy.AntiEntropy(store.nodeId(), settings.antiEntropy(), Clock.system(),
-            new Random(random.nextLong()), network, membership::reachablePeers,
-            new io.latticekv.core.antientropy.StoreReplica(store));
-    protocol.scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
-    log.info("joining cluster '{}' as {} (incarnation {}) through seeds {}", settings.cluster(),
-        network.address(), incarnation, settings.seeds());
+                previous == null ? ", new" : ", was " + previous.name().toLowerCase());
+          }
+
+          @Override
+          public void knownChanged(List<KnownMember> now) {
+            saveKnownMembers(now);
+          }
+        });
+    publish(System.currentTimeMillis());
+    protocol.scheduleAtFixedRate(guarded(this::tick), TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+    log.info("joining cluster '{}' as {} (incarnation {}, {} known members) through seeds {}", settings.cluster(),
+        network.address(), incarnation, known.size(), settings.seeds());
   }
 
-  private Membership membership() {
-    return membership;
+  private static Thread daemon(Runnable r, String name) {
+    Thread t = new Thread(r, name);
+    t.setDaemon(true);
+    return t;
   }
 
-  private RumorMonger rumors() {
-    return rumors;
+  /** Runs {@code task} on the protocol thread; when it cannot (stopping), runs {@code onRefused}. */
+  private void execute(Runnable task, Runnable onRefused) {
+    try {
+      protocol.execute(guarded(task));
+    } catch (RejectedExecutionException stopped) {
+      log.debug("protocol thread stopped; dropped a task");
+      onRefused.run();
+    }
   }
 
-  private ReplicaCoordinator replicas() {
-    return coordinator;
+  private void execute(Runnable task) {
+    execute(task, () -> {});
   }
 
-  private io.latticekv.core.antientropy.AntiEntropy antiEntropy() {
-    return antiEntropy;
-  }
-
-  /** Writes and reads at quorum or all. */
-  public io.latticekv.server.api.Coordinator coordinator() {
-    return coordinator;
+  /** Logs what a protocol task throws: a scheduled executor would keep it in a future nobody reads. */
+  private static Runnable guarded(Runnable task) {
+    return () -> {
+      try {
+        task.run();
+      } catch (RuntimeException | AssertionError e) {
+        log.error("bug: a protocol task failed", e);
+      }
+    };
   }
 
   private void tick() {
-    try {
-      membership.tick();
-      if (settings.rumorsEnabled()) {
-        rumors.tick();
-      }
-      if (antiEntropy != null) {
-        antiEntropy.tick();
-      }
-    } catch (RuntimeException e) {
-      log.error("bug: protocol tick failed", e);
+    node.tick();
+    long now = System.currentTimeMillis();
+    if (now - snapshotAt >= SNAPSHOT_EVERY_MS) {
+      publish(now);
     }
   }
 
-  /** Merges received rumors into the store, a batch with one RocksDB write. */
-  private boolean[] applyRumors(List<PeerMessage.Rumor> rumors) {
-    List<Store.Write> writes = new ArrayList<>(rumors.size());
-    for (PeerMessage.Rumor rumor : rumors) {
-      writes.add(new Store.Write(rumor.key(), new CrdtUpdate.JoinState(rumor.delta())));
+  private void publish(long now) {
+    snapshotAt = now;
+    snapshot = new Status(node.status(), network.messagesSent(), network.bytesSent(), network.antiEntropyBytesSent(),
+        network.messagesDropped(), network.connectionsRefused(), storageRefused.get(), rumorsShed.get());
+  }
+
+  private void saveKnownMembers(List<KnownMember> members) {
+    try {
+      storage.execute(() -> {
+        try {
+          store.saveKnownMembers(members);
+        } catch (RuntimeException e) {
+          log.error("could not save the {} known members", members.size(), e);
+        }
+      });
+    } catch (RejectedExecutionException busy) {
+      log.warn("could not save the {} known members: storage is busy; they are saved with the next change",
+          members.size());
     }
-    List<Store.Outcome> outcomes = store.applyAll(writes);
-    boolean[] changed = new boolean[outcomes.size()];
-    for (int i = 0; i < changed.length; i++) {
-      Store.Outcome outcome = outcomes.get(i);
-      if (outcome.refused() == null) {
-        changed[i] = outcome.applied().changed();
-      } else if (outcome.refused() instanceof TypeMismatchException) {
-        // Two nodes created the key with different types concurrently: the replicas disagree on
-        // the key's type and cannot merge. Keep ours; an operator must delete one (not yet built).
-        log.error("rumor for {} dropped: {}", Store.printable(rumors.get(i).key()), outcome.refused().getMessage());
-      } else {
-        log.error("rumor for {} not applied", Store.printable(rumors.get(i).key()), outcome.refused());
+  }
+
+  /** The {@link StorageRunner} of the server: a bounded pool, continuations back on the protocol thread. */
+  private final class PoolRunner implements StorageRunner {
+    @Override
+    public <T> void runAsync(Supplier<? extends CompletionStage<T>> work, BiConsumer<? super T, Throwable> then) {
+      try {
+        storage.execute(() -> {
+          CompletionStage<T> stage;
+          try {
+            stage = work.get();
+          } catch (RuntimeException e) {
+            execute(() -> then.accept(null, e));
+            return;
+          }
+          stage.whenComplete((value, failure) -> execute(() -> then.accept(value, StorageRunner.unwrap(failure))));
+        });
+      } catch (RejectedExecutionException full) {
+        storageRefused.incrementAndGet();
+        then.accept(null, new RejectedExecutionException(stopping ? "the node is stopping"
+            : STORAGE_QUEUE_MAX + " storage tasks are waiting already; try again later"));
       }
     }
-    return changed;
   }
+
+  // ---------------------------------------------------------------- client work
 
   /** A delta this node applied for a client: spread it. */
   public void replicated(ByteString key, Crdt<?> delta) {
-    if (settings.rumorsEnabled()) {
-      protocol.execute(() -> rumors.hot(key, delta));
+    if (hotPending.incrementAndGet() > HOT_QUEUE_MAX) {
+      hotPending.decrementAndGet();
+      rumorsShed.incrementAndGet();
+      return;
     }
+    execute(() -> {
+      hotPending.decrementAndGet();
+      node.replicated(key, delta);
+    }, hotPending::decrementAndGet);
   }
+
+  @Override
+  public CompletableFuture<Void> replicate(ByteString key, Crdt<?> delta, io.latticekv.proto.Level level) {
+    CompletableFuture<Void> result = new CompletableFuture<>();
+    execute(() -> node.write(key, delta, level(level), completeOffThread(result)),
+        () -> result.completeExceptionally(new RejectedExecutionException("the node is shutting down")));
+    return result;
+  }
+
+  @Override
+  public CompletableFuture<Optional<Crdt<?>>> read(ByteString key, Optional<Crdt<?>> local,
+      io.latticekv.proto.Level level) {
+    CompletableFuture<Optional<Crdt<?>>> result = new CompletableFuture<>();
+    execute(() -> node.read(key, local, level(level), completeOffThread(result)),
+        () -> result.completeExceptionally(new RejectedExecutionException("the node is shutting down")));
+    return result;
+  }
+
+  /**
+   * Completes {@code future} on a replication thread, not the protocol thread: what the client's
+   * request does next (build the answer, which may be a large set) must not run there.
+   */
+  private <T> BiConsumer<T, Throwable> completeOffThread(CompletableFuture<T> future) {
+    return (value, failure) -> {
+      Runnable complete = () -> {
+        if (failure != null) {
+          future.completeExceptionally(failure);
+        } else {
+          future.complete(value);
+        }
+      };
+      try {
+        storage.execute(complete);
+      } catch (RejectedExecutionException busy) {
+        complete.run();
+      }
+    };
+  }
+
+  private static Level level(io.latticekv.proto.Level level) {
+    return switch (level) {
+      case LEVEL_ONE -> Level.ONE;
+      case LEVEL_QUORUM -> Level.QUORUM;
+      case LEVEL_ALL -> Level.ALL;
+      case UNRECOGNIZED -> throw new LevelNotMetException("unknown consistency level");
+    };
+  }
+
+  // ---------------------------------------------------------------- status
 
   public String peerAddress() {
     return network.address();
@@ -176,30 +313,21 @@ public final class ClusterService implements AutoCloseable {
     network.dropPeers(peers);
   }
 
-  /** Peer messages and bytes this node has sent since start. */
-  public long[] traffic() {
-    return new long[] {network.messagesSent(), network.bytesSent(), network.antiEntropyBytesSent()};
-  }
-
+  /** The latest snapshot: never waits for the protocol thread. */
   public Status status() {
-    try {
-      return protocol.submit(() -> new Status(membership.members(), rumors.queueLength(), rumors.rumorsSent(),
-          rumors.rumorsReceived(), rumors.rumorsNew(), rumors.dropped(),
-          antiEntropy == null ? List.of() : antiEntropy.lastExchanges(),
-          antiEntropy == null ? 0 : antiEntropy.exchangesRun(), antiEntropy == null ? 0 : antiEntropy.keysRepaired(),
-          store.tree().root())).get(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
-    } catch (ExecutionException | TimeoutException e) {
-      throw new IllegalStateException("the protocol thread did not answer", e);
-    }
+    return snapshot;
   }
 
-  /** Members this node sees as alive, itself included. */
-  public long aliveCount() {
-    return status().members().stream().filter(m -> m.status() == MemberStatus.ALIVE).count();
+  /** The Merkle tree, read directly (it is thread-safe): fresher than the snapshot. */
+  public MerkleTree tree() {
+    return store.tree();
   }
+
+  public io.latticekv.proto.wire.InputBudget peerInputBudget() {
+    return network.inputBudget();
+  }
+
+  // ---------------------------------------------------------------- stopping
 
   /** Tells the members this node is leaving; it stops taking part. */
   public synchronized void leave() {
@@ -207,8 +335,13 @@ public final class ClusterService implements AutoCloseable {
       return;
     }
     left = true;
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    execute(() -> {
+      node.leave();
+      done.complete(null);
+    }, () -> done.complete(null));
     try {
-      protocol.submit(membership::leave).get(5, TimeUnit.SECONDS);
+      done.get(5, TimeUnit.SECONDS);
       log.info("left the cluster");
     } catch (Exception e) {
       log.warn("could not announce the leave: {}", e.getMessage());
@@ -218,19 +351,30 @@ public final class ClusterService implements AutoCloseable {
   @Override
   public void close() {
     leave();
+    stopping = true;
+    network.stopReceiving();
     protocol.shutdown();
+    awaitQuietly(protocol);
+    storage.shutdown();
+    awaitQuietly(storage);
+    network.close();
+  }
+
+  private static void awaitQuietly(java.util.concurrent.ExecutorService executor) {
     try {
-      protocol.awaitTermination(5, TimeUnit.SECONDS);
+      executor.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    network.close();
   }
 
   /** Stops without a leave, as a crash would: for tests of failure detection. */
   public void halt() {
     left = true;
+    stopping = true;
+    network.stopReceiving();
     protocol.shutdownNow();
+    storage.shutdownNow();
     network.close();
   }
 }

@@ -11,14 +11,17 @@ import io.latticekv.proto.OrSetState;
 /** Faults planted into the simulated nodes' real code paths, to show the simulator catches them. */
 final class Bugs {
 
-  /** Rumors are merged without updating the Merkle tree. */
-  boolean rumorsSkipMerkleTree;
+  /** States from peers (rumors, repairs) are merged without updating the Merkle tree. */
+  boolean peerMergesSkipMerkleTree;
 
   /** OR-Set merges drop an element's dot that only one side holds, when its counter is even. */
   boolean setMergeDropsDots;
 
   /** A restarted node writes under its previous replica id instead of a fresh one. */
   boolean reuseReplicaIdAfterRestart;
+
+  /** A read at r=quorum asks one replica fewer than the level needs. */
+  boolean quorumReadSkipsAReplica;
 
   static final Bugs NONE = new Bugs();
 

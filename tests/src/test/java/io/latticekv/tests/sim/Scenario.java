@@ -17,7 +17,7 @@ import org.quicktheories.generators.Generate;
  */
 record Scenario(long seed, int nodes, List<Step> steps) {
 
-  enum Kind { INCR, ADD, REMOVE, ASSIGN, WAIT, CRASH, RESTART, PARTITION, HEAL, LOSSY, CLEAN, BACKUP, RESTORE }
+  enum Kind { INCR, QINCR, QREAD, QRYW, ADD, REMOVE, ASSIGN, WAIT, CRASH, RESTART, PARTITION, HEAL, LOSSY, CLEAN, BACKUP, RESTORE }
 
   /** One step; {@code node} is taken modulo the cluster size, {@code arg} is the step's number. */
   record Step(Kind kind, int node, int arg) {
@@ -29,6 +29,9 @@ record Scenario(long seed, int nodes, List<Step> steps) {
         case PARTITION -> "partition mask " + arg;
         case LOSSY -> "lossy " + arg + "%";
         case INCR -> "incr@" + node + " c" + (arg % 3) + " " + (arg % 7 + 1);
+        case QINCR -> "incr@" + node + " w=quorum c" + (arg % 3) + " " + (arg % 7 + 1);
+        case QREAD -> "get@" + node + " r=quorum c" + (arg % 3);
+        case QRYW -> "incr@" + node + " w=quorum c" + (arg % 3) + " then get@" + (node + 1 + arg % 6) + " r=quorum";
         case ADD, REMOVE, ASSIGN -> kind.name().toLowerCase() + "@" + node + " k" + (arg % 3);
         default -> kind.name().toLowerCase() + " " + node;
       };
@@ -40,6 +43,9 @@ record Scenario(long seed, int nodes, List<Step> steps) {
     Gen<Integer> small = integers().between(0, 99);
     List<Pair<Integer, Gen<Step>>> steps = new java.util.ArrayList<>(List.of(
         Pair.of(8, node.zip(small, (n, a) -> new Step(Kind.INCR, n, a))),
+        Pair.of(3, node.zip(small, (n, a) -> new Step(Kind.QINCR, n, a))),
+        Pair.of(3, node.zip(small, (n, a) -> new Step(Kind.QREAD, n, a))),
+        Pair.of(3, node.zip(small, (n, a) -> new Step(Kind.QRYW, n, a))),
         Pair.of(4, node.zip(small, (n, a) -> new Step(Kind.ADD, n, a))),
         Pair.of(2, node.zip(small, (n, a) -> new Step(Kind.REMOVE, n, a))),
         Pair.of(3, node.zip(small, (n, a) -> new Step(Kind.ASSIGN, n, a))),
@@ -65,6 +71,10 @@ record Scenario(long seed, int nodes, List<Step> steps) {
       int at = s.node() % n;
       switch (s.kind()) {
         case INCR -> sim.increment(at, "c" + (s.arg() % 3), s.arg() % 7 + 1);
+        case QINCR -> sim.incrementAtQuorum(at, "c" + (s.arg() % 3), s.arg() % 7 + 1);
+        case QREAD -> sim.readAtQuorum(at, "c" + (s.arg() % 3));
+        case QRYW -> sim.incrementThenReadElsewhere(at, (s.node() + 1 + s.arg() % 6) % n, "c" + (s.arg() % 3),
+            s.arg() % 7 + 1);
         case ADD -> sim.add(at, "s" + (s.arg() % 3));
         case REMOVE -> sim.remove(at, "s" + (s.arg() % 3));
         case ASSIGN -> sim.assign(at, "r" + (s.arg() % 3), "v" + s.arg());
@@ -73,14 +83,8 @@ record Scenario(long seed, int nodes, List<Step> steps) {
         case RESTART -> sim.restart(at);
         case PARTITION -> sim.partition(s.arg());
         case HEAL -> sim.heal();
-        case LOSSY -> {
-          sim.lossRate = s.arg() / 100.0;
-          sim.duplicateRate = s.arg() / 200.0;
-        }
-        case CLEAN -> {
-          sim.lossRate = 0;
-          sim.duplicateRate = 0;
-        }
+        case LOSSY -> sim.lossy(s.arg() / 100.0, s.arg() / 200.0);
+        case CLEAN -> sim.lossy(0, 0);
         case BACKUP -> sim.backup(at);
         case RESTORE -> {
           // Restoring one node from an old copy loses the writes only it held; the guarantee is

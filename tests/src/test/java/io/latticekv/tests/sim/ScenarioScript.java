@@ -101,8 +101,7 @@ final class ScenarioScript {
       }
       case "heal" -> sim.heal();
       case "lossy" -> {
-        sim.lossRate = Integer.parseInt(w[1]) / 100.0;
-        sim.duplicateRate = sim.lossRate / 2;
+        sim.lossy(Integer.parseInt(w[1]) / 100.0, Integer.parseInt(w[1]) / 200.0);
       }
       case "run" -> sim.run(Long.parseLong(w[1]));
       case "stabilize" -> {
@@ -122,9 +121,9 @@ final class ScenarioScript {
 
   private static String expect(Simulation sim, String[] w) {
     if (w[1].equals("alive")) {
-      for (Simulation.Node a : sim.nodes) {
-        for (Simulation.Node b : sim.nodes) {
-          Member m = a.membership.member(b.id);
+      for (io.latticekv.core.sim.SimCluster.Node a : sim.nodes) {
+        for (io.latticekv.core.sim.SimCluster.Node b : sim.nodes) {
+          Member m = a.membership().member(b.id);
           if (a != b && (m == null || !m.status().name().equals("ALIVE"))) {
             throw new AssertionError("node " + a.index + " sees node " + b.index + " as " + (m == null ? "unknown" : m.status()));
           }
@@ -133,8 +132,8 @@ final class ScenarioScript {
       return "ok";
     }
     if (w.length >= 4 && w[2].equals("sees")) {
-      Simulation.Node a = sim.nodes.get(node(w[1]));
-      Member m = a.membership.member(sim.nodes.get(node(w[3])).id);
+      io.latticekv.core.sim.SimCluster.Node a = sim.nodes.get(node(w[1]));
+      Member m = a.membership().member(sim.nodes.get(node(w[3])).id);
       String actual = m == null ? "unknown" : m.status().name().toLowerCase();
       if (!actual.equals(w[4])) {
         throw new AssertionError("node " + w[1] + " sees node " + w[3] + " as " + actual + ", expected " + w[4]);
@@ -144,8 +143,8 @@ final class ScenarioScript {
     String kind = w[1];
     String key = w[2];
     String expected = w[3];
-    List<Simulation.Node> where = w[4].equals("everywhere") ? sim.nodes : List.of(sim.nodes.get(node(w[5])));
-    for (Simulation.Node n : where) {
+    List<io.latticekv.core.sim.SimCluster.Node> where = w[4].equals("everywhere") ? sim.nodes : List.of(sim.nodes.get(node(w[5])));
+    for (io.latticekv.core.sim.SimCluster.Node n : where) {
       Crdt<?> state = n.replica.states().get(ByteString.copyFromUtf8(key));
       String actual = switch (kind) {
         case "counter" -> Long.toString(state instanceof PnCounter c ? c.value() : 0);

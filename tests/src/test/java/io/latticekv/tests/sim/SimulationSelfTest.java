@@ -30,15 +30,21 @@ class SimulationSelfTest {
   }
 
   @Test
-  @DisplayName("rumors merged without updating the Merkle tree")
-  void rumorsThatSkipTheTree() {
-    assertCaught(b -> b.rumorsSkipMerkleTree = true, "rumors that skip the Merkle tree", "tree differs");
+  @DisplayName("rumors and repairs merged without updating the Merkle tree")
+  void peerMergesThatSkipTheTree() {
+    assertCaught(b -> b.peerMergesSkipMerkleTree = true, "peer merges that skip the Merkle tree", "tree differs");
   }
 
   @Test
   @DisplayName("an OR-Set merge that drops a dot")
   void setMergeThatDropsADot() {
     assertCaught(b -> b.setMergeDropsDots = true, "an OR-Set merge that drops one-sided dots", "set s");
+  }
+
+  @Test
+  @DisplayName("a quorum read that skips a replica")
+  void quorumReadThatSkipsAReplica() {
+    assertCaught(b -> b.quorumReadSkipsAReplica = true, "a quorum read that asks one replica fewer", "a quorum read");
   }
 
   @Test

@@ -24,7 +24,7 @@ public final class World<S extends Crdt<S>> {
     for (int i = 0; i < replicas; i++) {
       ids.add(NodeId.random(random));
       states.add(empty);
-      clocks.add(new HybridLogicalClock(() -> nowMillis, new HlcTimestamp(0), Long.MAX_VALUE));
+      clocks.add(new HybridLogicalClock(() -> nowMillis, new HlcTimestamp(0)));
     }
   }
 

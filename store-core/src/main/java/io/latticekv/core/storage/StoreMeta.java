@@ -1,0 +1,214 @@
+package io.latticekv.core.storage;
+
+import com.google.protobuf.ByteString;
+import io.latticekv.core.crdt.CrdtDecodeException;
+import io.latticekv.core.crdt.NodeId;
+import io.latticekv.core.membership.KnownMember;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The store's {@code meta} column family: what a data directory is and has been — its format
+ * version, node id, the replica ids it has written under, its membership incarnation, the hybrid
+ * clock's lease, the Merkle segment width, and the cluster members it knows. Every write here is
+ * fsynced: each of these must survive a power loss, and they change rarely.
+ */
+final class StoreMeta {
+
+  private static final Logger log = LoggerFactory.getLogger(StoreMeta.class);
+
+  private static final byte[] NODE_ID = bytes("node_id");
+  private static final byte[] FORMAT = bytes("format_version");
+  private static final byte[] HLC_LEASE = bytes("hlc_lease");
+  private static final String REPLICA_PREFIX = "replica/";
+  private static final byte[] INCARNATION = bytes("incarnation");
+  private static final byte[] SEGMENT_BITS = bytes("merkle_segment_bits");
+  private static final byte[] KNOWN_MEMBERS = bytes("known_members");
+  /** The layout of the known-members value; a reader refuses others. */
+  private static final int KNOWN_MEMBERS_VERSION = 1;
+
+  private final RocksDB db;
+  private final ColumnFamilyHandle meta;
+  private final WriteOptions synced;
+  private final Path directory;
+
+  StoreMeta(RocksDB db, ColumnFamilyHandle meta, WriteOptions synced, Path directory) {
+    this.db = db;
+    this.meta = meta;
+    this.synced = synced;
+    this.directory = directory;
+  }
+
+  /** Writes the format version into a new directory, refuses a directory of another version. */
+  void checkFormat(int version, boolean holdsData) {
+    byte[] format = get(FORMAT);
+    if (format == null) {
+      if (holdsData) {
+        throw new StorageException("data directory " + directory
+            + " holds data but no format version: it was not written by LatticeKV");
+      }
+      put(FORMAT, bytes(Integer.toString(version)));
+      return;
+    }
+    String stored = new String(format, StandardCharsets.UTF_8);
+    if (!stored.equals(Integer.toString(version))) {
+      throw new StorageException("data directory " + directory + " has format version " + stored
+          + "; this build reads version " + version);
+    }
+  }
+
+  NodeId loadOrCreateNodeId(Random random) {
+    byte[] stored = get(NODE_ID);
+    if (stored != null) {
+      try {
+        return NodeId.fromBytes(ByteString.copyFrom(stored));
+      } catch (CrdtDecodeException e) {
+        throw new StorageException("the node id in " + directory + " is damaged: " + e.getMessage(), e);
+      }
+    }
+    NodeId fresh = NodeId.random(random);
+    put(NODE_ID, fresh.toBytes().toByteArray());
+    log.info("new data directory {}: node id {}", directory, fresh);
+    return fresh;
+  }
+
+  void recordReplicaId(NodeId replicaId, long millis) {
+    put(bytes(REPLICA_PREFIX + replicaId), longBytes(millis));
+  }
+
+  /** Every replica id this directory has written under, oldest first. */
+  List<NodeId> replicaHistory() {
+    List<NodeId> ids = new ArrayList<>();
+    byte[] prefix = bytes(REPLICA_PREFIX);
+    try (RocksIterator it = db.newIterator(meta)) {
+      for (it.seek(prefix); it.isValid() && startsWith(it.key(), prefix); it.next()) {
+        ids.add(NodeId.parse(new String(it.key(), prefix.length, it.key().length - prefix.length, StandardCharsets.UTF_8)));
+      }
+    }
+    return ids;
+  }
+
+  synchronized long nextIncarnation() {
+    long next = readLong(get(INCARNATION)) + 1;
+    put(INCARNATION, longBytes(next));
+    return next;
+  }
+
+  long hlcLease() {
+    return readLong(get(HLC_LEASE));
+  }
+
+  void setHlcLease(long packed) {
+    put(HLC_LEASE, longBytes(packed));
+  }
+
+  /** The segment width of this directory: fixed when it is created, since the key layout depends on it. */
+  int segmentBits(int requested) {
+    byte[] stored = get(SEGMENT_BITS);
+    if (stored == null) {
+      put(SEGMENT_BITS, longBytes(requested));
+      return requested;
+    }
+    int bits = (int) readLong(stored);
+    if (bits != requested) {
+      log.warn("data directory {} was created with {} Merkle segment bits; using them, not {}", directory, bits, requested);
+    }
+    return bits;
+  }
+
+  List<KnownMember> knownMembers() {
+    byte[] stored = get(KNOWN_MEMBERS);
+    List<KnownMember> members = new ArrayList<>();
+    if (stored == null) {
+      return members;
+    }
+    try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(stored))) {
+      int version = in.readUnsignedByte();
+      if (version != KNOWN_MEMBERS_VERSION) {
+        throw new IOException("layout version " + version);
+      }
+      int count = in.readInt();
+      for (int i = 0; i < count; i++) {
+        byte[] id = in.readNBytes(NodeId.BYTES);
+        long incarnation = in.readLong();
+        members.add(new KnownMember(NodeId.fromBytes(ByteString.copyFrom(id)), in.readUTF(), incarnation));
+      }
+    } catch (IOException | CrdtDecodeException e) {
+      log.error("the list of known members in {} is damaged ({}); starting without it", directory, e.getMessage());
+      members.clear();
+    }
+    return members;
+  }
+
+  void setKnownMembers(List<KnownMember> members) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (DataOutputStream out = new DataOutputStream(bytes)) {
+      out.writeByte(KNOWN_MEMBERS_VERSION);
+      out.writeInt(members.size());
+      for (KnownMember m : members) {
+        out.write(m.id().toBytes().toByteArray());
+        out.writeLong(m.incarnation());
+        out.writeUTF(m.address());
+      }
+    } catch (IOException e) {
+      throw new AssertionError("writing to memory cannot fail", e);
+    }
+    put(KNOWN_MEMBERS, bytes.toByteArray());
+  }
+
+  private byte[] get(byte[] key) {
+    try {
+      return db.get(meta, key);
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot read store metadata: " + e.getMessage(), e);
+    }
+  }
+
+  private void put(byte[] key, byte[] value) {
+    try {
+      db.put(meta, synced, key, value);
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot write store metadata: " + e.getMessage(), e);
+    }
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  static byte[] longBytes(long value) {
+    return ByteBuffer.allocate(Long.BYTES).putLong(value).array();
+  }
+
+  static long readLong(byte[] bytes) {
+    return bytes == null ? 0 : ByteBuffer.wrap(bytes).getLong();
+  }
+
+  static boolean startsWith(byte[] bytes, byte[] prefix) {
+    if (bytes.length < prefix.length) {
+      return false;
+    }
+    for (int i = 0; i < prefix.length; i++) {
+      if (bytes[i] != prefix[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+}
