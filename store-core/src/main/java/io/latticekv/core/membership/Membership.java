@@ -2,7 +2,6 @@ package io.latticekv.core.membership;
 
 import io.latticekv.core.clock.Clock;
 import io.latticekv.core.crdt.NodeId;
-import io.latticekv.core.gossip.TransmitLimitedQueue;
 import io.latticekv.core.transport.PeerMessage;
 import io.latticekv.core.transport.PeerMessage.Ack;
 import io.latticekv.core.transport.PeerMessage.Gossip;
@@ -12,18 +11,13 @@ import io.latticekv.core.transport.PeerMessage.MemberUpdate;
 import io.latticekv.core.transport.PeerMessage.Ping;
 import io.latticekv.core.transport.PeerMessage.PingReq;
 import io.latticekv.core.transport.Transport;
-import io.latticekv.core.util.RateLimitedLog;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.TreeMap;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * SWIM membership (Das, Gupta and Motivala, "SWIM: Scalable Weakly-consistent Infection-style
@@ -66,7 +60,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Membership {
 
-  private static final Logger log = LoggerFactory.getLogger(Membership.class);
 
   /** Told of every status change, for logs, metrics and the other protocols. */
   public interface Listener {
@@ -131,18 +124,12 @@ public final class Membership {
 
   private final NodeId selfId;
   private final String selfAddress;
-  private long incarnation;
   private final List<String> seeds;
   private final MembershipConfig config;
   private final Clock clock;
   private final Random random;
   private final Transport transport;
-  private final Listener listener;
-  private final RateLimitedLog hostile;
-
-  private final Map<NodeId, Member> members = new HashMap<>();
-  private final Map<NodeId, KnownMember> known = new TreeMap<>();
-  private final TransmitLimitedQueue<NodeId, MemberUpdate> broadcasts;
+  private final MemberTable table;
   private final List<NodeId> probeOrder = new ArrayList<>();
   private int probeIndex;
   private long nextProbeAt;
@@ -169,9 +156,6 @@ public final class Membership {
 
   private record Relay(String requesterAddress, long requesterSeq, long expiresAt) {}
 
-  /** Members to ping soon for confirmation, oldest first; bounded by the member table. */
-  private final java.util.ArrayDeque<NodeId> toConfirm = new java.util.ArrayDeque<>();
-
   /** When our whole view last went to a member we hold dead, so that its chatter is answered once per interval. */
   private final Map<NodeId, Long> viewSentTo = new HashMap<>();
 
@@ -193,26 +177,13 @@ public final class Membership {
     }
     this.selfId = selfId;
     this.selfAddress = selfAddress;
-    this.incarnation = incarnation;
     this.seeds = seeds.stream().filter(s -> !s.equals(selfAddress)).toList();
     this.config = config;
     this.clock = clock;
     this.random = random;
     this.transport = transport;
-    this.listener = listener;
-    this.hostile = new RateLimitedLog(log, clock, 10_000);
-    // Queued updates beyond the members there can be are stale: one per member suffices, since a
-    // newer update about a member replaces the older one.
-    this.broadcasts = new TransmitLimitedQueue<>(config.retransmitMult(), this::knownCount, config.membersMax(),
-        (a, b) -> b);
+    this.table = new MemberTable(selfId, selfAddress, incarnation, known, config, clock, listener);
     long now = clock.millis();
-    members.put(selfId, new Member(selfId, selfAddress, incarnation, MemberStatus.ALIVE, now, now));
-    for (KnownMember k : known) {
-      if (!k.id().equals(selfId) && this.known.size() < config.membersMax()) {
-        this.known.put(k.id(), k); // not in the table until heard from; pinged like the dead meanwhile
-      }
-    }
-    broadcasts.add(selfId, selfUpdate());
     this.nextProbeAt = now + config.probeIntervalMs();
     this.nextJoinAt = now;
     this.nextSyncAt = now + config.probeIntervalMs() * SYNC_EVERY_PROBES;
@@ -225,71 +196,49 @@ public final class Membership {
   }
 
   public long incarnation() {
-    return incarnation;
+    return table.incarnation();
   }
 
   /** Every member known, this node included, sorted by id. */
   public List<Member> members() {
-    List<Member> all = new ArrayList<>(members.values());
-    all.sort((a, b) -> a.id().compareTo(b.id()));
-    return all;
+    return table.members();
   }
 
   public Member member(NodeId id) {
-    return members.get(id);
+    return table.member(id);
   }
 
   /** Whether {@code id} is in the member table, in any state. */
   public boolean isMember(NodeId id) {
-    return members.containsKey(id);
+    return table.isMember(id);
   }
 
   /** Other members that are alive or suspect: who gets probes. */
   public List<Member> reachablePeers() {
-    List<Member> peers = new ArrayList<>();
-    for (Member m : members.values()) {
-      if (!m.id().equals(selfId) && m.status().reachable()) {
-        peers.add(m);
-      }
-    }
-    peers.sort((a, b) -> a.id().compareTo(b.id()));
-    return peers;
+    return table.reachablePeers();
   }
 
   /**
    * Reachable members that are {@link KnownMember known}: who gets rumors, exchanges and replica
-   * requests. Members only gossiped about are probed first; a real one becomes known within a probe
-   * round, an invented one never draws the data.
+   * requests. Members only gossiped about are pinged first; a real one becomes known within about
+   * a probe interval, an invented one never draws the data.
    */
   public List<Member> knownReachablePeers() {
-    List<Member> peers = reachablePeers();
-    peers.removeIf(m -> !known.containsKey(m.id()));
-    return peers;
+    return table.knownReachablePeers();
   }
 
   /** The members other than this node that are {@link KnownMember known}: the other replicas. */
   public List<KnownMember> known() {
-    return new ArrayList<>(known.values());
+    return table.known();
   }
 
   public boolean isKnown(NodeId id) {
-    return known.containsKey(id);
+    return table.isKnown(id);
   }
 
   /** The replicas of every key as this node counts them for {@code quorum} and {@code all}: itself and the known members. */
   public int replicaCount() {
-    return 1 + known.size();
-  }
-
-  /** Members not known to be dead or gone, this node included: the n of the log n bounds. */
-  private int knownCount() {
-    int n = 0;
-    for (Member m : members.values()) {
-      if (m.status().reachable()) {
-        n++;
-      }
-    }
-    return Math.max(1, n);
+    return table.replicaCount();
   }
 
   // ---------------------------------------------------------------- timers
@@ -302,7 +251,7 @@ public final class Membership {
     long now = clock.millis();
     if (reachablePeers().isEmpty() && !seeds.isEmpty() && now >= nextJoinAt) {
       for (String seed : seeds) {
-        transport.send(seed, new Join(selfId, selfAddress, incarnation));
+        transport.send(seed, new Join(selfId, selfAddress, table.incarnation()));
       }
       nextJoinAt = now + config.probeIntervalMs();
     }
@@ -334,7 +283,7 @@ public final class Membership {
   /** Push our whole view to a random member, and pull its view back (its answer to a Join). */
   private void syncWithRandomMember() {
     List<Member> candidates = new ArrayList<>();
-    for (Member m : members.values()) {
+    for (Member m : table.members()) {
       if (!m.id().equals(selfId) && m.status() != MemberStatus.LEFT) {
         candidates.add(m);
       }
@@ -342,45 +291,31 @@ public final class Membership {
     if (candidates.isEmpty()) {
       return;
     }
-    candidates.sort((a, b) -> a.id().compareTo(b.id()));
     Member target = candidates.get(random.nextInt(candidates.size()));
-    transport.send(target.address(), new Gossip(selfId, fullView()));
-    transport.send(target.address(), new Join(selfId, selfAddress, incarnation));
+    transport.send(target.address(), new Gossip(selfId, table.fullView()));
+    transport.send(target.address(), new Join(selfId, selfAddress, table.incarnation()));
   }
 
   /** Pushes pending updates to a few random members and one dead one, if any are pending. */
   private void gossipRound() {
-    if (!broadcasts.pending()) {
+    if (!table.pending()) {
       return;
     }
     List<Member> targets = new ArrayList<>(reachablePeers());
     Collections.shuffle(targets, random);
     targets = new ArrayList<>(targets.subList(0, Math.min(GOSSIP_FANOUT, targets.size())));
-    List<Member> dead = new ArrayList<>();
-    for (Member m : members.values()) {
-      if (m.status() == MemberStatus.DEAD) {
-        dead.add(m);
-      }
-    }
+    List<Member> dead = table.deadMembers(clock.millis());
+    dead.removeIf(m -> !table.isMember(m.id()));
     if (!dead.isEmpty()) {
-      dead.sort((a, b) -> a.id().compareTo(b.id()));
       targets.add(dead.get(random.nextInt(dead.size())));
     }
     for (Member target : targets) {
-      List<MemberUpdate> gossip = piggyback();
+      List<MemberUpdate> gossip = table.piggyback();
       if (target.status() == MemberStatus.DEAD) {
         gossip.add(new MemberUpdate(target.id(), target.address(), target.incarnation(), MemberStatus.DEAD));
       }
       transport.send(target.address(), new Gossip(selfId, gossip));
     }
-  }
-
-  private List<MemberUpdate> fullView() {
-    List<MemberUpdate> view = new ArrayList<>();
-    for (Member m : members()) {
-      view.add(new MemberUpdate(m.id(), m.address(), m.incarnation(), m.status()));
-    }
-    return view;
   }
 
   private void startProbe(long now) {
@@ -389,7 +324,7 @@ public final class Membership {
       return;
     }
     probing = target;
-    probeSeq = ping(members.get(target), piggyback(), now);
+    probeSeq = ping(table.member(target), table.piggyback(), now);
     probeStartedAt = now;
     indirectSent = false;
   }
@@ -410,24 +345,13 @@ public final class Membership {
    * known members not heard from since this node started are pinged the same way.
    */
   private void probeADeadMember(long now) {
-    List<Member> dead = new ArrayList<>();
-    for (Member m : members.values()) {
-      if (m.status() == MemberStatus.DEAD) {
-        dead.add(m);
-      }
-    }
-    for (KnownMember k : known.values()) {
-      if (!members.containsKey(k.id())) {
-        dead.add(new Member(k.id(), k.address(), k.incarnation(), MemberStatus.DEAD, now, now));
-      }
-    }
+    List<Member> dead = table.deadMembers(now);
     if (dead.isEmpty()) {
       return;
     }
-    dead.sort((a, b) -> a.id().compareTo(b.id()));
     Member target = dead.get(Math.floorMod(deadProbeIndex++, dead.size()));
-    List<MemberUpdate> gossip = piggyback();
-    if (members.containsKey(target.id())) {
+    List<MemberUpdate> gossip = table.piggyback();
+    if (table.isMember(target.id())) {
       gossip.add(new MemberUpdate(target.id(), target.address(), target.incarnation(), MemberStatus.DEAD));
     }
     ping(target, gossip, now);
@@ -435,17 +359,14 @@ public final class Membership {
 
   /** Pings a few members heard of since the last interval and not yet known, for confirmation. */
   private void confirmNewMembers(long now) {
-    for (int sent = 0; sent < CONFIRMS_PER_INTERVAL && !toConfirm.isEmpty(); ) {
-      Member m = members.get(toConfirm.poll());
-      if (m != null && m.status().reachable() && !known.containsKey(m.id())) {
-        ping(m, piggyback(), now);
-        sent++;
-      }
+    Member m;
+    for (int sent = 0; sent < CONFIRMS_PER_INTERVAL && (m = table.nextToConfirm()) != null; sent++) {
+      ping(m, table.piggyback(), now);
     }
   }
 
   private void continueProbe(long now) {
-    Member target = members.get(probing);
+    Member target = table.member(probing);
     if (target == null || !target.status().reachable()) {
       probing = null;
       return;
@@ -462,7 +383,7 @@ public final class Membership {
     if (now - probeStartedAt >= config.probeIntervalMs()) {
       // Neither the member nor anyone on our behalf heard back within the interval.
       if (target.status() == MemberStatus.ALIVE) {
-        update(new MemberUpdate(target.id(), target.address(), target.incarnation(), MemberStatus.SUSPECT), now);
+        table.update(new MemberUpdate(target.id(), target.address(), target.incarnation(), MemberStatus.SUSPECT), now);
       }
       probing = null;
     }
@@ -472,7 +393,7 @@ public final class Membership {
     for (int attempts = 0; attempts < 2; attempts++) {
       while (probeIndex < probeOrder.size()) {
         NodeId candidate = probeOrder.get(probeIndex++);
-        Member m = members.get(candidate);
+        Member m = table.member(candidate);
         if (m != null && m.status().reachable() && !candidate.equals(selfId)) {
           return candidate;
         }
@@ -487,25 +408,17 @@ public final class Membership {
   }
 
   private void expireSuspects(long now) {
-    long timeout = config.suspicionTimeoutMs(knownCount());
-    for (Member m : new ArrayList<>(members.values())) {
+    long timeout = config.suspicionTimeoutMs(table.knownCount());
+    for (Member m : table.members()) {
       if (m.status() == MemberStatus.SUSPECT && now - m.statusSinceMillis() >= timeout) {
-        update(new MemberUpdate(m.id(), m.address(), m.incarnation(), MemberStatus.DEAD), now);
+        table.update(new MemberUpdate(m.id(), m.address(), m.incarnation(), MemberStatus.DEAD), now);
       }
     }
   }
 
   private void forgetUnknownDead(long now) {
-    long after = config.probeIntervalMs() * FORGET_UNKNOWN_DEAD_AFTER_PROBES;
-    for (Iterator<Member> it = members.values().iterator(); it.hasNext(); ) {
-      Member m = it.next();
-      if (m.status() == MemberStatus.DEAD && !known.containsKey(m.id()) && now - m.statusSinceMillis() >= after) {
-        it.remove();
-        viewSentTo.remove(m.id());
-        toConfirm.remove(m.id());
-        log.info("forgot member {} at {}: dead for {} s and never heard from directly", m.id(), m.address(),
-            after / 1000);
-      }
+    for (NodeId forgotten : table.forgetUnknownDead(now, config.probeIntervalMs() * FORGET_UNKNOWN_DEAD_AFTER_PROBES)) {
+      viewSentTo.remove(forgotten);
     }
   }
 
@@ -520,9 +433,9 @@ public final class Membership {
       return;
     }
     long now = clock.millis();
-    Member sender = members.get(from);
+    Member sender = table.member(from);
     if (sender != null && !sender.id().equals(selfId)) {
-      members.put(sender.id(), sender.heardAt(now));
+      table.heard(from, now);
       if (sender.status() == MemberStatus.DEAD) {
         sendViewToDead(sender, now);
       }
@@ -537,11 +450,11 @@ public final class Membership {
     long now = clock.millis();
     switch (message.kind()) {
       case JOIN -> onJoin((Join) message, now);
-      case JOIN_REPLY -> ((JoinReply) message).members().forEach(u -> update(u, now));
+      case JOIN_REPLY -> ((JoinReply) message).members().forEach(u -> table.update(u, now));
       case PING -> onPing((Ping) message, now);
       case ACK -> onAck((Ack) message, now);
       case PING_REQ -> onPingReq((PingReq) message, now);
-      case GOSSIP -> ((Gossip) message).gossip().forEach(u -> update(u, now));
+      case GOSSIP -> ((Gossip) message).gossip().forEach(u -> table.update(u, now));
       default -> {
         // another protocol's
       }
@@ -558,24 +471,24 @@ public final class Membership {
       return;
     }
     viewSentTo.put(member.id(), now);
-    transport.send(member.address(), new Gossip(selfId, fullView()));
+    transport.send(member.address(), new Gossip(selfId, table.fullView()));
   }
 
   private void onJoin(Join join, long now) {
-    update(new MemberUpdate(join.from(), join.address(), join.incarnation(), MemberStatus.ALIVE), now);
-    Member joined = members.get(join.from());
+    table.update(new MemberUpdate(join.from(), join.address(), join.incarnation(), MemberStatus.ALIVE), now);
+    Member joined = table.member(join.from());
     // Only a member we hold at the address it gives gets our view: a Join naming someone else's
     // id, or an address we refused, is not answered (it would send our view to anyone named).
     if (joined != null && joined.address().equals(join.address())) {
-      transport.send(join.address(), new JoinReply(selfId, fullView()));
+      transport.send(join.address(), new JoinReply(selfId, table.fullView()));
     }
   }
 
   private void onPing(Ping ping, long now) {
-    ping.gossip().forEach(u -> update(u, now));
-    Member from = members.get(ping.from());
+    ping.gossip().forEach(u -> table.update(u, now));
+    Member from = table.member(ping.from());
     if (from != null) {
-      List<MemberUpdate> gossip = piggyback();
+      List<MemberUpdate> gossip = table.piggyback();
       if (from.status() == MemberStatus.SUSPECT || from.status() == MemberStatus.DEAD) {
         // Tell the prober what we think of it. The suspicion or death notice may have finished
         // its broadcast while the prober was cut off; without this it would never refute, and
@@ -587,7 +500,7 @@ public final class Membership {
   }
 
   private void onAck(Ack ack, long now) {
-    ack.gossip().forEach(u -> update(u, now));
+    ack.gossip().forEach(u -> table.update(u, now));
     Relay relay = relays.remove(ack.seq());
     if (relay != null) {
       transport.send(relay.requesterAddress(), new Ack(selfId, relay.requesterSeq(), List.of()));
@@ -596,31 +509,16 @@ public final class Membership {
     Pinged pinged = pings.get(ack.seq());
     if (pinged != null && pinged.target().equals(ack.from())) {
       pings.remove(ack.seq());
-      confirm(ack.from());
+      table.confirm(ack.from());
     }
     if (probing != null && ack.seq() == probeSeq) {
       probing = null; // the probed member, or a helper on its behalf, answered in time
     }
   }
 
-  /** {@code id} answered a ping of ours, sent to the address we hold for it: it is a replica. */
-  private void confirm(NodeId id) {
-    Member m = members.get(id);
-    if (m == null || !m.status().reachable()) {
-      return;
-    }
-    KnownMember k = known.get(id);
-    // Persisted again when the incarnation moved by a quarter of the jump limit, so that the one a
-    // restarted node checks against never lags the member's by more than the limit allows.
-    if (k == null || !k.address().equals(m.address()) || m.incarnation() - k.incarnation() >= INCARNATION_JUMP_MAX / 4) {
-      known.put(id, new KnownMember(id, m.address(), m.incarnation()));
-      listener.knownChanged(known());
-    }
-  }
-
   private void onPingReq(PingReq req, long now) {
-    Member requester = members.get(req.from());
-    Member target = members.get(req.target());
+    Member requester = table.member(req.from());
+    Member target = table.member(req.target());
     if (requester == null || target == null || target.id().equals(selfId)) {
       return;
     }
@@ -628,118 +526,7 @@ public final class Membership {
     // node send to an address of its choosing.
     long relaySeq = nextSeq();
     relays.put(relaySeq, new Relay(requester.address(), req.seq(), now + config.probeIntervalMs()));
-    transport.send(target.address(), new Ping(selfId, relaySeq, piggyback()));
-  }
-
-  /** Applies one membership update with SWIM's precedence rules; gossips it on if it changed anything. */
-  void update(MemberUpdate u, long now) {
-    if (u.incarnation() < 0 || u.incarnation() > INCARNATION_MAX) {
-      hostile.warn("incarnation-range", "ignored an update about {} with incarnation {} (the limit is 2^62)",
-          u.id(), Long.toUnsignedString(u.incarnation()));
-      return;
-    }
-    if (u.id().equals(selfId)) {
-      refuteIfNeeded(u);
-      return;
-    }
-    Member current = members.get(u.id());
-    if (current == null) {
-      admit(u, now);
-      return;
-    }
-    if (u.incarnation() - current.incarnation() > INCARNATION_JUMP_MAX) {
-      hostile.warn("incarnation-jump", "ignored an update raising member {}'s incarnation from {} to {}: "
-          + "more than 2^16 at once is a forgery", u.id(), current.incarnation(), u.incarnation());
-      return;
-    }
-    if (!u.address().equals(current.address()) && current.status().reachable()) {
-      hostile.warn("conflicting-address", "ignored an update placing live member {} at {}: it is at {}",
-          u.id(), u.address(), current.address());
-      return;
-    }
-    if (!overrides(u, current)) {
-      return;
-    }
-    Member next = new Member(u.id(), u.address(), u.incarnation(), u.status(),
-        u.status() == current.status() ? current.statusSinceMillis() : now, current.lastHeardMillis());
-    members.put(u.id(), next);
-    broadcasts.add(u.id(), u);
-    if (u.status() == MemberStatus.LEFT && known.remove(u.id()) != null) {
-      listener.knownChanged(known());
-    }
-    if (u.status() != current.status()) {
-      listener.changed(next, current.status());
-    }
-  }
-
-  /**
-   * A member heard of for the first time, if the table has room for it. One that is dead or gone
-   * is not taken in: it matters only to those who knew it, and taking it in would let full views
-   * bring back members this node has forgotten.
-   */
-  private void admit(MemberUpdate u, long now) {
-    if (!u.status().reachable()) {
-      return;
-    }
-    if (members.size() >= config.membersMax()) {
-      hostile.warn("members-max", "ignored new member {} at {}: {} members are known, the limit (--members-max)",
-          u.id(), u.address(), members.size());
-      return;
-    }
-    KnownMember k = known.get(u.id());
-    if (k != null && u.incarnation() - k.incarnation() > INCARNATION_JUMP_MAX) {
-      hostile.warn("incarnation-jump", "ignored an update raising known member {}'s incarnation from {} to {}: "
-          + "more than 2^16 at once is a forgery", u.id(), k.incarnation(), u.incarnation());
-      return;
-    }
-    Member fresh = new Member(u.id(), u.address(), u.incarnation(), u.status(), now, now);
-    members.put(u.id(), fresh);
-    if (!known.containsKey(u.id())) {
-      toConfirm.add(u.id());
-    }
-    broadcasts.add(u.id(), u);
-    listener.changed(fresh, null);
-  }
-
-  private static boolean overrides(MemberUpdate u, Member current) {
-    if (current.status() == MemberStatus.LEFT && u.incarnation() <= current.incarnation()) {
-      return false; // a leave is final for its incarnation
-    }
-    return switch (u.status()) {
-      case ALIVE -> u.incarnation() > current.incarnation();
-      case SUSPECT -> current.status() == MemberStatus.ALIVE
-          ? u.incarnation() >= current.incarnation()
-          : current.status() == MemberStatus.SUSPECT && u.incarnation() > current.incarnation();
-      case DEAD -> u.incarnation() >= current.incarnation()
-          && (current.status() == MemberStatus.ALIVE || current.status() == MemberStatus.SUSPECT
-              || u.incarnation() > current.incarnation());
-      case LEFT -> u.incarnation() >= current.incarnation() && current.status() != MemberStatus.LEFT;
-    };
-  }
-
-  /**
-   * Someone says we are suspect, dead or left, or places us at another address: outbid them with
-   * a higher incarnation. A claim more than {@link #INCARNATION_JUMP_MAX} above ours is a forgery
-   * that no member holding our real incarnation accepts, so it needs no answer.
-   */
-  private void refuteIfNeeded(MemberUpdate about) {
-    boolean elsewhere = !about.address().equals(selfAddress);
-    if ((about.status() == MemberStatus.ALIVE && !elsewhere) || about.incarnation() < incarnation) {
-      return;
-    }
-    if (about.incarnation() - incarnation > INCARNATION_JUMP_MAX) {
-      hostile.warn("self-jump", "ignored a claim that this node is {} at {} with incarnation {} (ours is {})",
-          about.status().name().toLowerCase(), about.address(), about.incarnation(), incarnation);
-      return;
-    }
-    if (elsewhere) {
-      hostile.warn("self-address", "a peer places this node at {} with incarnation {}: refuting from {}",
-          about.address(), about.incarnation(), selfAddress);
-    }
-    incarnation = Math.min(about.incarnation() + 1, INCARNATION_MAX);
-    long now = clock.millis();
-    members.put(selfId, new Member(selfId, selfAddress, incarnation, MemberStatus.ALIVE, now, now));
-    broadcasts.add(selfId, selfUpdate());
+    transport.send(target.address(), new Ping(selfId, relaySeq, table.piggyback()));
   }
 
   private long nextSeq() {
@@ -748,25 +535,6 @@ public final class Membership {
       s = random.nextLong() & Long.MAX_VALUE;
     } while (s == 0 || pings.containsKey(s) || relays.containsKey(s));
     return s;
-  }
-
-  private MemberUpdate selfUpdate() {
-    return new MemberUpdate(selfId, selfAddress, incarnation, MemberStatus.ALIVE);
-  }
-
-  /**
-   * Updates to piggyback: this node's own, always (so that any contact introduces us, even to a
-   * member that never heard of us), then the least-sent queued ones.
-   */
-  private List<MemberUpdate> piggyback() {
-    List<MemberUpdate> out = new ArrayList<>(config.gossipPerMessageMax() + 2);
-    out.add(selfUpdate());
-    for (MemberUpdate u : broadcasts.take(config.gossipPerMessageMax(), Long.MAX_VALUE, x -> 1, 1)) {
-      if (!u.id().equals(selfId)) {
-        out.add(u);
-      }
-    }
-    return out;
   }
 
   // ---------------------------------------------------------------- leaving
@@ -779,7 +547,7 @@ public final class Membership {
     if (left) {
       return;
     }
-    MemberUpdate leaving = new MemberUpdate(selfId, selfAddress, incarnation, MemberStatus.LEFT);
+    MemberUpdate leaving = new MemberUpdate(selfId, selfAddress, table.incarnation(), MemberStatus.LEFT);
     for (Member peer : reachablePeers()) {
       transport.send(peer.address(), new Gossip(selfId, List.of(leaving)));
     }
