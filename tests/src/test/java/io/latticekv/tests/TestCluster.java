@@ -24,6 +24,9 @@ final class TestCluster implements AutoCloseable {
   String seed;
   private final boolean rumors;
   private final io.latticekv.core.antientropy.AntiEntropyConfig antiEntropy;
+  /** Per node index, what the protocols see of its replica (a test makes one slow, say). */
+  final java.util.Map<Integer, java.util.function.UnaryOperator<io.latticekv.core.cluster.Replica>> replicaWrappers =
+      new java.util.HashMap<>();
 
   TestCluster(Path root) {
     this(root, true, io.latticekv.core.antientropy.AntiEntropyConfig.DEFAULTS);
@@ -63,7 +66,8 @@ final class TestCluster implements AutoCloseable {
     List<String> seeds = seed == null ? List.of() : List.of(seed);
     io.latticekv.core.cluster.ClusterConfig config = io.latticekv.core.cluster.ClusterConfig.DEFAULTS
         .withMembership(MEMBERSHIP).withRumors(rumors ? RumorConfig.DEFAULTS : null).withAntiEntropy(antiEntropy);
-    ClusterService.Settings settings = settings(peerPorts.get(i), seeds, "test", config);
+    ClusterService.Settings settings = settings(peerPorts.get(i), seeds, "test", config)
+        .withReplicaWrapper(replicaWrappers.getOrDefault(i, java.util.function.UnaryOperator.identity()));
     LatticeNode node = new LatticeNode(StoreOptions.defaults(dir(i), SyncPolicy.NONE),
         new InetSocketAddress("127.0.0.1", clientPorts.get(i)), Limits.DEFAULTS, 1, 2, settings);
     nodes.set(i, node);

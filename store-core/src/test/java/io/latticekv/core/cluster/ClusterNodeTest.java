@@ -118,4 +118,29 @@ class ClusterNodeTest {
     assertTrue(cluster.runUntil(() -> outcome.get() != null, 5_000) >= 0, "the read never ended");
     assertEquals(LevelNotMetException.class, outcome.get().getClass());
   }
+
+  /** A read whose merge failed with anything but a type clash used to stay pending for ever. */
+  @Test
+  void aQuorumReadWhoseMergeFailsEndsWithTheFailure() {
+    boolean[] failMerges = {false};
+    SimCluster cluster = new SimCluster(5, 3, ClusterConfig.DEFAULTS, () -> new SimReplica() {
+      @Override
+      public boolean[] mergeAll(java.util.List<io.latticekv.core.transport.PeerMessage.KeyState> states) {
+        if (failMerges[0]) {
+          throw new IllegalStateException("disk on fire");
+        }
+        return super.mergeAll(states);
+      }
+    }, ClusterNode.PlantedBugs.NONE, 0);
+    assertTrue(cluster.runUntil(() -> cluster.allAlive()
+        && cluster.nodes.stream().allMatch(x -> x.membership().replicaCount() == 3), 30_000) >= 0);
+    Node other = cluster.nodes.get(1);
+    other.replica.merge(ByteString.copyFromUtf8("k"), PnCounter.empty().addDelta(other.replicaId, 1), false);
+    failMerges[0] = true;
+    AtomicReference<Throwable> outcome = new AtomicReference<>();
+    cluster.nodes.get(0).read(ByteString.copyFromUtf8("k"), Level.ALL, (state, failure) ->
+        outcome.set(failure == null ? new AssertionError("answered " + state) : failure));
+    assertTrue(cluster.runUntil(() -> outcome.get() != null, 5_000) >= 0, "the read never ended");
+    assertEquals("disk on fire", outcome.get().getMessage());
+  }
 }

@@ -1,0 +1,87 @@
+package io.latticekv.tests;
+
+import com.google.protobuf.ByteString;
+import io.latticekv.core.cluster.Replica;
+import io.latticekv.core.crdt.Crdt;
+import io.latticekv.core.merkle.KeyDigest;
+import io.latticekv.core.merkle.MerkleTree;
+import io.latticekv.core.transport.PeerMessage.KeyState;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A replica made slow on purpose, for tests: each storage operation takes {@code opDelayMs}
+ * longer, and {@link #freezeTreeOnce} makes the next read of the in-memory tree — which happens
+ * on the protocol thread — hang for a while, as a stuck protocol thread would.
+ */
+final class SlowReplica implements Replica {
+
+  private final Replica delegate;
+  volatile long opDelayMs;
+  private volatile long freezeTreeMs;
+
+  SlowReplica(Replica delegate) {
+    this.delegate = delegate;
+  }
+
+  private volatile RuntimeException throwFromTree;
+
+  /** The next call to {@link #tree()} throws {@code e} (on the protocol thread, that is). */
+  void throwFromTreeOnce(RuntimeException e) {
+    throwFromTree = e;
+  }
+
+  /** The next call to {@link #tree()} hangs for {@code ms}. */
+  void freezeTreeOnce(long ms) {
+    freezeTreeMs = ms;
+  }
+
+  /** Takes {@code ms} of wall time on the calling thread: the slowness is what is being simulated. */
+  private static void take(long ms) {
+    long until = System.nanoTime() + ms * 1_000_000;
+    for (long left; (left = until - System.nanoTime()) > 0; ) {
+      LockSupport.parkNanos(left);
+    }
+  }
+
+  @Override
+  public MerkleTree tree() {
+    RuntimeException planted = throwFromTree;
+    if (planted != null) {
+      throwFromTree = null;
+      throw planted;
+    }
+    long freeze = freezeTreeMs;
+    if (freeze > 0) {
+      freezeTreeMs = 0;
+      take(freeze);
+    }
+    return delegate.tree();
+  }
+
+  @Override
+  public List<KeyDigest> segmentEntries(int segment) {
+    take(opDelayMs);
+    return delegate.segmentEntries(segment);
+  }
+
+  @Override
+  public Optional<Crdt<?>> get(ByteString key) {
+    take(opDelayMs);
+    return delegate.get(key);
+  }
+
+  @Override
+  public boolean[] mergeAll(List<KeyState> states) {
+    take(opDelayMs);
+    return delegate.mergeAll(states);
+  }
+
+  @Override
+  public CompletionStage<Void> mergeDurable(ByteString key, Crdt<?> state) {
+    take(opDelayMs);
+    return delegate.mergeDurable(key, state);
+  }
+}
