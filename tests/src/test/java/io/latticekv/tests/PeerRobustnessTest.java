@@ -89,6 +89,25 @@ class PeerRobustnessTest {
         s.getOutputStream().write(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0x7f});
         assertClosed(s);
       }
+      try (Socket s = connect(port)) { // the 5-byte prefix that read as "incomplete" and buffered everything
+        s.getOutputStream().write(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x0f});
+        s.getOutputStream().write(new byte[1 << 20]);
+        assertClosed(s);
+      }
+      assertEquals(0, cluster.nodes.get(0).cluster().peerInputBudget().used(), "the peer port buffered a bomb");
+      PeerFrame noId = handshake(port, hello().setNodeId(ByteString.EMPTY));
+      assertTrue(noId.getRefused().getReason().contains("node id is not valid"), noId.getRefused().getReason());
+      PeerFrame ownId = handshake(port, hello().setNodeId(ByteString.copyFrom(
+          java.util.HexFormat.of().parseHex(cluster.nodes.get(0).store().nodeId().toString()))));
+      assertTrue(ownId.getRefused().getReason().contains("own id"), ownId.getRefused().getReason());
+      try (Socket s = connect(port)) { // welcomed as one node, then speaking for another
+        PeerFrame.newBuilder().setHello(hello()).build().writeDelimitedTo(s.getOutputStream());
+        assertTrue(PeerFrame.parseDelimitedFrom(s.getInputStream()).hasWelcome());
+        PeerFrame.newBuilder().setPing(Ping.newBuilder().setFrom(ByteString.copyFrom(new byte[] {
+            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})).setSeq(1)).build()
+            .writeDelimitedTo(s.getOutputStream());
+        assertClosed(s);
+      }
       try (Socket s = connect(port)) { // welcomed, then a frame that is not a peer frame
         PeerFrame.newBuilder().setHello(hello()).build().writeDelimitedTo(s.getOutputStream());
         assertTrue(PeerFrame.parseDelimitedFrom(s.getInputStream()).hasWelcome());
