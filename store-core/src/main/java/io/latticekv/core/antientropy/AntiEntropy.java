@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.TreeMap;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -79,6 +80,7 @@ public final class AntiEntropy {
   private final Random random;
   private final Transport transport;
   private final Supplier<List<Member>> peers;
+  private final Function<NodeId, Member> members;
   private final Replica replica;
   private final StorageRunner storage;
   private final RateLimitedLog hostile;
@@ -97,9 +99,23 @@ public final class AntiEntropy {
   private long statesSent;
   private long requestsRefused;
 
+  /** Answers only the peers it exchanges with: for tests of one exchange. */
   public AntiEntropy(NodeId self, AntiEntropyConfig config, Clock clock, Random random, Transport transport,
       Supplier<List<Member>> peers, Replica replica, StorageRunner storage) {
+    this(self, config, clock, random, transport, peers, id -> Member.find(peers.get(), id).orElse(null), replica,
+        storage);
+  }
+
+  /**
+   * @param peers whom to start exchanges with
+   * @param members who a request came from, in any state: a request is answered even from a member
+   *     this node still holds dead (after a partition heals, one side learns first), else its
+   *     exchange would wait out the timeout
+   */
+  public AntiEntropy(NodeId self, AntiEntropyConfig config, Clock clock, Random random, Transport transport,
+      Supplier<List<Member>> peers, Function<NodeId, Member> members, Replica replica, StorageRunner storage) {
     this.self = self;
+    this.members = members;
     this.config = config;
     this.clock = clock;
     this.random = random;
@@ -135,13 +151,17 @@ public final class AntiEntropy {
 
   public void tick() {
     long now = clock.millis();
+    List<Member> live = peers.get();
     if (current != null && now - current.startedAt >= config.exchangeTimeoutMs()) {
       finish(false, 0, "timed out in phase " + current.phase.name().toLowerCase());
+    } else if (current != null && Member.find(live, current.peer.id()).isEmpty()) {
+      // Waiting out the timeout for a peer that is gone would hold up the exchange with a member
+      // that comes back (after a partition heals, the first thing to do).
+      finish(false, 0, "the peer became unreachable in phase " + current.phase.name().toLowerCase());
     }
     if (current != null) {
       return;
     }
-    List<Member> live = peers.get();
     Member next = nextPrioritized(live);
     if (next != null) {
       start(next, now);
@@ -213,7 +233,10 @@ public final class AntiEntropy {
   // ---------------------------------------------------------------- responder
 
   private void reply(NodeId to, PeerMessage message) {
-    Member.find(peers.get(), to).ifPresent(m -> transport.send(m.address(), message));
+    Member m = members.apply(to);
+    if (m != null && m.status() != io.latticekv.core.membership.MemberStatus.LEFT) {
+      transport.send(m.address(), message);
+    }
   }
 
   /** Drops a request no correct peer sends, with a log line per interval. */

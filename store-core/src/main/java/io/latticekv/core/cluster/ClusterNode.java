@@ -91,11 +91,11 @@ public final class ClusterNode {
         });
     this.rumors = config.rumors() == null ? null
         : new RumorMonger(self, config.rumors(), clock, new Random(random.nextLong()), transport,
-            membership::knownReachablePeers, () -> membership.knownReachablePeers().size() + 1, membership::isMember,
+            membership::knownReachablePeers, () -> membership.knownReachablePeers().size() + 1, membership::member,
             batch -> replica.mergeAll(keyStates(batch)), storage);
     this.antiEntropy = config.antiEntropy() == null ? null
         : new AntiEntropy(self, config.antiEntropy(), clock, new Random(random.nextLong()), transport,
-            membership::knownReachablePeers, replica, storage);
+            membership::knownAlivePeers, membership::member, replica, storage);
     ae[0] = antiEntropy;
     this.replication = bugs.quorumReadSkipsAReplica()
         ? ReplicaCoordinator.withPlantedReadBug(self, config.replication(), clock, transport, membership, replica,

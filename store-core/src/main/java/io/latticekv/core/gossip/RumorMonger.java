@@ -6,6 +6,7 @@ import io.latticekv.core.cluster.StorageRunner;
 import io.latticekv.core.crdt.Crdt;
 import io.latticekv.core.crdt.NodeId;
 import io.latticekv.core.membership.Member;
+import io.latticekv.core.membership.MemberStatus;
 import io.latticekv.core.transport.PeerMessage;
 import io.latticekv.core.transport.PeerMessage.Rumor;
 import io.latticekv.core.transport.PeerMessage.RumorAck;
@@ -23,7 +24,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.function.IntSupplier;
-import java.util.function.Predicate;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -99,7 +100,7 @@ public final class RumorMonger {
   private final Random random;
   private final Transport transport;
   private final Supplier<List<Member>> peers;
-  private final Predicate<NodeId> isMember;
+  private final Function<NodeId, Member> members;
   private final Sink sink;
   private final StorageRunner storage;
   private final TransmitLimitedQueue<ByteString, Hot> queue;
@@ -137,16 +138,19 @@ public final class RumorMonger {
   /** A monger whose merges run at once on the caller's thread, and which takes every origin: for tests. */
   public RumorMonger(NodeId self, RumorConfig config, Clock clock, Random random, Transport transport,
       Supplier<List<Member>> peers, IntSupplier clusterSize, Sink sink) {
-    this(self, config, clock, random, transport, peers, clusterSize, id -> true, sink, StorageRunner.inline());
+    this(self, config, clock, random, transport, peers, clusterSize,
+        id -> Member.find(peers.get(), id).orElse(new Member(id, "?", 0, MemberStatus.DEAD, 0, 0)), sink,
+        StorageRunner.inline());
   }
 
   /**
-   * @param isMember whether a node id is a member: rumor versions from other origins are dropped,
-   *     so that invented origins cannot grow the digest that rides on every round
+   * @param members the member of a node id in any state, or null: rumor versions from other
+   *     origins are dropped, so that invented origins cannot grow the digest that rides on every
+   *     round; acks and pull answers go to the sender's address, whatever state it is in here
    * @param storage where the merges of received batches run
    */
   public RumorMonger(NodeId self, RumorConfig config, Clock clock, Random random, Transport transport,
-      Supplier<List<Member>> peers, IntSupplier clusterSize, Predicate<NodeId> isMember, Sink sink,
+      Supplier<List<Member>> peers, IntSupplier clusterSize, Function<NodeId, Member> members, Sink sink,
       StorageRunner storage) {
     this.self = self;
     this.config = config;
@@ -154,7 +158,7 @@ public final class RumorMonger {
     this.random = random;
     this.transport = transport;
     this.peers = peers;
-    this.isMember = isMember;
+    this.members = members;
     this.sink = sink;
     this.storage = storage;
     this.failures = new RateLimitedLog(log, clock, 10_000);
@@ -201,7 +205,7 @@ public final class RumorMonger {
    * member limit, whatever origins a peer names.
    */
   private Map<NodeId, Long> digest() {
-    seen.keySet().removeIf(origin -> !origin.equals(self) && !isMember.test(origin));
+    seen.keySet().removeIf(origin -> !origin.equals(self) && !isMember(origin));
     return Map.copyOf(seen);
   }
 
@@ -367,7 +371,7 @@ public final class RumorMonger {
   private Map<NodeId, Long> membersOnly(Map<NodeId, Long> versions) {
     Map<NodeId, Long> kept = null;
     for (NodeId origin : versions.keySet()) {
-      if (!origin.equals(self) && !isMember.test(origin)) {
+      if (!origin.equals(self) && !isMember(origin)) {
         kept = new HashMap<>(versions);
         break;
       }
@@ -375,7 +379,7 @@ public final class RumorMonger {
     if (kept == null) {
       return versions;
     }
-    kept.keySet().removeIf(origin -> !origin.equals(self) && !isMember.test(origin));
+    kept.keySet().removeIf(origin -> !origin.equals(self) && !isMember(origin));
     return kept;
   }
 
@@ -430,8 +434,14 @@ public final class RumorMonger {
     holders.remove(key);
   }
 
+  private boolean isMember(NodeId id) {
+    return members.apply(id) != null;
+  }
+
+  /** The sender of a message, to answer it; null when it is not a member or has left. */
   private Member peerAddress(NodeId id) {
-    return Member.find(peers.get(), id).orElse(null);
+    Member m = members.apply(id);
+    return m == null || m.status() == MemberStatus.LEFT || m.address().equals("?") ? null : m;
   }
 
   public int queueLength() {

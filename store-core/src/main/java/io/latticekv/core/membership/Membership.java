@@ -227,6 +227,16 @@ public final class Membership {
     return table.knownReachablePeers();
   }
 
+  /**
+   * Known members that are alive: whom anti-entropy exchanges with. A suspect is likely cut off, and
+   * an exchange with it would wait out its timeout, holding up the one with a member that comes back.
+   */
+  public List<Member> knownAlivePeers() {
+    List<Member> peers = table.knownReachablePeers();
+    peers.removeIf(m -> m.status() != MemberStatus.ALIVE);
+    return peers;
+  }
+
   /** The members other than this node that are {@link KnownMember known}: the other replicas. */
   public List<KnownMember> known() {
     return table.known();

@@ -64,7 +64,9 @@ class RumorMongerTest {
     List<io.latticekv.core.membership.Member> peers = List.of(
         new io.latticekv.core.membership.Member(peer, "peer", 1, io.latticekv.core.membership.MemberStatus.ALIVE, 0, 0));
     RumorMonger rumors = new RumorMonger(self, RumorConfig.DEFAULTS, () -> now[0], new Random(1),
-        (to, m) -> sent.add(m), () -> peers, () -> 2, members::contains,
+        (to, m) -> sent.add(m), () -> peers, () -> 2,
+        id -> members.contains(id) ? new io.latticekv.core.membership.Member(id, "peer", 1,
+            io.latticekv.core.membership.MemberStatus.ALIVE, 0, 0) : null,
         RumorMonger.Sink.oneByOne((k, d) -> true), io.latticekv.core.cluster.StorageRunner.inline());
     java.util.Map<NodeId, Long> forged = new java.util.HashMap<>();
     Random random = new Random(2);
