@@ -110,8 +110,11 @@ public final class LatticeNode implements AutoCloseable {
     StatusResponse.Builder status = StatusResponse.newBuilder()
         .setNodeId(store.nodeId().toString())
         .setSync(store.sync().name().toLowerCase())
-        .setKeysEstimated(store.estimatedKeyCount());
+        .setKeysEstimated(store.estimatedKeyCount())
+        .setClientInputBytes(clients.inputBudget().used())
+        .setClientInputEvictions(clients.inputBudget().evictions());
     if (cluster != null) {
+      status.setPeerInputBytes(cluster.peerInputBudget().used());
       ClusterService.Status s = cluster.status();
       ClusterNode.Status n = s.node();
       long now = System.currentTimeMillis();

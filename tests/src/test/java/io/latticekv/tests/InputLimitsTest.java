@@ -164,4 +164,61 @@ class InputLimitsTest {
       assertTrue(error.getError().getMessage().contains("the limit is 2"), error.toString());
     }
   }
+
+  /**
+   * A client that pipelines requests and never reads its answers used to have them all queued in
+   * the node's memory (64 KiB answers to 12-byte gets); now the node stops reading from it while
+   * its answers pile up, and TCP stops the client.
+   */
+  @Test
+  void aClientThatNeverReadsItsAnswersIsStoppedByBackpressure() throws Exception {
+    start(Limits.DEFAULTS);
+    try (LatticeClient client = LatticeClient.builder().addresses(node.address()).build()) {
+      client.put("k", "x".repeat(64 << 10)); // each answer is 64 KiB
+    }
+    byte[] get = frameOf(io.latticekv.proto.Request.newBuilder().setId(1)
+        .setGet(io.latticekv.proto.GetRequest.newBuilder().setKey(com.google.protobuf.ByteString.copyFromUtf8("k")))
+        .build().toByteArray());
+    byte[] burst = new byte[get.length * 1000];
+    for (int i = 0; i < 1000; i++) {
+      System.arraycopy(get, 0, burst, i * get.length, get.length);
+    }
+    java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+    long directBefore = io.netty.util.internal.PlatformDependent.usedDirectMemory();
+    try (Socket socket = connect()) {
+      socket.setReceiveBufferSize(4096);
+      Thread writer = new Thread(() -> {
+        try {
+          OutputStream out = socket.getOutputStream();
+          while (written.get() < (1L << 30)) {
+            out.write(burst);
+            written.addAndGet(burst.length);
+          }
+        } catch (IOException closed) {
+          // the socket closes at the end of the test
+        }
+      }, "never-reads");
+      writer.setDaemon(true);
+      writer.start();
+      long deadline = System.nanoTime() + 30_000_000_000L;
+      long before;
+      do { // poll until the writer stalls (no progress in 500 ms), at most 30 s
+        before = written.get();
+        java.util.concurrent.locks.LockSupport.parkNanos(500_000_000);
+      } while (written.get() != before && System.nanoTime() < deadline);
+      long held = io.netty.util.internal.PlatformDependent.usedDirectMemory() - directBefore;
+      // Measured: 383 MiB of queued answers without the backpressure, a few MiB with it.
+      assertTrue(held < (64L << 20), "the node holds " + (held >> 20) + " MiB of answers for a client that reads none");
+    }
+    assertServing();
+  }
+
+  private static byte[] frameOf(byte[] body) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    CodedOutputStream coded = CodedOutputStream.newInstance(out);
+    coded.writeUInt32NoTag(body.length);
+    coded.writeRawBytes(body);
+    coded.flush();
+    return out.toByteArray();
+  }
 }

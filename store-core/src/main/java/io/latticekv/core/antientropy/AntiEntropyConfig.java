@@ -14,7 +14,14 @@ package io.latticekv.core.antientropy;
 public record AntiEntropyConfig(
     long intervalMs, int segmentsPerExchangeMax, int keysPerExchangeMax, int bytesPerMessageMax, long exchangeTimeoutMs) {
 
-  public static final AntiEntropyConfig DEFAULTS = new AntiEntropyConfig(1_000, 64, 1_000, 1 << 20, 5_000);
+  public static final long INTERVAL_MS = 1_000;
+  public static final int SEGMENTS_PER_EXCHANGE_MAX = 64;
+  public static final int KEYS_PER_EXCHANGE_MAX = 1_000;
+  public static final int BYTES_PER_MESSAGE_MAX = 1 << 20;
+  public static final long EXCHANGE_TIMEOUT_MS = 5_000;
+
+  public static final AntiEntropyConfig DEFAULTS = new AntiEntropyConfig(INTERVAL_MS, SEGMENTS_PER_EXCHANGE_MAX,
+      KEYS_PER_EXCHANGE_MAX, BYTES_PER_MESSAGE_MAX, EXCHANGE_TIMEOUT_MS);
 
   public AntiEntropyConfig {
     if (intervalMs <= 0 || segmentsPerExchangeMax < 1 || keysPerExchangeMax < 1 || bytesPerMessageMax < 1024

@@ -34,16 +34,24 @@ public interface StorageRunner {
     return new StorageRunner() {
       @Override
       public <T> void runAsync(Supplier<? extends CompletionStage<T>> work, BiConsumer<? super T, Throwable> then) {
-        CompletionStage<T> stage;
-        try {
-          stage = work.get();
-        } catch (RuntimeException e) {
-          then.accept(null, e);
-          return;
-        }
-        stage.whenComplete((value, failure) -> then.accept(value, unwrap(failure)));
+        runHere(work, then);
       }
     };
+  }
+
+  /**
+   * Runs {@code work} on this thread and hands its outcome to {@code then} when it completes (at
+   * once for synchronous work): the body of a runner that has already moved to the right thread.
+   */
+  static <T> void runHere(Supplier<? extends CompletionStage<T>> work, BiConsumer<? super T, Throwable> then) {
+    CompletionStage<T> stage;
+    try {
+      stage = work.get();
+    } catch (RuntimeException e) {
+      then.accept(null, e);
+      return;
+    }
+    stage.whenComplete((value, failure) -> then.accept(value, unwrap(failure)));
   }
 
   /** The cause a {@link java.util.concurrent.CompletionException} wraps, or the failure itself. */

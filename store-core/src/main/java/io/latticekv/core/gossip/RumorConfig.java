@@ -42,7 +42,13 @@ public record RumorConfig(
   }
 
   /** Push-pull converged fastest for its traffic in our measurements (docs/gossip.md). */
-  public static final RumorConfig DEFAULTS = new RumorConfig(50, 3, 3, 4, 256 * 1024, 100_000, Mode.PUSH_PULL);
+  public static final long GOSSIP_INTERVAL_MS = 50;
+  public static final int FANOUT = 3;
+  public static final int FEEDBACK_LIMIT = 3;
+  public static final String MODE = "push-pull";
+
+  public static final RumorConfig DEFAULTS = new RumorConfig(GOSSIP_INTERVAL_MS, FANOUT, FEEDBACK_LIMIT, 4,
+      256 * 1024, 100_000, Mode.parse(MODE));
 
   public RumorConfig(long gossipIntervalMs, int fanout, int feedbackLimit, int retransmitMult, int batchBytesMax,
       int queueCapacity) {

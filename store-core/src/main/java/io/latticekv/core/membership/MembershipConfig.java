@@ -30,7 +30,11 @@ public record MembershipConfig(
 
   public static final int MEMBERS_MAX = 1_024;
 
-  public static final MembershipConfig DEFAULTS = new MembershipConfig(500, 200, 3, 4, 4, 16, MEMBERS_MAX);
+  public static final long PROBE_INTERVAL_MS = 500;
+  public static final long PROBE_TIMEOUT_MS = 200;
+
+  public static final MembershipConfig DEFAULTS = new MembershipConfig(PROBE_INTERVAL_MS, PROBE_TIMEOUT_MS, 3, 4, 4,
+      16, MEMBERS_MAX);
 
   /** The given timing with the default member limit. */
   public MembershipConfig(long probeIntervalMs, long probeTimeoutMs, int indirectProbes, int suspicionMult,

@@ -222,17 +222,9 @@ public final class SimCluster {
       @Override
       public <T> void runAsync(Supplier<? extends CompletionStage<T>> work, BiConsumer<? super T, Throwable> then) {
         schedule(now + node.diskDelayMs, () -> {
-          if (!node.up || node.life != life) {
-            return; // crashed meanwhile: the work never happened
+          if (node.up && node.life == life) { // else it crashed meanwhile: the work never happened
+            StorageRunner.runHere(work, then);
           }
-          CompletionStage<T> stage;
-          try {
-            stage = work.get();
-          } catch (RuntimeException e) {
-            then.accept(null, e);
-            return;
-          }
-          stage.whenComplete((value, failure) -> then.accept(value, StorageRunner.unwrap(failure)));
         });
       }
     };

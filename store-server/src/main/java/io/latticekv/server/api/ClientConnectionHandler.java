@@ -28,8 +28,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Backpressure: when {@code inflightPerConnectionMax} requests, or {@code
  * inflightBytesPerConnectionMax} bytes of them, are outstanding, or the port's {@link InputBudget}
- * is used up while this connection has answers pending, the handler stops reading from the
- * socket; TCP then pushes back on the client. Reading resumes as answers drain. The bytes of every
+ * is used up while this connection has answers pending, or its answers are piling up unsent (the
+ * client does not read), the handler stops reading from the socket; TCP then pushes back on the client. Reading resumes as answers drain. The bytes of every
  * request count against the port's budget until it is answered.
  *
  * <p>Broken input: a frame that is not a protobuf {@code Request}, an oversized length prefix or a
@@ -82,7 +82,7 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
     inflightBytes += bytes;
     budget.hold(bytes);
     serverInflight.incrementAndGet();
-    if (mustPause()) {
+    if (mustPause(ctx)) {
       ctx.channel().config().setAutoRead(false);
     }
     processor.process(request).whenComplete((response, failure) -> {
@@ -102,8 +102,21 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
    * used up and an answer of ours is pending (which will resume reading; a connection with nothing
    * pending keeps reading, so that it cannot be paused forever).
    */
-  private boolean mustPause() {
-    return inflight >= inflightMax || inflightBytes >= inflightBytesMax || (inflight > 0 && budget.exhausted());
+  private boolean mustPause(ChannelHandlerContext ctx) {
+    return inflight >= inflightMax || inflightBytes >= inflightBytesMax || (inflight > 0 && budget.exhausted())
+        || !ctx.channel().isWritable();
+  }
+
+  /**
+   * A client that sends and never reads would otherwise have every answer queued in memory: while
+   * its answers pile up unsent the connection is not read; it resumes once they drain.
+   */
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (!mustPause(ctx) && !ctx.channel().config().isAutoRead()) {
+      ctx.channel().config().setAutoRead(true);
+    }
+    ctx.fireChannelWritabilityChanged();
   }
 
   private void answered(ChannelHandlerContext ctx, Response answer, int bytes) {
@@ -116,7 +129,7 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
         serverInflight.notifyAll(); // a graceful stop may be waiting for the last answer
       }
     }
-    if (!mustPause() && !ctx.channel().config().isAutoRead()) {
+    if (!mustPause(ctx) && !ctx.channel().config().isAutoRead()) {
       ctx.channel().config().setAutoRead(true);
     }
   }

@@ -36,7 +36,7 @@ final class ServerCommand implements Callable<Integer> {
           + "power loss). Default: ${DEFAULT-VALUE}.")
   String sync;
 
-  @Option(names = "--cache-bytes", paramLabel = "BYTES", defaultValue = "67108864",
+  @Option(names = "--cache-bytes", paramLabel = "BYTES", defaultValue = "" + StoreOptions.DEFAULT_CACHE_BYTES,
       description = "Bound on the cache of decoded values (default: ${DEFAULT-VALUE}, 64 MiB).")
   long cacheBytes;
 
@@ -105,29 +105,29 @@ final class ServerCommand implements Callable<Integer> {
       description = "Cluster name; peers of another cluster are refused (default: ${DEFAULT-VALUE}).")
   String clusterName;
 
-  @Option(names = "--gossip-interval-ms", paramLabel = "MS", defaultValue = "50",
+  @Option(names = "--gossip-interval-ms", paramLabel = "MS", defaultValue = "" + RumorConfig.GOSSIP_INTERVAL_MS,
       description = "One rumor round per interval; shorter spreads faster with more messages (default: ${DEFAULT-VALUE}).")
   long gossipIntervalMs;
 
-  @Option(names = "--gossip-mode", paramLabel = "push|pull|push-pull", defaultValue = "push-pull",
+  @Option(names = "--gossip-mode", paramLabel = "push|pull|push-pull", defaultValue = RumorConfig.MODE,
       description = "Rumor exchange: push hot rumors, pull what is missing by digest, or both in one "
           + "exchange (default: ${DEFAULT-VALUE}; docs/gossip.md compares them).")
   String gossipMode;
 
-  @Option(names = "--fanout", paramLabel = "N", defaultValue = "3",
+  @Option(names = "--fanout", paramLabel = "N", defaultValue = "" + RumorConfig.FANOUT,
       description = "Peers each hot rumor is pushed to per round (default: ${DEFAULT-VALUE}).")
   int fanout;
 
-  @Option(names = "--feedback-limit", paramLabel = "K", defaultValue = "3",
+  @Option(names = "--feedback-limit", paramLabel = "K", defaultValue = "" + RumorConfig.FEEDBACK_LIMIT,
       description = "A rumor cools after K rounds' worth of peers that already had it; higher leaves a "
           + "smaller residue for more traffic (default: ${DEFAULT-VALUE}).")
   int feedbackLimit;
 
-  @Option(names = "--probe-interval-ms", paramLabel = "MS", defaultValue = "500",
+  @Option(names = "--probe-interval-ms", paramLabel = "MS", defaultValue = "" + MembershipConfig.PROBE_INTERVAL_MS,
       description = "SWIM probe period; shorter detects failures sooner (default: ${DEFAULT-VALUE}).")
   long probeIntervalMs;
 
-  @Option(names = "--probe-timeout-ms", paramLabel = "MS", defaultValue = "200",
+  @Option(names = "--probe-timeout-ms", paramLabel = "MS", defaultValue = "" + MembershipConfig.PROBE_TIMEOUT_MS,
       description = "Wait for a direct ack before probing indirectly (default: ${DEFAULT-VALUE}).")
   long probeTimeoutMs;
 
@@ -146,16 +146,16 @@ final class ServerCommand implements Callable<Integer> {
           + "replicas before it fails (default: ${DEFAULT-VALUE}).")
   long replicaTimeoutMs;
 
-  @Option(names = "--ae-interval-ms", paramLabel = "MS", defaultValue = "1000",
+  @Option(names = "--ae-interval-ms", paramLabel = "MS", defaultValue = "" + AntiEntropyConfig.INTERVAL_MS,
       description = "One Merkle-tree anti-entropy exchange with a random live peer per interval; shorter "
           + "repairs sooner (an exchange between equal replicas is one small round trip) (default: ${DEFAULT-VALUE}).")
   long aeIntervalMs;
 
-  @Option(names = "--ae-segments-max", paramLabel = "N", defaultValue = "64",
+  @Option(names = "--ae-segments-max", paramLabel = "N", defaultValue = "" + AntiEntropyConfig.SEGMENTS_PER_EXCHANGE_MAX,
       description = "Most differing Merkle segments listed per exchange (default: ${DEFAULT-VALUE}).")
   int aeSegmentsMax;
 
-  @Option(names = "--ae-keys-max", paramLabel = "N", defaultValue = "1000",
+  @Option(names = "--ae-keys-max", paramLabel = "N", defaultValue = "" + AntiEntropyConfig.KEYS_PER_EXCHANGE_MAX,
       description = "Most keys repaired per exchange; the rest wait for the next (default: ${DEFAULT-VALUE}).")
   int aeKeysMax;
 

@@ -55,6 +55,17 @@ final class StatusCommand implements Callable<Integer> {
     ae.put("bytes_sent", s.getAntiEntropyBytesSent());
     out.put("peer_messages_sent", s.getPeerMessagesSent());
     out.put("peer_bytes_sent", s.getPeerBytesSent());
+    out.put("replicas", s.getReplicas());
+    out.put("snapshot_age_ms", s.getSnapshotAgeMs());
+    Map<String, Object> limits = new LinkedHashMap<>();
+    limits.put("client_input_bytes", s.getClientInputBytes());
+    limits.put("client_input_evictions", s.getClientInputEvictions());
+    limits.put("peer_input_bytes", s.getPeerInputBytes());
+    limits.put("peer_messages_dropped", s.getPeerMessagesDropped());
+    limits.put("peer_connections_refused", s.getPeerConnectionsRefused());
+    limits.put("storage_tasks_refused", s.getStorageTasksRefused());
+    limits.put("peer_states_refused", new java.util.TreeMap<>(s.getPeerStatesRefusedMap()));
+    out.put("limits", limits);
     List<Object> exchanges = new ArrayList<>();
     for (io.latticekv.proto.ExchangeInfo e : s.getExchangesList()) {
       Map<String, Object> x = new LinkedHashMap<>();
@@ -101,7 +112,18 @@ final class StatusCommand implements Callable<Integer> {
           io.latticekv.server.metrics.NodeMetrics.converged(s) == 1 ? "yes" : "no"));
       out.append(String.format("merkle root %s; %d exchanges started, %d keys repaired here, %d bytes sent%n",
           s.getMerkleRoot(), s.getExchangesRun(), s.getKeysRepaired(), s.getAntiEntropyBytesSent()));
-      out.append(String.format("peer traffic: %d messages, %d bytes sent%n", s.getPeerMessagesSent(), s.getPeerBytesSent()));
+      out.append(String.format("peer traffic: %d messages, %d bytes sent; %d replicas count for quorum and all%n",
+          s.getPeerMessagesSent(), s.getPeerBytesSent(), s.getReplicas()));
+      long refused = s.getPeerStatesRefusedMap().values().stream().mapToLong(Long::longValue).sum();
+      if (refused + s.getPeerConnectionsRefused() + s.getStorageTasksRefused() + s.getClientInputEvictions() > 0) {
+        out.append(String.format("refused: %d peer states %s, %d peer connections, %d storage tasks, %d client frames "
+            + "over the input budget%n", refused, s.getPeerStatesRefusedMap(), s.getPeerConnectionsRefused(),
+            s.getStorageTasksRefused(), s.getClientInputEvictions()));
+      }
+      if (s.getSnapshotAgeMs() > 1_000) {
+        out.append(String.format("WARNING: the cluster status is %d ms old: the protocol thread is stalled%n",
+            s.getSnapshotAgeMs()));
+      }
       for (io.latticekv.proto.ExchangeInfo e : s.getExchangesList()) {
         out.append(String.format("  last exchange with %s: %s, %d ms ago (%s)%n", e.getAddress(),
             e.getMatched() ? "trees matched" : "trees differed", e.getAgoMs(), e.getDetail()));

@@ -76,6 +76,26 @@ public final class NodeMetrics implements AutoCloseable {
     gauge("lattice_ae_bytes_sent", "bytes of anti-entropy messages sent", StatusResponse::getAntiEntropyBytesSent);
     gauge("lattice_peer_bytes_sent", "bytes of all peer messages sent", StatusResponse::getPeerBytesSent);
     gauge("lattice_converged", "1 when the last exchange with every reachable peer found equal trees", NodeMetrics::converged);
+    gauge("lattice_replicas", "this node and the members it knows as replicas: the n of quorum and all",
+        StatusResponse::getReplicas);
+    gauge("lattice_status_snapshot_age_ms", "age of the cluster status; grows when the protocol thread stalls",
+        StatusResponse::getSnapshotAgeMs);
+    gauge("lattice_client_input_bytes", "client input held in memory (frames arriving, requests unanswered)",
+        StatusResponse::getClientInputBytes);
+    gauge("lattice_client_input_evictions", "frames dropped because the client input budget ran out",
+        StatusResponse::getClientInputEvictions);
+    gauge("lattice_peer_input_bytes", "peer frames arriving, held in memory", StatusResponse::getPeerInputBytes);
+    gauge("lattice_peer_messages_dropped", "messages to peers dropped: connection not ready or not keeping up",
+        StatusResponse::getPeerMessagesDropped);
+    gauge("lattice_peer_connections_refused", "peer connections closed for broken or hostile input or over the limit",
+        StatusResponse::getPeerConnectionsRefused);
+    gauge("lattice_storage_tasks_refused", "peer work refused because the storage queue was full",
+        StatusResponse::getStorageTasksRefused);
+    for (String reason : new String[] {"key_too_large", "value_too_large", "clock_drift", "overflow", "type_mismatch",
+        "storage_error"}) {
+      FunctionCounter.builder("lattice_peer_states_refused", store, st -> st.peerStatesRefused().getOrDefault(reason, 0L))
+          .tag("reason", reason).description("states from peers refused by the state policy").register(registry);
+    }
     for (String state : new String[] {"alive", "suspect", "dead", "left"}) {
       Gauge.builder("lattice_members", this, m -> m.current().getMembersList().stream()
               .filter(x -> x.getStatus().equals(state)).count())

@@ -42,7 +42,7 @@ public final class PeerCodec {
   private PeerCodec() {}
 
   /** A peer frame that does not make sense: the connection is closed. */
-  static final class BadFrame extends Exception {
+  public static final class BadFrame extends Exception {
     private static final long serialVersionUID = 1L;
 
     BadFrame(String message) {
@@ -178,7 +178,7 @@ public final class PeerCodec {
 
   // ---------------------------------------------------------------- decoding
 
-  static PeerMessage decode(PeerFrame frame, Limits limits) throws BadFrame {
+  public static PeerMessage decode(PeerFrame frame, Limits limits) throws BadFrame {
     Decoder d = new Decoder(limits);
     try {
       return switch (frame.getBodyCase()) {
