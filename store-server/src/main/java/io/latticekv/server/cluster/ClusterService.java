@@ -46,6 +46,12 @@ import org.slf4j.LoggerFactory;
  * messages; a bounded pool of replication threads runs the storage work they hand out, so the
  * protocol thread — the one that answers pings — never waits for the disk.
  *
+ * <p>The protocol thread's task queue has no bound of its own because everything that feeds it is
+ * bounded: peer messages by the peer port's inbox budget (past it the port stops reading), client
+ * requests at {@code w} or {@code r} above one by the clients' in-flight limits, client deltas by
+ * {@link #HOT_QUEUE_MAX}, storage continuations by {@link #STORAGE_QUEUE_MAX}, and ticks by the
+ * fixed rate (a late tick is not run twice).
+ *
  * <p>Every task on the protocol thread is guarded: an exception is logged with its context
  * ("bug:"), never lost in a future. Status is a snapshot the protocol thread publishes every
  * {@link #SNAPSHOT_EVERY_MS}; reading it never waits for that thread, so a busy protocol thread
@@ -212,8 +218,10 @@ public final class ClusterService implements Coordinator, AutoCloseable {
         }
       });
     } catch (RejectedExecutionException busy) {
-      log.warn("could not save the {} known members: storage is busy; they are saved with the next change",
-          members.size());
+      if (!stopping) {
+        log.warn("could not save the {} known members: storage is busy; they are saved with the next change",
+            members.size());
+      }
     }
   }
 
