@@ -10,20 +10,8 @@ import io.latticekv.proto.RegisterAssign;
 import io.latticekv.proto.Request;
 import io.latticekv.proto.Response;
 import io.latticekv.proto.SetUpdate;
-import io.latticekv.proto.wire.ProtobufFrameEncoder;
-import io.latticekv.proto.wire.VarintFrameDecoder;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.flush.FlushConsolidationHandler;
-import io.latticekv.proto.wire.ProtobufMessageDecoder;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,10 +20,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * The Java client of LatticeKV. Thread-safe: share one instance across the application.
@@ -69,11 +55,8 @@ public final class LatticeClient implements AutoCloseable {
   private final boolean retryNonIdempotent;
   private final io.latticekv.proto.Level writeLevel;
   private final io.latticekv.proto.Level readLevel;
-  private final EventLoopGroup group;
-  private final Bootstrap bootstrap;
-  private final List<AtomicReferenceArray<CompletableFuture<NodeConnection>>> pools = new ArrayList<>();
+  private final ConnectionPool connections;
   private final AtomicInteger preferred = new AtomicInteger();
-  private final AtomicInteger roundRobin = new AtomicInteger();
   private final AtomicLong ids = new AtomicLong();
   private volatile boolean closed;
 
@@ -86,20 +69,11 @@ public final class LatticeClient implements AutoCloseable {
     this.retryNonIdempotent = b.retryNonIdempotent;
     this.writeLevel = b.writeLevel;
     this.readLevel = b.readLevel;
-    this.group = new MultiThreadIoEventLoopGroup(b.ioThreads, NioIoHandler.newFactory());
-    int frameBytesMax = b.frameBytesMax;
-    this.bootstrap = new Bootstrap()
-        .group(group)
-        .channel(NioSocketChannel.class)
-        .option(ChannelOption.TCP_NODELAY, true)
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) b.connectTimeout.toMillis());
-    for (int i = 0; i < addresses.size(); i++) {
-      pools.add(new AtomicReferenceArray<>(b.poolSize));
-    }
-    this.frameBytesMax = frameBytesMax;
+    io.netty.handler.ssl.SslContext tls = b.tlsCa == null ? null
+        : ConnectionPool.tlsContext(b.tlsCa, b.tlsCert, b.tlsKey);
+    this.connections = new ConnectionPool(addresses, b.poolSize, b.ioThreads, b.connectTimeout, b.frameBytesMax, tls,
+        b.credentials, ids::incrementAndGet, requestTimeoutMillis);
   }
-
-  private final int frameBytesMax;
 
   public static Builder builder() {
     return new Builder();
@@ -298,7 +272,7 @@ public final class LatticeClient implements AutoCloseable {
       return;
     }
     int at = Math.floorMod(index, addresses.size());
-    connection(at).thenCompose(conn -> conn.send(request, requestTimeoutMillis)).whenComplete((response, failure) -> {
+    connections.connection(at).thenCompose(conn -> conn.send(request, requestTimeoutMillis)).whenComplete((response, failure) -> {
       if (failure == null) {
         preferred.set(at);
         if (response.hasError()) {
@@ -321,59 +295,10 @@ public final class LatticeClient implements AutoCloseable {
     });
   }
 
-  /** A live connection to address {@code at}, from its pool, connecting when needed. */
-  private CompletableFuture<NodeConnection> connection(int at) {
-    NodeConnection answering = NodeConnection.answering();
-    if (answering != null && answering.isActive() && answering.address().equals(addresses.get(at))) {
-      return CompletableFuture.completedFuture(answering);
-    }
-    AtomicReferenceArray<CompletableFuture<NodeConnection>> pool = pools.get(at);
-    int slot = Math.floorMod(roundRobin.getAndIncrement(), pool.length());
-    CompletableFuture<NodeConnection> current = pool.get(slot);
-    if (current != null && (!current.isDone() || (!current.isCompletedExceptionally() && current.join().isActive()))) {
-      return current;
-    }
-    CompletableFuture<NodeConnection> fresh = new CompletableFuture<>();
-    if (!pool.compareAndSet(slot, current, fresh)) {
-      return connection(at);
-    }
-    InetSocketAddress address = addresses.get(at);
-    NodeConnection conn = new NodeConnection(address);
-    bootstrap.clone().handler(new ChannelInitializer<SocketChannel>() {
-      @Override
-      protected void initChannel(SocketChannel ch) {
-        ch.pipeline()
-            // Requests written during a read of this connection (see NodeConnection.answering)
-            // are flushed once, when the read completes.
-            .addLast(new FlushConsolidationHandler(256, false))
-            .addLast(new VarintFrameDecoder(frameBytesMax))
-            .addLast(new ProtobufMessageDecoder<>(Response.parser()))
-            .addLast(new ProtobufFrameEncoder())
-            .addLast(conn);
-      }
-    }).connect(address).addListener(done -> {
-      if (done.isSuccess()) {
-        conn.attach(((io.netty.channel.ChannelFuture) done).channel());
-        fresh.complete(conn);
-      } else {
-        fresh.completeExceptionally(new NodeConnection.NotSent("cannot connect to " + hostPort(address) + ": " + describe(done.cause()), done.cause()));
-      }
-    });
-    return fresh;
-  }
-
   @Override
   public void close() {
     closed = true;
-    for (AtomicReferenceArray<CompletableFuture<NodeConnection>> pool : pools) {
-      for (int i = 0; i < pool.length(); i++) {
-        CompletableFuture<NodeConnection> c = pool.get(i);
-        if (c != null && c.isDone() && !c.isCompletedExceptionally()) {
-          c.join().close();
-        }
-      }
-    }
-    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5_000);
+    connections.close();
   }
 
   // ---------------------------------------------------------------- helpers
@@ -392,14 +317,10 @@ public final class LatticeClient implements AutoCloseable {
   }
 
   private static String describe(Throwable t) {
-    if (t == null) {
-      return "no attempt made";
+    if (t instanceof NodeConnection.NotSent || t instanceof NodeConnection.Lost) {
+      return t.getMessage(); // says what happened, in the user's terms (TLS, login)
     }
-    Throwable root = t;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
-    return root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName();
+    return ConnectionPool.rootMessage(t);
   }
 
   static String hostPort(InetSocketAddress address) {
@@ -444,6 +365,33 @@ public final class LatticeClient implements AutoCloseable {
     private int frameBytesMax = 64 << 20;
     private io.latticekv.proto.Level writeLevel = io.latticekv.proto.Level.LEVEL_ONE;
     private io.latticekv.proto.Level readLevel = io.latticekv.proto.Level.LEVEL_ONE;
+    private Path tlsCa;
+    private Path tlsCert;
+    private Path tlsKey;
+    private ConnectionPool.Credentials credentials;
+
+    /**
+     * Speak TLS, trusting only nodes whose certificate is signed by the CA in {@code caPem} and
+     * names the host dialed.
+     */
+    public Builder tls(Path caPem) {
+      this.tlsCa = caPem;
+      return this;
+    }
+
+    /** TLS as {@link #tls(Path)}, presenting a client certificate, which logs its user in. */
+    public Builder tls(Path caPem, Path certPem, Path keyPem) {
+      this.tlsCa = caPem;
+      this.tlsCert = certPem;
+      this.tlsKey = keyPem;
+      return this;
+    }
+
+    /** Log every connection in as {@code user} (a node with an auth file requires it); use with TLS. */
+    public Builder credentials(String user, String password) {
+      this.credentials = new ConnectionPool.Credentials(user, password);
+      return this;
+    }
 
     /**
      * How many replicas must durably apply a write before it is acknowledged: LEVEL_ONE (the

@@ -121,8 +121,10 @@ final class NodeConnection extends SimpleChannelInboundHandler<Response> {
         ANSWERING.remove();
       }
     } else if (response.hasError()) {
-      // An error for no request of ours: the node refused something about the connection itself.
-      failAll(new Lost("node " + name + " closed the connection: " + response.getError().getMessage()));
+      // An error for no request of ours: the node refused the connection itself (TLS required,
+      // too many connections, broken framing) and closes it; what was pending fails with its word.
+      failAll(new LatticeException(response.getError().getCode(), "node " + name + " closed the connection: "
+          + response.getError().getMessage()));
     }
   }
 

@@ -9,6 +9,7 @@ import io.latticekv.proto.StatusResponse;
 import io.latticekv.server.api.ClientServer;
 import io.latticekv.server.api.Limits;
 import io.latticekv.server.cluster.ClusterService;
+import io.latticekv.server.security.Security;
 import java.net.InetSocketAddress;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,6 +31,8 @@ public final class LatticeNode implements AutoCloseable {
   private final ClientServer clients;
   private io.latticekv.server.metrics.NodeMetrics metrics;
   private boolean closed;
+  private final Security security;
+  private final java.util.List<String> warnings = new java.util.ArrayList<>();
 
   /** A node on its own. */
   public LatticeNode(StoreOptions storeOptions, InetSocketAddress listen, Limits limits, int ioThreads, int storageThreads)
@@ -40,25 +43,57 @@ public final class LatticeNode implements AutoCloseable {
   /** A node in a cluster when {@code cluster} is given. */
   public LatticeNode(StoreOptions storeOptions, InetSocketAddress listen, Limits limits, int ioThreads,
       int storageThreads, ClusterService.Settings cluster) throws InterruptedException {
-    this.store = Store.open(storeOptions);
+    this(storeOptions, listen, limits, ioThreads, storageThreads, cluster, Security.NONE);
+  }
+
+  /**
+   * A node with {@code security}: TLS on both ports and logins on the client port. With TLS the
+   * node's id is the one its certificate names (a new data directory takes it).
+   */
+  public LatticeNode(StoreOptions storeOptions, InetSocketAddress listen, Limits limits, int ioThreads,
+      int storageThreads, ClusterService.Settings cluster, Security security) throws InterruptedException {
+    this.security = security;
+    try {
+      this.store = Store.open(security.tls() == null ? storeOptions
+          : storeOptions.withCertifiedNodeId(security.tls().nodeId()));
+    } catch (RuntimeException e) {
+      security.close(); // the node owns its security from here on, even when it cannot start
+      throw e;
+    }
     NodeIdConverter.set(store.nodeId().toString());
     ClusterService joined = null;
     try {
       if (cluster != null) {
-        joined = new ClusterService(store, cluster);
+        joined = new ClusterService(store, cluster, security.tls());
       }
       this.cluster = joined;
       this.clients = joined == null
           ? new ClientServer(listen, store, limits, ioThreads, storageThreads, (k, d) -> {},
-              io.latticekv.server.api.Coordinator.LOCAL, this::status)
+              io.latticekv.server.api.Coordinator.LOCAL, this::status, security)
           : new ClientServer(listen, store, limits, ioThreads, storageThreads, joined::replicated,
-              joined, this::status);
+              joined, this::status, security);
     } catch (InterruptedException | RuntimeException e) {
       if (joined != null) {
         joined.halt();
       }
       store.close();
+      security.close();
       throw e;
+    }
+    warnIfExposed(listen, "client");
+    if (cluster != null) {
+      warnIfExposed(cluster.peerListen(), "peer");
+    }
+  }
+
+  /** A port open beyond loopback without TLS serves anyone who can reach it: say so, at start and in status. */
+  private void warnIfExposed(InetSocketAddress address, String port) {
+    if (security.tls() == null && !address.getAddress().isLoopbackAddress()) {
+      String warning = "the " + port + " port " + address.getHostString() + ":" + address.getPort()
+          + " is open beyond loopback without TLS: anyone who reaches it can read and write everything"
+          + (port.equals("peer") ? " and join the cluster" : "") + " (docs/security.md)";
+      warnings.add(warning);
+      log.warn(warning);
     }
   }
 
@@ -87,6 +122,11 @@ public final class LatticeNode implements AutoCloseable {
     return metrics.port();
   }
 
+  /** TLS and logins of this node. */
+  public Security security() {
+    return security;
+  }
+
   /** The client port's budget of buffered input (frames arriving, requests unanswered). */
   public io.latticekv.proto.wire.InputBudget clientInputBudget() {
     return clients.inputBudget();
@@ -112,7 +152,8 @@ public final class LatticeNode implements AutoCloseable {
         .setSync(store.sync().name().toLowerCase())
         .setKeysEstimated(store.estimatedKeyCount())
         .setClientInputBytes(clients.inputBudget().used())
-        .setClientInputEvictions(clients.inputBudget().evictions());
+        .setClientInputEvictions(clients.inputBudget().evictions())
+        .addAllWarnings(warnings);
     if (cluster != null) {
       status.setPeerInputBytes(cluster.peerInputBudget().used());
       ClusterService.Status s = cluster.status();
@@ -129,6 +170,7 @@ public final class LatticeNode implements AutoCloseable {
           .setReplicas(n.replicaCount())
           .setPeerMessagesDropped(s.messagesDropped())
           .setPeerConnectionsRefused(s.connectionsRefused())
+          .setPeerConnectionsAccepted(s.connectionsAccepted())
           .setStorageTasksRefused(s.storageTasksRefused());
       store.peerStatesRefused().forEach(status::putPeerStatesRefused);
       for (var e : n.exchanges()) {
@@ -165,6 +207,7 @@ public final class LatticeNode implements AutoCloseable {
       metrics.close();
     }
     store.close();
+    security.close();
     log.info("stopped");
   }
 
@@ -182,5 +225,6 @@ public final class LatticeNode implements AutoCloseable {
       metrics.close();
     }
     store.close();
+    security.close();
   }
 }

@@ -45,7 +45,7 @@ class ClusterRobustnessTest {
   }
 
   /** Records log events at warn and above while it is open. */
-  private static final class Logs implements AutoCloseable {
+  static final class Logs implements AutoCloseable {
     final ListAppender<ILoggingEvent> appender = new ListAppender<>();
     private final Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
 

@@ -65,6 +65,14 @@ class CommandLineTest {
   }
 
   @Test
+  void aUserMayBeNamedLikeACommand() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(System.getenv("LATTICE_PASSWORD") == null);
+    Result r = lattice("--connect", node.address(), "--user", "status", "get", "c");
+    assertEquals(2, r.code(), r.toString());
+    assertEquals("lattice: --user status: set LATTICE_PASSWORD, or run on a terminal to be asked", r.err());
+  }
+
+  @Test
   void jsonDescribesSetsAndMissingKeys() {
     String at = node.address();
     lattice("--connect", at, "sadd", "s", "x");

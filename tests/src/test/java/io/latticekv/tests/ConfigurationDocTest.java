@@ -23,7 +23,8 @@ class ConfigurationDocTest {
     String doc = Files.readString(Path.of("..", "docs", "configuration.md"));
     List<String> missing = new ArrayList<>();
     int seen = 0;
-    for (String[] command : new String[][] {{"--help"}, {"server", "--help"}, {"cluster", "--help"}, {"bench", "--help"}}) {
+    for (String[] command : new String[][] {{"--help"}, {"server", "--help"}, {"cluster", "--help"}, {"bench", "--help"},
+        {"gen-certs", "--help"}, {"user", "add", "--help"}}) {
       StringWriter out = new StringWriter();
       Lattice.run(command, new PrintWriter(out, true), new PrintWriter(new StringWriter(), true));
       Matcher m = FLAG.matcher(out.toString());

@@ -28,6 +28,9 @@ final class TestCluster implements AutoCloseable {
   final java.util.Map<Integer, java.util.function.UnaryOperator<io.latticekv.core.cluster.Replica>> replicaWrappers =
       new java.util.HashMap<>();
 
+  /** TLS on both ports and logins when set ({@link #secure()}); plaintext and open when null. */
+  TestSecurity security;
+
   TestCluster(Path root) {
     this(root, true, io.latticekv.core.antientropy.AntiEntropyConfig.DEFAULTS);
   }
@@ -36,6 +39,12 @@ final class TestCluster implements AutoCloseable {
     this.root = root;
     this.rumors = rumors;
     this.antiEntropy = antiEntropy;
+  }
+
+  /** This cluster with TLS on both ports and logins ({@link TestSecurity}); before it starts. */
+  TestCluster secure() throws java.io.IOException {
+    security = new TestSecurity(root.resolve("tls"));
+    return this;
   }
 
   static TestCluster start(Path root, int n) throws InterruptedException {
@@ -68,8 +77,14 @@ final class TestCluster implements AutoCloseable {
         .withMembership(MEMBERSHIP).withRumors(rumors ? RumorConfig.DEFAULTS : null).withAntiEntropy(antiEntropy);
     ClusterService.Settings settings = settings(peerPorts.get(i), seeds, "test", config)
         .withReplicaWrapper(replicaWrappers.getOrDefault(i, java.util.function.UnaryOperator.identity()));
+    io.latticekv.server.security.Security nodeSecurity;
+    try {
+      nodeSecurity = security == null ? io.latticekv.server.security.Security.NONE : security.forNode("node" + i);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
     LatticeNode node = new LatticeNode(StoreOptions.defaults(dir(i), SyncPolicy.NONE),
-        new InetSocketAddress("127.0.0.1", clientPorts.get(i)), Limits.DEFAULTS, 1, 2, settings);
+        new InetSocketAddress("127.0.0.1", clientPorts.get(i)), Limits.DEFAULTS, 1, 2, settings, nodeSecurity);
     nodes.set(i, node);
     peerPorts.set(i, Integer.parseInt(node.cluster().peerAddress().split(":")[1]));
     clientPorts.set(i, node.clientAddress().getPort());
@@ -84,6 +99,13 @@ final class TestCluster implements AutoCloseable {
 
   String clientAddress(int i) {
     return "127.0.0.1:" + clientPorts.get(i);
+  }
+
+  /** A client builder for node {@code i}: with TLS and logged in as the admin on a secure cluster. */
+  io.latticekv.client.LatticeClient.Builder client(int i) {
+    io.latticekv.client.LatticeClient.Builder builder =
+        io.latticekv.client.LatticeClient.builder().addresses(clientAddress(i));
+    return security == null ? builder : security.client(builder, TestSecurity.ADMIN);
   }
 
   @Override

@@ -163,7 +163,7 @@ public final class Store implements AutoCloseable {
     this.refusals = new RateLimitedLog(log, options.clock(), 10_000);
     try {
       metadata.checkFormat(FORMAT_VERSION, hasAnyData());
-      this.nodeId = metadata.loadOrCreateNodeId(options.random());
+      this.nodeId = metadata.loadOrCreateNodeId(options.random(), options.certifiedNodeId());
       this.replicaId = NodeId.random(options.random());
       metadata.recordReplicaId(replicaId, options.clock().millis());
       HlcTimestamp floor = new HlcTimestamp(metadata.hlcLease());

@@ -73,16 +73,28 @@ final class StoreMeta {
     }
   }
 
-  NodeId loadOrCreateNodeId(Random random) {
+  /**
+   * The directory's node id; a new directory takes {@code certified} when given (the id its TLS
+   * certificate names), else a random one. An existing directory whose id differs from {@code
+   * certified} is refused: the node would claim an id its certificate does not prove.
+   */
+  NodeId loadOrCreateNodeId(Random random, NodeId certified) {
     byte[] stored = get(NODE_ID);
     if (stored != null) {
+      NodeId id;
       try {
-        return NodeId.fromBytes(ByteString.copyFrom(stored));
+        id = NodeId.fromBytes(ByteString.copyFrom(stored));
       } catch (CrdtDecodeException e) {
         throw new StorageException("the node id in " + directory + " is damaged: " + e.getMessage(), e);
       }
+      if (certified != null && !certified.equals(id)) {
+        throw new StorageException("data directory " + directory + " belongs to node " + id
+            + ", but the TLS certificate names node " + certified + "; issue a certificate for this node "
+            + "(lattice gen-certs DIR --node-id " + id + ")");
+      }
+      return id;
     }
-    NodeId fresh = NodeId.random(random);
+    NodeId fresh = certified != null ? certified : NodeId.random(random);
     put(NODE_ID, fresh.toBytes().toByteArray());
     log.info("new data directory {}: node id {}", directory, fresh);
     return fresh;

@@ -21,6 +21,8 @@ import java.util.Random;
  * @param random the source of fresh ids (node id, replica ids)
  * @param segmentBits the Merkle tree has 2^segmentBits segments; fixed when a directory is
  *     created, and equal on every node of a cluster (checked at the peer handshake)
+ * @param certifiedNodeId the node id the node's TLS certificate names, or null without TLS: a new
+ *     directory takes it, an existing one must already have it
  */
 public record StoreOptions(
     Path directory,
@@ -31,7 +33,8 @@ public record StoreOptions(
     StatePolicy policy,
     Clock clock,
     Random random,
-    int segmentBits) {
+    int segmentBits,
+    io.latticekv.core.crdt.NodeId certifiedNodeId) {
 
   public static final long DEFAULT_CACHE_BYTES = 64L << 20;
   public static final int DEFAULT_VALUE_BYTES_MAX = 32 << 20;
@@ -54,26 +57,31 @@ public record StoreOptions(
         StatePolicy.DEFAULTS,
         Clock.system(),
         new java.security.SecureRandom(),
-        io.latticekv.core.merkle.MerkleTree.DEFAULT_SEGMENT_BITS);
+        io.latticekv.core.merkle.MerkleTree.DEFAULT_SEGMENT_BITS,
+        null);
   }
 
   public StoreOptions withCacheBytes(long bytes) {
-    return new StoreOptions(directory, sync, bytes, valueBytesMax, lockStripes, policy, clock, random, segmentBits);
+    return new StoreOptions(directory, sync, bytes, valueBytesMax, lockStripes, policy, clock, random, segmentBits, certifiedNodeId);
   }
 
   public StoreOptions withClock(Clock newClock) {
-    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, policy, newClock, random, segmentBits);
+    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, policy, newClock, random, segmentBits, certifiedNodeId);
   }
 
   public StoreOptions withSegmentBits(int bits) {
-    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, policy, clock, random, bits);
+    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, policy, clock, random, bits, certifiedNodeId);
   }
 
   public StoreOptions withPolicy(StatePolicy newPolicy) {
-    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, newPolicy, clock, random, segmentBits);
+    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, newPolicy, clock, random, segmentBits, certifiedNodeId);
+  }
+
+  public StoreOptions withCertifiedNodeId(io.latticekv.core.crdt.NodeId id) {
+    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, policy, clock, random, segmentBits, id);
   }
 
   public StoreOptions withValueBytesMax(int bytes) {
-    return new StoreOptions(directory, sync, cacheBytes, bytes, lockStripes, policy, clock, random, segmentBits);
+    return new StoreOptions(directory, sync, cacheBytes, bytes, lockStripes, policy, clock, random, segmentBits, certifiedNodeId);
   }
 }

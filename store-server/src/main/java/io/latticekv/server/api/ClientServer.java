@@ -3,6 +3,8 @@ package io.latticekv.server.api;
 import io.latticekv.core.storage.Store;
 import io.latticekv.core.storage.SyncPolicy;
 import io.latticekv.proto.wire.InputBudget;
+import io.latticekv.server.security.Security;
+import io.latticekv.server.security.TlsContexts;
 import io.latticekv.proto.wire.ProtobufFrameEncoder;
 import io.latticekv.proto.wire.VarintFrameDecoder;
 import io.netty.bootstrap.ServerBootstrap;
@@ -75,12 +77,17 @@ public final class ClientServer implements AutoCloseable {
    */
   public ClientServer(InetSocketAddress address, Store store, Limits limits, int ioThreads, int storageThreads)
       throws InterruptedException {
-    this(address, store, limits, ioThreads, storageThreads, RequestProcessor.Replicator.NONE, Coordinator.LOCAL, null);
+    this(address, store, limits, ioThreads, storageThreads, RequestProcessor.Replicator.NONE, Coordinator.LOCAL, null,
+        Security.NONE);
   }
 
+  /**
+   * @param security TLS for the port (the first handler of every connection) and the users who may
+   *     log in; {@link Security#NONE} for plaintext without logins
+   */
   public ClientServer(InetSocketAddress address, Store store, Limits limits, int ioThreads, int storageThreads,
       RequestProcessor.Replicator replicator, Coordinator coordinator,
-      java.util.function.Supplier<io.latticekv.proto.StatusResponse> status)
+      java.util.function.Supplier<io.latticekv.proto.StatusResponse> status, Security security)
       throws InterruptedException {
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
@@ -100,6 +107,10 @@ public final class ClientServer implements AutoCloseable {
     RequestProcessor processor = new RequestProcessor(store, limits, inline, writer, replicator, coordinator,
         status != null ? status : RequestProcessor.aloneStatus(store));
     this.processor = processor;
+    if (security.auth() != null) {
+      processor.requireLogins(security.auth());
+    }
+    TlsContexts tls = security.tls();
     ConnectionLimiter limiter = new ConnectionLimiter(limits.connectionsMax(), connections);
     this.inputBudget = new InputBudget(limits.inputBytesMax());
     ProtobufFrameEncoder encoder = new ProtobufFrameEncoder();
@@ -111,6 +122,11 @@ public final class ClientServer implements AutoCloseable {
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
+            if (tls != null) {
+              // The current context: a rotated certificate serves new connections at once.
+              ch.pipeline().addLast("plaintext", new PlaintextRefuser())
+                  .addLast("tls", tls.clientPort().newHandler(ch.alloc()));
+            }
             ch.pipeline()
                 .addLast("limit", limiter)
                 .addLast("flush", new FlushConsolidationHandler(256, true))

@@ -30,6 +30,9 @@ import io.latticekv.proto.Response;
 import io.latticekv.proto.SetUpdate;
 import io.latticekv.proto.SetValue;
 import io.latticekv.proto.Value;
+import io.latticekv.server.security.AuthException;
+import io.latticekv.server.security.Authenticator;
+import io.latticekv.server.security.Role;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -134,20 +137,43 @@ public final class RequestProcessor {
     }
   }
 
-  /** Processes {@code request}; the future always completes normally, with an answer or an error. */
+  /** Who may log in, or null: no auth file, every connection may do everything. */
+  private volatile Authenticator authenticator;
+
+  /** Requires clients to log in as the users of {@code auth} (--auth-file). */
+  public void requireLogins(Authenticator auth) {
+    this.authenticator = auth;
+  }
+
+  /** Whether connections must log in. */
+  public Authenticator authenticator() {
+    return authenticator;
+  }
+
+  /** Processes {@code request} as an admin (tests, tools inside the node). */
   public CompletableFuture<Response> process(Request request) {
+    return process(request, Session.admin());
+  }
+
+  /**
+   * Processes {@code request} for the connection of {@code session}; the future always completes
+   * normally, with an answer or an error.
+   */
+  public CompletableFuture<Response> process(Request request, Session session) {
     long id = request.getId();
     long start = System.nanoTime();
     String op = request.getBodyCase().name().toLowerCase();
     CompletableFuture<Response> answer;
     try {
+      Authenticator.Principal who = request.getBodyCase() == Request.BodyCase.AUTH ? null : allowed(request, session);
       answer = switch (request.getBodyCase()) {
+        case AUTH -> login(request.getAuth(), session);
         case GET -> get(request.getGet());
         case PUT -> put(request.getPut());
         case MERGE -> merge(request.getMerge());
         case FAULT -> CompletableFuture.supplyAsync(() -> fault(request.getFault()), reads);
-        case STATUS -> CompletableFuture.supplyAsync(
-            () -> Response.newBuilder().setStatus(status.get()).build(), reads);
+        case STATUS -> CompletableFuture.supplyAsync(() -> Response.newBuilder()
+            .setStatus(who.role().allows(Role.ADMIN) ? status.get() : basic(status.get())).build(), reads);
         case BODY_NOT_SET -> throw new Refusal(ErrorCode.UNKNOWN_REQUEST,
             "request " + Long.toUnsignedString(id) + " has no body this node understands");
       };
@@ -158,6 +184,68 @@ public final class RequestProcessor {
       Response out = failure == null ? response.toBuilder().setId(id).build() : error(id, unwrap(failure));
       observer.answered(op, System.nanoTime() - start, out.hasError() ? out.getError().getCode() : null);
       return out;
+    });
+  }
+
+  /**
+   * Who the session is logged in as, if it may make {@code request}: reads need {@code read},
+   * writes {@code write}; whole-state merges and fault injection {@code admin} (docs/security.md).
+   *
+   * @throws AuthException when it is not logged in, or its role does not allow the request
+   */
+  private Authenticator.Principal allowed(Request request, Session session) {
+    Authenticator auth = authenticator;
+    Authenticator.Principal who = auth == null ? Authenticator.ANYONE : session.principal();
+    if (who == null) {
+      throw new AuthException(AuthException.Kind.UNAUTHENTICATED, session.whyNotLoggedIn());
+    }
+    if (auth != null && who != Authenticator.ANYONE) { // ANYONE: a call from inside the node
+      Authenticator.Principal now = auth.current(who); // the auth file may have changed since the login
+      if (now == null) {
+        throw new AuthException(AuthException.Kind.UNAUTHENTICATED, "user '" + who.user()
+            + "' is no longer a user of this node");
+      }
+      who = now;
+    }
+    Role needed = switch (request.getBodyCase()) {
+      case GET, STATUS, AUTH, BODY_NOT_SET -> Role.READ;
+      case PUT -> Role.WRITE;
+      case MERGE -> request.getMerge().hasState() ? Role.ADMIN : Role.WRITE;
+      case FAULT -> Role.ADMIN;
+    };
+    if (!who.role().allows(needed)) {
+      throw new AuthException(AuthException.Kind.FORBIDDEN, "user '" + who.user() + "' has the " + who.role().label()
+          + " role; " + describe(request) + " needs " + needed.label());
+    }
+    return who;
+  }
+
+  private static String describe(Request request) {
+    return switch (request.getBodyCase()) {
+      case MERGE -> request.getMerge().hasState() ? "a whole-state merge" : "a write";
+      case PUT -> "a write";
+      case FAULT -> "fault injection";
+      default -> "this request";
+    };
+  }
+
+  /** What a user below admin sees of status: the node, not the cluster's inner workings. */
+  private static io.latticekv.proto.StatusResponse basic(io.latticekv.proto.StatusResponse full) {
+    return io.latticekv.proto.StatusResponse.newBuilder().setNodeId(full.getNodeId()).setSync(full.getSync())
+        .setKeysEstimated(full.getKeysEstimated()).setMerkleRoot(full.getMerkleRoot()).addAllWarnings(full.getWarningsList())
+        .build();
+  }
+
+  private CompletableFuture<Response> login(io.latticekv.proto.AuthRequest auth, Session session) {
+    Authenticator authenticator = this.authenticator;
+    if (authenticator == null) {
+      return CompletableFuture.completedFuture(Response.newBuilder().setAuth(io.latticekv.proto.AuthResponse.newBuilder()
+          .setUser(auth.getUser()).setRole(Role.ADMIN.label()).setMethod("none")).build());
+    }
+    return authenticator.login(auth.getUser(), auth.getPassword().toCharArray()).thenApply(who -> {
+      session.logIn(who);
+      return Response.newBuilder().setAuth(io.latticekv.proto.AuthResponse.newBuilder().setUser(who.user())
+          .setRole(who.role().label()).setMethod(who.method())).build();
     });
   }
 
@@ -351,6 +439,8 @@ public final class RequestProcessor {
       code = ErrorCode.KEY_TOO_LARGE;
     } else if (failure instanceof io.latticekv.core.storage.ClockDriftException) {
       code = ErrorCode.INVALID_STATE;
+    } else if (failure instanceof AuthException auth) {
+      code = auth.kind() == AuthException.Kind.UNAUTHENTICATED ? ErrorCode.UNAUTHENTICATED : ErrorCode.FORBIDDEN;
     } else if (failure instanceof io.latticekv.core.replication.LevelNotMetException) {
       code = ErrorCode.UNAVAILABLE;
     } else if (failure instanceof java.util.concurrent.RejectedExecutionException) {

@@ -3,7 +3,6 @@ package io.latticekv.server.cli;
 import io.latticekv.client.LatticeClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -69,12 +68,8 @@ final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    try (LatticeClient client = LatticeClient.builder()
-        .addresses(root.connect)
-        .poolSize(connections)
-        .ioThreads(ioThreads)
-        .requestTimeout(Duration.ofMillis(root.timeoutMs))
-        .build()) {
+    // --connect, --timeout-ms, --w, --r, TLS and the user as for every command
+    try (LatticeClient client = root.clientBuilder().poolSize(connections).ioThreads(ioThreads).build()) {
       Recorder recorder = new Recorder(3);
       AtomicLong errors = new AtomicLong();
       long start = System.nanoTime();

@@ -34,32 +34,83 @@ final class ClusterCommand implements Callable<Integer> {
       description = "Each node's sync policy (default: ${DEFAULT-VALUE}).")
   String sync;
 
+  @Option(names = "--secure",
+      description = "TLS on every port and logins: certificates in DIR/tls (made with gen-certs the first time), "
+          + "an auth file DIR/users with a user admin whose password is printed once, when the file is made.")
+  boolean secure;
+
+  /** What --secure adds to each node's command line, and tells the user. */
+  private record Secure(Path tls, Path users, String password) {}
+
+  /**
+   * Certificates for the nodes and a client (once: later starts reuse them, so the nodes keep
+   * their ids), and an admin user with a random password (printed only when the file is made).
+   */
+  private Secure secure() throws IOException {
+    Path tls = dir.resolve("tls");
+    Path users = dir.resolve("users");
+    java.security.SecureRandom random = new java.security.SecureRandom();
+    java.io.PrintWriter quiet = new java.io.PrintWriter(java.io.OutputStream.nullOutputStream());
+    io.latticekv.server.security.CertificateAuthority ca = GenCertsCommand.authority(tls, quiet, random);
+    for (int i = 1; i <= nodes; i++) { // only the missing ones: a node keeps the id its certificate names
+      if (!Files.exists(tls.resolve("node" + i + ".pem"))) {
+        GenCertsCommand.writeNode(ca, tls, i, io.latticekv.core.crdt.NodeId.random(random),
+            List.of("localhost", "127.0.0.1"), quiet);
+      }
+    }
+    if (!Files.exists(tls.resolve("client.pem"))) {
+      GenCertsCommand.writeClient(ca, tls, "admin", quiet);
+    }
+    String password = null;
+    if (!Files.exists(users)) {
+      byte[] secret = new byte[12]; // 96 bits
+      random.nextBytes(secret);
+      password = java.util.HexFormat.of().formatHex(secret);
+      char[] chars = password.toCharArray();
+      io.latticekv.server.security.AuthFile.empty()
+          .with(new io.latticekv.server.security.AuthFile.User("admin", io.latticekv.server.security.Role.ADMIN,
+              io.latticekv.server.security.PasswordHash.of(chars, random)))
+          .save(users);
+      io.latticekv.server.security.PasswordHash.wipe(chars);
+    }
+    return new Secure(tls, users, password);
+  }
+
   @Override
   public Integer call() throws Exception {
     if (nodes < 1 || nodes > 50) {
       throw new IllegalArgumentException("--nodes must be 1..50, got " + nodes);
     }
     Files.createDirectories(dir);
+    Secure sec = secure ? secure() : null;
     List<Process> processes = new ArrayList<>();
+    List<Long> logStarts = new ArrayList<>(); // the logs are appended to: a restart's lines start here
     String seed = "127.0.0.1:" + (basePort + 100);
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     try {
       for (int i = 0; i < nodes; i++) {
-        List<String> command = List.of(java, "-cp", System.getProperty("java.class.path"),
+        List<String> command = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
             "io.latticekv.server.cli.Lattice", "server",
             "--dir", dir.resolve("node" + (i + 1)).toString(),
             "--listen", "127.0.0.1:" + (basePort + i),
             "--peer-listen", "127.0.0.1:" + (basePort + 100 + i),
             "--seeds", seed,
             "--metrics-listen", "127.0.0.1:" + (basePort + 200 + i),
-            "--sync", sync);
+            "--sync", sync));
+        if (sec != null) {
+          command.addAll(List.of("--tls-ca", sec.tls().resolve("ca.pem").toString(),
+              "--tls-cert", sec.tls().resolve("node" + (i + 1) + ".pem").toString(),
+              "--tls-key", sec.tls().resolve("node" + (i + 1) + ".key").toString(),
+              "--auth-file", sec.users().toString()));
+        }
         Path log = dir.resolve("node" + (i + 1) + ".log");
+        logStarts.add(Files.exists(log) ? Files.size(log) : 0L);
         processes.add(new ProcessBuilder(command)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
             .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
             .start());
       }
-      awaitServing(processes);
+      awaitServing(processes, logStarts);
     } catch (IOException | RuntimeException e) {
       stopAll(processes);
       throw e;
@@ -70,9 +121,21 @@ final class ClusterCommand implements Callable<Integer> {
       out.printf("  node%d  clients 127.0.0.1:%d  peers 127.0.0.1:%d  metrics http://127.0.0.1:%d/metrics%n",
           i + 1, basePort + i, basePort + 100 + i, basePort + 200 + i);
     }
-    out.printf("Try:  bin/lattice --connect 127.0.0.1:%d incr hits%n", basePort);
-    out.printf("      bin/lattice --connect 127.0.0.1:%d get hits%n", basePort + nodes - 1);
-    out.printf("      bin/lattice --connect 127.0.0.1:%d status%n", basePort);
+    if (sec == null) {
+      out.printf("Try:  bin/lattice --connect 127.0.0.1:%d incr hits%n", basePort);
+      out.printf("      bin/lattice --connect 127.0.0.1:%d get hits%n", basePort + nodes - 1);
+      out.printf("      bin/lattice --connect 127.0.0.1:%d status%n", basePort);
+    } else {
+      out.printf("TLS on every port (certificates in %s), logins from %s.%n", sec.tls(), sec.users());
+      if (sec.password() != null) {
+        out.printf("User admin, password %s (shown once; add users with lattice user add).%n", sec.password());
+      }
+      out.printf("Try:  export LATTICE_PASSWORD=%s%n", sec.password() != null ? sec.password() : "...");
+      out.printf("      bin/lattice --tls-ca %s --user admin --connect 127.0.0.1:%d incr hits%n",
+          sec.tls().resolve("ca.pem"), basePort);
+      out.printf("      bin/lattice --tls-ca %s --tls-cert %s --tls-key %s status   (a client certificate, no password)%n",
+          sec.tls().resolve("ca.pem"), sec.tls().resolve("client.pem"), sec.tls().resolve("client.key"));
+    }
     out.println("Ctrl-C stops every node.");
     out.flush();
 
@@ -99,12 +162,16 @@ final class ClusterCommand implements Callable<Integer> {
     return stopAll(processes) ? ExitCode.OK : ExitCode.SERVER_FAILED;
   }
 
-  /** Waits until every node has printed its serving line to its log, at most 60 s. */
-  private void awaitServing(List<Process> processes) throws IOException, InterruptedException {
+  /**
+   * Waits until every node has printed its serving line to its log (after {@code logStarts}, where
+   * this run's lines begin), at most 60 s.
+   */
+  private void awaitServing(List<Process> processes, List<Long> logStarts) throws IOException, InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     for (int i = 0; i < processes.size(); i++) {
       Path log = dir.resolve("node" + (i + 1) + ".log");
-      while (!Files.exists(log) || !Files.readString(log).contains("serving clients on 127.0.0.1:" + (basePort + i))) {
+      String serving = "serving clients on 127.0.0.1:" + (basePort + i);
+      while (!Files.exists(log) || !since(log, logStarts.get(i)).contains(serving)) {
         // Re-read the log every 50 ms, and learn at once if the node exits instead. (The nodes
         // write to their log files directly: copying their output through a pipe lost the
         // last lines, since the JDK closes a child's stream under a blocked reader on exit.)
@@ -116,6 +183,13 @@ final class ClusterCommand implements Callable<Integer> {
         }
       }
     }
+  }
+
+  /** The text of {@code log} from byte {@code start} on. */
+  private static String since(Path log, long start) throws IOException {
+    byte[] all = Files.readAllBytes(log);
+    int from = (int) Math.min(start, all.length);
+    return new String(all, from, all.length - from, java.nio.charset.StandardCharsets.UTF_8);
   }
 
   /** SIGTERM to every node, then waits for each (30 s); true when all exited with code 0. */

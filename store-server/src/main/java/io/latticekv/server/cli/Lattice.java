@@ -34,6 +34,8 @@ import picocli.CommandLine.Spec;
       StatusCommand.class,
       MembersCommand.class,
       BenchCommand.class,
+      UserCommand.class,
+      GenCertsCommand.class,
       CommandLine.HelpCommand.class
     },
     exitCodeListHeading = "%nExit codes:%n",
@@ -68,18 +70,70 @@ public final class Lattice implements Runnable {
       description = "Replicas a read merges; stale ones are repaired (default: ${DEFAULT-VALUE}).")
   String r;
 
+  @Option(names = "--tls-ca", scope = ScopeType.INHERIT, paramLabel = "FILE",
+      description = "The cluster's CA certificate (PEM). For a client: speak TLS and trust only nodes it "
+          + "signed. For a server: turns TLS on for both ports, with --tls-cert and --tls-key.")
+  java.nio.file.Path tlsCa;
+
+  @Option(names = "--tls-cert", scope = ScopeType.INHERIT, paramLabel = "FILE",
+      description = "This process's certificate (PEM): a node's (naming its node id), or a client's "
+          + "(naming its user, which logs it in without a password).")
+  java.nio.file.Path tlsCert;
+
+  @Option(names = "--tls-key", scope = ScopeType.INHERIT, paramLabel = "FILE",
+      description = "The private key of --tls-cert (PEM, PKCS#8).")
+  java.nio.file.Path tlsKey;
+
+  @Option(names = "--user", scope = ScopeType.INHERIT, paramLabel = "NAME",
+      description = "Log in as this user; the password comes from LATTICE_PASSWORD or a prompt.")
+  String user;
+
   @Spec CommandSpec spec;
 
-  /** A client as the options say: --connect, --timeout-ms, --w and --r. */
+  /** A client as the options say: --connect, --timeout-ms, --w, --r, TLS and the user. */
   io.latticekv.client.LatticeClient client() {
-    return io.latticekv.client.LatticeClient.builder()
+    return clientBuilder().build();
+  }
+
+  /** The builder of {@link #client()}, for a command that sets more (bench: connections, threads). */
+  io.latticekv.client.LatticeClient.Builder clientBuilder() {
+    io.latticekv.client.LatticeClient.Builder b = io.latticekv.client.LatticeClient.builder()
         .addresses(connect)
         .requestTimeout(java.time.Duration.ofMillis(timeoutMs))
         .connectTimeout(java.time.Duration.ofMillis(Math.min(timeoutMs, 2_000)))
         .poolSize(1)
         .writeLevel(level("--w", w))
-        .readLevel(level("--r", r))
-        .build();
+        .readLevel(level("--r", r));
+    if ((tlsCert == null) != (tlsKey == null)) {
+      throw new IllegalArgumentException("--tls-cert and --tls-key go together");
+    }
+    if (tlsCert != null && tlsCa == null) {
+      throw new IllegalArgumentException("a client certificate needs --tls-ca");
+    }
+    if (tlsCa != null) {
+      b = tlsCert == null ? b.tls(tlsCa) : b.tls(tlsCa, tlsCert, tlsKey);
+    }
+    if (user != null) {
+      b = b.credentials(user, password());
+    }
+    return b;
+  }
+
+  /** The password for --user: LATTICE_PASSWORD, else a prompt on the terminal; never a flag. */
+  private String password() {
+    String env = System.getenv("LATTICE_PASSWORD");
+    if (env != null) {
+      return env;
+    }
+    java.io.Console console = System.console();
+    if (console == null) {
+      throw new IllegalArgumentException("--user " + user + ": set LATTICE_PASSWORD, or run on a terminal to be asked");
+    }
+    char[] typed = console.readPassword("password for %s: ", user);
+    if (typed == null) {
+      throw new IllegalArgumentException("no password given for --user " + user);
+    }
+    return new String(typed);
   }
 
   static io.latticekv.proto.Level level(String option, String value) {
@@ -93,7 +147,8 @@ public final class Lattice implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "a command is needed: server, cluster, get, put, incr, decr, sadd, srem, status, members, bench");
+    throw new CommandLine.ParameterException(spec.commandLine(), "a command is needed: server, cluster, get, put, incr, decr, sadd, srem, status, members, bench, "
+        + "user, gen-certs");
   }
 
   public static void main(String[] args) {
@@ -105,6 +160,7 @@ public final class Lattice implements Runnable {
     CommandLine cli = new CommandLine(new Lattice());
     cli.setOut(out);
     cli.setErr(err);
+    cli.setAllowSubcommandsAsOptionParameters(true); // --user bench: a user may be named like a command
     java.nio.file.Path config = configFile(args);
     if (config != null && java.nio.file.Files.isRegularFile(config)) {
       // Settings from the file become the options' defaults; flags on the command line win.

@@ -10,6 +10,10 @@ import io.latticekv.core.storage.StoreOptions;
 import io.latticekv.core.storage.SyncPolicy;
 import io.latticekv.server.LatticeNode;
 import io.latticekv.server.api.Limits;
+import io.latticekv.server.security.Authenticator;
+import io.latticekv.server.security.Security;
+import io.latticekv.server.security.TlsContexts;
+import io.latticekv.server.security.TlsFiles;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -184,7 +188,34 @@ final class ServerCommand implements Callable<Integer> {
           + "option's name without dashes (sync=batch, peer-listen=127.0.0.1:7479); flags override it.")
   java.nio.file.Path config;
 
+  @Option(names = "--auth-file", paramLabel = "FILE",
+      description = "Users who may log in on the client port, with their roles (read, write, admin); without "
+          + "it every client may do everything. Written by lattice user add; reread on change or SIGHUP.")
+  java.nio.file.Path authFile;
+
+  @picocli.CommandLine.ParentCommand Lattice root;
+
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  /**
+   * TLS when --tls-ca, --tls-cert and --tls-key are given (all three or none), logins when
+   * --auth-file is.
+   */
+  private Security security() throws java.io.IOException {
+    boolean any = root.tlsCa != null || root.tlsCert != null || root.tlsKey != null;
+    TlsContexts tls = null;
+    if (any) {
+      tls = TlsContexts.load(new TlsFiles(root.tlsCert, root.tlsKey, root.tlsCa));
+    }
+    try {
+      return new Security(tls, authFile == null ? null : Authenticator.open(authFile));
+    } catch (java.io.IOException | RuntimeException e) {
+      if (tls != null) {
+        tls.close();
+      }
+      throw e;
+    }
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -214,8 +245,26 @@ final class ServerCommand implements Callable<Integer> {
     } else if (!seeds.isEmpty()) {
       throw new IllegalArgumentException("--seeds needs --peer-listen");
     }
+    Security security = security();
+    if (security.auth() != null && security.tls() == null) {
+      org.slf4j.LoggerFactory.getLogger(ServerCommand.class).warn("--auth-file without TLS: passwords cross the "
+          + "network in the clear (docs/security.md)");
+    }
     LatticeNode node = new LatticeNode(storeOptions, address, limits,
-        ioThreads != null ? ioThreads : LatticeNode.defaultIoThreads(), storageThreads, cluster);
+        ioThreads != null ? ioThreads : LatticeNode.defaultIoThreads(), storageThreads, cluster, security);
+    // SIGHUP rereads the auth file and the TLS files now (they are also watched for changes).
+    try {
+      sun.misc.Signal.handle(new sun.misc.Signal("HUP"), s -> {
+        if (security.auth() != null) {
+          security.auth().reload();
+        }
+        if (security.tls() != null) {
+          security.tls().reload();
+        }
+      });
+    } catch (IllegalArgumentException unsupported) {
+      // no SIGHUP on this platform; the files are still watched
+    }
     // SIGTERM and Ctrl-C ask for a clean stop, after which the process exits 0. The shutdown hook
     // covers every other way the JVM may exit.
     CountDownLatch stopRequested = new CountDownLatch(1);
@@ -235,7 +284,8 @@ final class ServerCommand implements Callable<Integer> {
         + hostPort(node.clientAddress())
         + (node.cluster() != null ? ", peers on " + node.cluster().peerAddress() : "")
         + (metricsPort > 0 ? ", metrics on " + parseListen(metricsListen).getHostString() + ":" + metricsPort : "")
-        + " (data " + dir + ", sync " + policy.name().toLowerCase() + ")");
+        + " (data " + dir + ", sync " + policy.name().toLowerCase()
+        + (security.tls() != null ? ", TLS" : "") + (security.auth() != null ? ", logins required" : "") + ")");
     System.out.flush();
     stopRequested.await();
     node.close();

@@ -55,6 +55,7 @@ final class StatusCommand implements Callable<Integer> {
     ae.put("bytes_sent", s.getAntiEntropyBytesSent());
     out.put("peer_messages_sent", s.getPeerMessagesSent());
     out.put("peer_bytes_sent", s.getPeerBytesSent());
+    out.put("peer_connections_accepted", s.getPeerConnectionsAccepted());
     out.put("replicas", s.getReplicas());
     out.put("snapshot_age_ms", s.getSnapshotAgeMs());
     Map<String, Object> limits = new LinkedHashMap<>();

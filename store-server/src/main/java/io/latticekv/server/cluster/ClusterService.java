@@ -102,7 +102,8 @@ public final class ClusterService implements Coordinator, AutoCloseable {
    * thread stalls) and the network's and this driver's counters.
    */
   public record Status(ClusterNode.Status node, long messagesSent, long bytesSent, long antiEntropyBytesSent,
-      long messagesDropped, long connectionsRefused, long storageTasksRefused, long rumorsShed) {}
+      long messagesDropped, long connectionsRefused, long connectionsAccepted, long storageTasksRefused,
+      long rumorsShed) {}
 
   private final Store store;
   private final ScheduledExecutorService protocol;
@@ -119,6 +120,12 @@ public final class ClusterService implements Coordinator, AutoCloseable {
   private boolean left;
 
   public ClusterService(Store store, Settings settings) throws InterruptedException {
+    this(store, settings, null);
+  }
+
+  /** @param tls TLS for the peer port, both ways, with peer certificates required; null for plaintext */
+  public ClusterService(Store store, Settings settings, io.latticekv.server.security.TlsContexts tls)
+      throws InterruptedException {
     this.store = store;
     this.protocol = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "lattice-protocol"));
     int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
@@ -128,7 +135,7 @@ public final class ClusterService implements Coordinator, AutoCloseable {
     int segments = store.tree().segments();
     this.network = new PeerNetwork(settings.peerListen(), settings.advertise(), store.nodeId(), settings.cluster(),
         settings.frameBytesMax(), segments,
-        new PeerCodec.Limits(settings.config().membership().membersMax(), settings.keyBytesMax(), segments),
+        new PeerCodec.Limits(settings.config().membership().membersMax(), settings.keyBytesMax(), segments), tls,
         (message, processed) -> execute(() -> {
           try {
             ClusterNode built = node;
@@ -205,7 +212,8 @@ public final class ClusterService implements Coordinator, AutoCloseable {
   private void publish(long now) {
     snapshotAt = now;
     snapshot = new Status(node.status(), network.messagesSent(), network.bytesSent(), network.antiEntropyBytesSent(),
-        network.messagesDropped(), network.connectionsRefused(), storageRefused.get(), rumorsShed.get());
+        network.messagesDropped(), network.connectionsRefused(), network.connectionsAccepted(),
+        storageRefused.get(), rumorsShed.get());
   }
 
   private void saveKnownMembers(List<KnownMember> members) {

@@ -87,6 +87,8 @@ public final class NodeMetrics implements AutoCloseable {
     gauge("lattice_peer_input_bytes", "peer frames arriving, held in memory", StatusResponse::getPeerInputBytes);
     gauge("lattice_peer_messages_dropped", "messages to peers dropped: connection not ready or not keeping up",
         StatusResponse::getPeerMessagesDropped);
+    gauge("lattice_peer_connections_accepted", "inbound peer connections accepted since start",
+        StatusResponse::getPeerConnectionsAccepted);
     gauge("lattice_peer_connections_refused", "peer connections closed for broken or hostile input or over the limit",
         StatusResponse::getPeerConnectionsRefused);
     gauge("lattice_storage_tasks_refused", "peer work refused because the storage queue was full",

@@ -31,7 +31,11 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.latticekv.server.security.CertificateNames;
+import io.latticekv.server.security.TlsContexts;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.Map;
@@ -105,6 +109,7 @@ public final class PeerNetwork implements Transport, AutoCloseable {
   /** What peers must agree on for anti-entropy to compare trees: {@code segments << 8 | Hashing.VERSION}. */
   private final int merkleLayout;
   private final Inbox inbox;
+  private final TlsContexts tls;
   private final EventLoopGroup group;
   private final Channel listener;
   private final Bootstrap dialer;
@@ -124,10 +129,17 @@ public final class PeerNetwork implements Transport, AutoCloseable {
   private final AtomicLong antiEntropyBytesSent = new AtomicLong();
   private final AtomicLong messagesDropped = new AtomicLong();
   private final AtomicLong connectionsRefused = new AtomicLong();
+  private final AtomicLong connectionsAccepted = new AtomicLong();
 
+  /**
+   * @param tls TLS both ways with certificates required, each binding a peer to the node id it
+   *     names; null for plaintext
+   */
   public PeerNetwork(InetSocketAddress listen, String advertised, NodeId self, String cluster,
-      int frameBytesMax, int merkleSegments, PeerCodec.Limits limits, Inbox inbox) throws InterruptedException {
+      int frameBytesMax, int merkleSegments, PeerCodec.Limits limits, TlsContexts tls, Inbox inbox)
+      throws InterruptedException {
     this.self = self;
+    this.tls = tls;
     this.merkleLayout = merkleSegments << 8 | io.latticekv.core.merkle.Hashing.VERSION;
     this.cluster = cluster;
     this.frameBytesMax = frameBytesMax;
@@ -145,6 +157,9 @@ public final class PeerNetwork implements Transport, AutoCloseable {
             channels.add(ch);
             VarintFrameDecoder frames = new VarintFrameDecoder(HANDSHAKE_FRAME_BYTES_MAX, inputBudget,
                 PARTIAL_FRAME_TIMEOUT_MS);
+            if (tls != null) {
+              ch.pipeline().addLast(tls.peerServer().newHandler(ch.alloc()));
+            }
             ch.pipeline()
                 .addLast(new io.netty.handler.timeout.ReadTimeoutHandler(PEER_IDLE_TIMEOUT_MS, TimeUnit.MILLISECONDS))
                 .addLast(frames)
@@ -225,6 +240,11 @@ public final class PeerNetwork implements Transport, AutoCloseable {
     return connectionsRefused.get();
   }
 
+  /** Inbound connections accepted since start, refused ones included: a steady count means no churn. */
+  public long connectionsAccepted() {
+    return connectionsAccepted.get();
+  }
+
   /** The peer port's budget of frames arriving. */
   public InputBudget inputBudget() {
     return inputBudget;
@@ -246,10 +266,14 @@ public final class PeerNetwork implements Transport, AutoCloseable {
       out.fail();
       return out;
     }
+    InetSocketAddress dialed = target;
     dialer.clone().handler(new ChannelInitializer<SocketChannel>() {
       @Override
       protected void initChannel(SocketChannel ch) {
         channels.add(ch);
+        if (tls != null) {
+          ch.pipeline().addLast(tls.peerClient().newHandler(ch.alloc(), dialed.getHostString(), dialed.getPort()));
+        }
         codec(ch).addLast(out);
       }
     }).connect(target).addListener((ChannelFutureListener) f -> {
@@ -306,7 +330,19 @@ public final class PeerNetwork implements Transport, AutoCloseable {
     }
 
     @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+      if (event instanceof SslHandshakeCompletionEvent handshake && !handshake.isSuccess()) {
+        hostile.warn("tls-out", "cannot reach peer {} over TLS: {}", address, rootMessage(handshake.cause()));
+      }
+      ctx.fireUserEventTriggered(event);
+    }
+
+    @Override
     protected void channelRead0(ChannelHandlerContext ctx, PeerFrame frame) {
+      if (frame.hasWelcome() && tls != null && !welcomedByItsCertificate(ctx, frame.getWelcome())) {
+        ctx.close();
+        return;
+      }
       if (frame.hasWelcome()) {
         synchronized (this) {
           channel = ctx.channel();
@@ -320,6 +356,23 @@ public final class PeerNetwork implements Transport, AutoCloseable {
         log.error("peer {} refused this node: {}", address, frame.getRefused().getReason());
         ctx.close();
       }
+    }
+
+    /** The listener's certificate must name the node its Welcome names. */
+    private boolean welcomedByItsCertificate(ChannelHandlerContext ctx, Welcome welcome) {
+      NodeId certified = certifiedId(ctx);
+      NodeId claimed;
+      try {
+        claimed = NodeId.fromBytes(welcome.getNodeId());
+      } catch (CrdtDecodeException e) {
+        claimed = null;
+      }
+      if (certified == null || !certified.equals(claimed)) {
+        hostile.warn("tls-welcome", "dropped peer {}: its certificate names node {}, its Welcome node {}", address,
+            certified, claimed);
+        return false;
+      }
+      return true;
     }
 
     @Override
@@ -361,6 +414,7 @@ public final class PeerNetwork implements Transport, AutoCloseable {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
       counted = true;
+      connectionsAccepted.incrementAndGet();
       if (inboundConnections.incrementAndGet() > INBOUND_CONNECTIONS_MAX) {
         connectionsRefused.incrementAndGet();
         hostile.warn("connections", "refusing peer connection from {}: {} are open, the limit",
@@ -448,6 +502,10 @@ public final class PeerNetwork implements Transport, AutoCloseable {
             + " segments, hash version " + (merkleLayout & 0xff));
       } else if (id.equals(self)) {
         refuse(ctx, remote, "it claims this node's own id " + self);
+      } else if (tls != null && !id.equals(certifiedId(ctx))) {
+        NodeId certified = certifiedId(ctx);
+        refuse(ctx, remote, certified == null ? "its certificate names no node"
+            : "its certificate names node " + certified + " but its Hello claims " + id);
       } else if (hello.getAddress().isEmpty() || hello.getAddress().length() > PeerCodec.ADDRESS_CHARS_MAX) {
         refuse(ctx, remote, "its address has " + hello.getAddress().length() + " characters");
       } else {
@@ -469,6 +527,16 @@ public final class PeerNetwork implements Transport, AutoCloseable {
     }
 
     @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+      if (event instanceof SslHandshakeCompletionEvent handshake && !handshake.isSuccess()) {
+        connectionsRefused.incrementAndGet();
+        hostile.warn("tls-in", "refused peer {}: TLS handshake failed: {}", ctx.channel().remoteAddress(),
+            rootMessage(handshake.cause()));
+      }
+      ctx.fireUserEventTriggered(event);
+    }
+
+    @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       if (ctx.channel().isActive()) {
         connectionsRefused.incrementAndGet();
@@ -477,6 +545,27 @@ public final class PeerNetwork implements Transport, AutoCloseable {
         ctx.close();
       }
     }
+  }
+
+  /** The node id the other end's certificate names, or null (no TLS, no certificate, none named). */
+  private static NodeId certifiedId(ChannelHandlerContext ctx) {
+    SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+    if (ssl == null) {
+      return null;
+    }
+    try {
+      java.security.cert.Certificate[] chain = ssl.engine().getSession().getPeerCertificates();
+      return CertificateNames.nodeId((java.security.cert.X509Certificate) chain[0]);
+    } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+      return null;
+    }
+  }
+
+  private static String rootMessage(Throwable t) {
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return String.valueOf(t.getMessage());
   }
 
   /** Stops taking peer messages in: frames arriving from now on are dropped (the first step of a stop). */
