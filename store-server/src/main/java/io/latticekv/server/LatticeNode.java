@@ -80,18 +80,21 @@ public final class LatticeNode implements AutoCloseable {
       security.close();
       throw e;
     }
-    warnIfExposed(listen, "client");
+    warnIfExposed(listen, clients.localAddress().getPort(), "client");
     if (cluster != null) {
-      warnIfExposed(cluster.peerListen(), "peer");
+      String peer = this.cluster.peerAddress();
+      warnIfExposed(cluster.peerListen(), Integer.parseInt(peer.substring(peer.lastIndexOf(':') + 1)), "peer");
     }
   }
 
   /** A port open beyond loopback without TLS serves anyone who can reach it: say so, at start and in status. */
-  private void warnIfExposed(InetSocketAddress address, String port) {
+  private void warnIfExposed(InetSocketAddress address, int boundPort, String port) {
     if (security.tls() == null && !address.getAddress().isLoopbackAddress()) {
-      String warning = "the " + port + " port " + address.getHostString() + ":" + address.getPort()
-          + " is open beyond loopback without TLS: anyone who reaches it can read and write everything"
-          + (port.equals("peer") ? " and join the cluster" : "") + " (docs/security.md)";
+      String exposed = port.equals("peer") ? "anyone who reaches it can join the cluster and read and write everything"
+          : security.auth() == null ? "anyone who reaches it can read and write everything"
+          : "passwords and data cross the network in the clear";
+      String warning = "the " + port + " port " + address.getHostString() + ":" + boundPort
+          + " is open beyond loopback without TLS: " + exposed + " (docs/security.md)";
       warnings.add(warning);
       log.warn(warning);
     }

@@ -189,6 +189,35 @@ class SecurityTest {
     }
   }
 
+  /** A port bound beyond loopback without TLS is reported at start and in every status, for every role. */
+  @Test
+  void aNodeOpenBeyondLoopbackWithoutTlsWarns() throws Exception {
+    try (ClusterRobustnessTest.Logs logs = new ClusterRobustnessTest.Logs()) {
+      LatticeNode open = new LatticeNode(StoreOptions.defaults(dir.resolve("open"), SyncPolicy.NONE),
+          new InetSocketAddress("0.0.0.0", 0), Limits.DEFAULTS, 1, 2); // clients below use 127.0.0.1 only
+      nodes.add(open);
+      String expected = "the client port 0.0.0.0:" + open.clientAddress().getPort()
+          + " is open beyond loopback without TLS: anyone who reaches it can read and write everything";
+      assertTrue(logs.lines().stream().anyMatch(l -> l.contains(expected)), logs.lines().toString());
+      try (LatticeClient c = LatticeClient.builder().addresses("127.0.0.1:" + open.clientAddress().getPort()).build()) {
+        assertTrue(c.status().getWarningsList().stream().anyMatch(w -> w.startsWith(expected)),
+            c.status().getWarningsList().toString());
+      }
+      String at = "127.0.0.1:" + open.clientAddress().getPort();
+      assertTrue(cli("--connect", at, "status").contains("WARNING: " + expected), cli("--connect", at, "status"));
+      assertTrue(cli("--connect", at, "status", "--json").contains("\"warnings\":[\"" + expected),
+          cli("--connect", at, "status", "--json"));
+    }
+    security = new TestSecurity(dir.resolve("tls"));
+    ClusterService.Settings settings = TestCluster.settings(0, List.of(), "test");
+    LatticeNode safe = new LatticeNode(StoreOptions.defaults(dir.resolve("safe"), SyncPolicy.NONE),
+        new InetSocketAddress("0.0.0.0", 0), Limits.DEFAULTS, 1, 2, settings, security.forNode("safe"));
+    nodes.add(safe);
+    try (LatticeClient bob = client(safe, "bob")) {
+      assertEquals(List.of(), bob.status().getWarningsList(), "TLS on: nothing to warn of");
+    }
+  }
+
   private Path writeOtherCa() throws Exception {
     Path other = dir.resolve("other-ca.pem");
     CertificateAuthority.create("another CA", random).save(other, dir.resolve("other-ca.key"));

@@ -33,6 +33,7 @@ final class StatusCommand implements Callable<Integer> {
     out.put("peer_address", s.getPeerAddress());
     out.put("sync", s.getSync());
     out.put("keys_estimated", s.getKeysEstimated());
+    out.put("warnings", new ArrayList<>(s.getWarningsList()));
     List<Object> members = new ArrayList<>();
     for (MemberInfo m : s.getMembersList()) {
       Map<String, Object> member = memberJson(m);
@@ -100,6 +101,9 @@ final class StatusCommand implements Callable<Integer> {
     out.append("node      ").append(s.getNodeId()).append('\n');
     out.append("peers on  ").append(s.getPeerAddress().isEmpty() ? "(no cluster)" : s.getPeerAddress()).append('\n');
     out.append("sync      ").append(s.getSync()).append("    keys (estimate) ").append(s.getKeysEstimated()).append('\n');
+    for (String warning : s.getWarningsList()) {
+      out.append("WARNING: ").append(warning).append('\n');
+    }
     if (s.getMembersCount() > 0) {
       out.append(String.format("%n%-32s  %-21s  %-7s  %11s  %s%n", "MEMBER", "ADDRESS", "STATE", "INCARNATION", "LAST HEARD"));
       for (MemberInfo m : s.getMembersList()) {
