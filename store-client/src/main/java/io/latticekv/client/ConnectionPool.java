@@ -44,7 +44,12 @@ import javax.net.ssl.SSLParameters;
 final class ConnectionPool implements AutoCloseable {
 
   /** Credentials, kept for every new connection's login. */
-  record Credentials(String user, String password) {}
+  record Credentials(String user, String password) {
+    @Override
+    public String toString() {
+      return "Credentials[user=" + user + ", password=(hidden)]";
+    }
+  }
 
   private final List<InetSocketAddress> addresses;
   private final EventLoopGroup group;

@@ -69,6 +69,15 @@ public final class LatticeClient implements AutoCloseable {
     this.retryNonIdempotent = b.retryNonIdempotent;
     this.writeLevel = b.writeLevel;
     this.readLevel = b.readLevel;
+    if (b.credentials != null && b.tlsCa == null && !b.credentialsWithoutTls) {
+      for (InetSocketAddress a : addresses) {
+        if (!isLoopback(a.getHostString())) {
+          throw new IllegalArgumentException("credentials without TLS would send the password to " + a.getHostString()
+              + ":" + a.getPort() + " in the clear: give the cluster's CA (.tls(caPem), lattice --tls-ca FILE), or "
+              + "allowCredentialsWithoutTls() on a network you trust");
+        }
+      }
+    }
     io.netty.handler.ssl.SslContext tls = b.tlsCa == null ? null
         : ConnectionPool.tlsContext(b.tlsCa, b.tlsCert, b.tlsKey);
     this.connections = new ConnectionPool(addresses, b.poolSize, b.ioThreads, b.connectTimeout, b.frameBytesMax, tls,
@@ -77,6 +86,21 @@ public final class LatticeClient implements AutoCloseable {
 
   public static Builder builder() {
     return new Builder();
+  }
+
+  /** Whether {@code host} is this machine's loopback, by name or literal address (no DNS lookup). */
+  static boolean isLoopback(String host) {
+    if (host.equalsIgnoreCase("localhost")) {
+      return true;
+    }
+    if (!host.matches("[0-9.]+|[0-9a-fA-F:]*:[0-9a-fA-F:.]*")) {
+      return false; // a name: it may resolve anywhere
+    }
+    try {
+      return java.net.InetAddress.getByName(host).isLoopbackAddress(); // a literal: parsed, not looked up
+    } catch (java.net.UnknownHostException e) {
+      return false;
+    }
   }
 
   // ---------------------------------------------------------------- counters
@@ -369,6 +393,7 @@ public final class LatticeClient implements AutoCloseable {
     private Path tlsCert;
     private Path tlsKey;
     private ConnectionPool.Credentials credentials;
+    private boolean credentialsWithoutTls;
 
     /**
      * Speak TLS, trusting only nodes whose certificate is signed by the CA in {@code caPem} and
@@ -387,9 +412,19 @@ public final class LatticeClient implements AutoCloseable {
       return this;
     }
 
-    /** Log every connection in as {@code user} (a node with an auth file requires it); use with TLS. */
+    /**
+     * Log every connection in as {@code user} (a node with an auth file requires it). Needs {@link
+     * #tls(Path)} unless every address is loopback, or {@link #allowCredentialsWithoutTls()}: the
+     * password would cross the network in the clear.
+     */
     public Builder credentials(String user, String password) {
       this.credentials = new ConnectionPool.Credentials(user, password);
+      return this;
+    }
+
+    /** Send {@link #credentials} without TLS to non-loopback addresses too (a network you trust). */
+    public Builder allowCredentialsWithoutTls() {
+      this.credentialsWithoutTls = true;
       return this;
     }
 

@@ -218,6 +218,20 @@ class SecurityTest {
     }
   }
 
+  @Test
+  void aClientDoesNotSendAPasswordInTheClearBeyondLoopback() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> LatticeClient.builder().addresses("10.255.255.1:7379").credentials("alice", "pw").build());
+    assertTrue(e.getMessage().startsWith("credentials without TLS would send the password to 10.255.255.1:7379 in "
+        + "the clear"), e.getMessage());
+    assertThrows(IllegalArgumentException.class,
+        () -> LatticeClient.builder().addresses("db.example:7379").credentials("alice", "pw").build());
+    LatticeClient.builder().addresses("127.0.0.1:7379,localhost:7380,[::1]:7381").credentials("alice", "pw").build()
+        .close();
+    LatticeClient.builder().addresses("10.255.255.1:7379").credentials("alice", "pw").allowCredentialsWithoutTls()
+        .build().close();
+  }
+
   private Path writeOtherCa() throws Exception {
     Path other = dir.resolve("other-ca.pem");
     CertificateAuthority.create("another CA", random).save(other, dir.resolve("other-ca.key"));
@@ -265,6 +279,22 @@ class SecurityTest {
       }
       assertEquals(1, outsider.status().getMembersCount(), "the outsider learned the members");
     }
+  }
+
+  /** Peers are known by the node id their certificates name, not by host: certificates need not name the address. */
+  @Test
+  void peersDoNotCheckHostNames() throws Exception {
+    security = new TestSecurity(dir.resolve("tls"));
+    String seed = null;
+    for (int i = 0; i < 2; i++) {
+      TlsFiles files = security.issue(security.ca, security.caPem, "elsewhere" + i, NodeId.random(random),
+          List.of("node" + i + ".invalid"));
+      LatticeNode node = start("e" + i, security.forNode(files), seed);
+      seed = seed == null ? node.cluster().peerAddress() : seed;
+    }
+    List<LatticeNode> formed = List.copyOf(nodes);
+    assertTrue(ClusterTest.await(() -> ClusterTest.allSee(formed, 2), 30_000) >= 0,
+        "peers whose certificates name other hosts did not form a cluster");
   }
 
   /** A peer whose certificate is good but names another node than its Hello claims is refused. */
@@ -351,8 +381,8 @@ class SecurityTest {
 
   /**
    * A node process takes its TLS files and users from its --config file, and SIGHUP rereads the
-   * users: the file is rewritten with the same size and modification time, so only the signal can
-   * have made the node see it.
+   * users: the file is rewritten in place with the same size and modification time, so only the
+   * signal can have made the node see it.
    */
   @Test
   void aNodeProcessReadsItsSecurityFromItsConfigFileAndRereadsItsUsersOnSighup() throws Exception {
@@ -370,8 +400,10 @@ class SecurityTest {
       }
       java.nio.file.attribute.FileTime modified = Files.getLastModifiedTime(security.users);
       long size = Files.size(security.users);
+      Path staged = dir.resolve("users.next");
       AuthFile.load(security.users).with(new AuthFile.User("bob", Role.READ,
-          PasswordHash.of("bob-new-pass".toCharArray(), random))).save(security.users);
+          PasswordHash.of("bob-new-pass".toCharArray(), random))).save(staged);
+      Files.write(security.users, Files.readAllBytes(staged)); // in place: the same inode
       Files.setLastModifiedTime(security.users, modified);
       assertEquals(size, Files.size(security.users), "a hash of the same length keeps the size");
       Process hup = new ProcessBuilder("kill", "-HUP", Long.toString(node.process.pid())).start();

@@ -65,8 +65,12 @@ final class TestSecurity {
 
   /** Writes DIR/name.pem and DIR/name.key: a node certificate from {@code by} naming {@code id}. */
   TlsFiles issue(CertificateAuthority by, Path byPem, String name, NodeId id) throws IOException {
-    CertificateAuthority.save(by.node(id, List.of("localhost", "127.0.0.1")), dir.resolve(name + ".pem"),
-        dir.resolve(name + ".key"));
+    return issue(by, byPem, name, id, List.of("localhost", "127.0.0.1"));
+  }
+
+  /** As above, the certificate naming {@code hosts}. */
+  TlsFiles issue(CertificateAuthority by, Path byPem, String name, NodeId id, List<String> hosts) throws IOException {
+    CertificateAuthority.save(by.node(id, hosts), dir.resolve(name + ".pem"), dir.resolve(name + ".key"));
     return new TlsFiles(dir.resolve(name + ".pem"), dir.resolve(name + ".key"), byPem);
   }
 

@@ -71,6 +71,25 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
     this.serverInflight = serverInflight;
   }
 
+  /** A connection to a node that requires logins must log in within this long of connecting, or be closed. */
+  static final long LOGIN_DEADLINE_MS = 30_000;
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    if (ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress remote && remote.getAddress() != null) {
+      session.source(remote.getAddress().getHostAddress());
+    }
+    if (processor.authenticator() != null) {
+      ctx.executor().schedule(() -> {
+        if (session.principal() == null && ctx.channel().isActive()) {
+          refuseAndClose(ctx, ErrorCode.UNAUTHENTICATED, "no login within " + LOGIN_DEADLINE_MS / 1000
+              + " s of connecting");
+        }
+      }, LOGIN_DEADLINE_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+    ctx.fireChannelActive();
+  }
+
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     Request request;
@@ -126,7 +145,15 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void answered(ChannelHandlerContext ctx, Response answer, int bytes) {
-    ctx.writeAndFlush(answer, ctx.voidPromise());
+    if (answer.hasError() && answer.getError().getCode() == ErrorCode.UNAUTHENTICATED
+        && session.tooManyFailedLogins()) {
+      refusals.warn("logins", "closing client connection {}: {} failed logins", ctx.channel().remoteAddress(),
+          Session.FAILED_LOGINS_MAX);
+      ctx.channel().config().setAutoRead(false);
+      ctx.writeAndFlush(answer).addListener(ChannelFutureListener.CLOSE);
+    } else {
+      ctx.writeAndFlush(answer, ctx.voidPromise());
+    }
     inflight--;
     inflightBytes -= bytes;
     budget.free(bytes);

@@ -200,12 +200,7 @@ public final class RequestProcessor {
       throw new AuthException(AuthException.Kind.UNAUTHENTICATED, session.whyNotLoggedIn());
     }
     if (auth != null && who != Authenticator.ANYONE) { // ANYONE: a call from inside the node
-      Authenticator.Principal now = auth.current(who); // the auth file may have changed since the login
-      if (now == null) {
-        throw new AuthException(AuthException.Kind.UNAUTHENTICATED, "user '" + who.user()
-            + "' is no longer a user of this node");
-      }
-      who = now;
+      who = auth.current(who); // the auth file may have changed since the login
     }
     Role needed = switch (request.getBodyCase()) {
       case GET, STATUS, AUTH, BODY_NOT_SET -> Role.READ;
@@ -233,7 +228,7 @@ public final class RequestProcessor {
   private static io.latticekv.proto.StatusResponse basic(io.latticekv.proto.StatusResponse full) {
     return io.latticekv.proto.StatusResponse.newBuilder().setNodeId(full.getNodeId()).setSync(full.getSync())
         .setKeysEstimated(full.getKeysEstimated()).setMerkleRoot(full.getMerkleRoot()).addAllWarnings(full.getWarningsList())
-        .build();
+        .setRestricted(true).build();
   }
 
   private CompletableFuture<Response> login(io.latticekv.proto.AuthRequest auth, Session session) {
@@ -242,11 +237,14 @@ public final class RequestProcessor {
       return CompletableFuture.completedFuture(Response.newBuilder().setAuth(io.latticekv.proto.AuthResponse.newBuilder()
           .setUser(auth.getUser()).setRole(Role.ADMIN.label()).setMethod("none")).build());
     }
-    return authenticator.login(auth.getUser(), auth.getPassword().toCharArray()).thenApply(who -> {
-      session.logIn(who);
-      return Response.newBuilder().setAuth(io.latticekv.proto.AuthResponse.newBuilder().setUser(who.user())
-          .setRole(who.role().label()).setMethod(who.method())).build();
-    });
+    if (!session.beginLogin()) {
+      throw new AuthException(AuthException.Kind.UNAUTHENTICATED,
+          "a login is already being checked on this connection; wait for its answer");
+    }
+    return authenticator.login(auth.getUser(), auth.getPassword().toCharArray(), session.source())
+        .whenComplete((who, failure) -> session.endLogin(who))
+        .thenApply(who -> Response.newBuilder().setAuth(io.latticekv.proto.AuthResponse.newBuilder()
+            .setUser(who.user()).setRole(who.role().label()).setMethod(who.method())).build());
   }
 
   /** Where fault-injection requests go; null refuses them (the default). */

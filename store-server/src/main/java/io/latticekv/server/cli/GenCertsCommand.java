@@ -41,8 +41,9 @@ final class GenCertsCommand implements Callable<Integer> {
           + "(default: localhost,127.0.0.1).")
   List<String> hosts = new ArrayList<>(List.of("localhost", "127.0.0.1"));
 
-  @Option(names = "--client", paramLabel = "USER", defaultValue = "admin",
-      description = "The user the client certificate names (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--client", paramLabel = "USER",
+      description = "The user the client certificate names (default: admin for new nodes; with --node-id, no "
+          + "client certificate unless given).")
   String client;
 
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
@@ -63,7 +64,8 @@ final class GenCertsCommand implements Callable<Integer> {
         ids.add(NodeId.parse(hex.trim().toLowerCase()));
       }
     }
-    write(dir, ids, hosts, client, spec.commandLine().getOut(), random);
+    String user = client != null ? client : nodeIds.isEmpty() ? "admin" : null;
+    write(dir, ids, hosts, user, spec.commandLine().getOut(), random);
     return ExitCode.OK;
   }
 
@@ -87,6 +89,10 @@ final class GenCertsCommand implements Callable<Integer> {
     if (Files.exists(caPem) && Files.exists(caKey)) {
       out.println("signing with the existing CA " + caPem);
       return CertificateAuthority.load(caPem, caKey, random);
+    }
+    if (Files.exists(caPem) || Files.exists(caKey)) { // never replace a cluster's CA by accident
+      throw new IllegalArgumentException(dir + " holds " + (Files.exists(caPem) ? "ca.pem but not ca.key" : "ca.key but "
+          + "not ca.pem") + ": put the CA's other file beside it to sign with it, or use another directory for a new CA");
     }
     CertificateAuthority ca = CertificateAuthority.create("LatticeKV cluster CA", random);
     ca.save(caPem, caKey);

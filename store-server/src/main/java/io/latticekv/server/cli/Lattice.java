@@ -133,7 +133,9 @@ public final class Lattice implements Runnable {
     if (typed == null) {
       throw new IllegalArgumentException("no password given for --user " + user);
     }
-    return new String(typed);
+    String password = new String(typed);
+    java.util.Arrays.fill(typed, '\0');
+    return password;
   }
 
   static io.latticekv.proto.Level level(String option, String value) {

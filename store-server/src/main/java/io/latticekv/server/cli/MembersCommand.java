@@ -20,12 +20,17 @@ final class MembersCommand implements Callable<Integer> {
     try (LatticeClient client = root.client()) {
       StatusResponse status = client.status();
       var out = root.spec.commandLine().getOut();
-      if (root.json) {
+      if (root.json && status.getRestricted()) {
+        throw new io.latticekv.client.LatticeException(io.latticekv.proto.ErrorCode.FORBIDDEN,
+            "members are shown to admin users only");
+      } else if (root.json) {
         List<Object> members = new ArrayList<>();
         for (MemberInfo m : status.getMembersList()) {
           members.add(StatusCommand.memberJson(m));
         }
         out.println(Json.write(members));
+      } else if (status.getRestricted()) {
+        out.println("(members are shown to admin users only)");
       } else if (status.getMembersCount() == 0) {
         out.println("(no cluster: this node runs alone)");
       } else {

@@ -34,6 +34,7 @@ final class StatusCommand implements Callable<Integer> {
     out.put("sync", s.getSync());
     out.put("keys_estimated", s.getKeysEstimated());
     out.put("warnings", new ArrayList<>(s.getWarningsList()));
+    out.put("restricted", s.getRestricted());
     List<Object> members = new ArrayList<>();
     for (MemberInfo m : s.getMembersList()) {
       Map<String, Object> member = memberJson(m);
@@ -99,7 +100,8 @@ final class StatusCommand implements Callable<Integer> {
   static String table(StatusResponse s) {
     StringBuilder out = new StringBuilder();
     out.append("node      ").append(s.getNodeId()).append('\n');
-    out.append("peers on  ").append(s.getPeerAddress().isEmpty() ? "(no cluster)" : s.getPeerAddress()).append('\n');
+    out.append("peers on  ").append(s.getRestricted() ? "(cluster details are shown to admin users only)"
+        : s.getPeerAddress().isEmpty() ? "(no cluster)" : s.getPeerAddress()).append('\n');
     out.append("sync      ").append(s.getSync()).append("    keys (estimate) ").append(s.getKeysEstimated()).append('\n');
     for (String warning : s.getWarningsList()) {
       out.append("WARNING: ").append(warning).append('\n');

@@ -81,6 +81,8 @@ final class UserCommand implements Runnable {
         char[] first = console.readPassword("password for %s: ", name);
         char[] again = console.readPassword("the same again: ");
         if (first == null || again == null || !Arrays.equals(first, again)) {
+          PasswordHash.wipe(first == null ? new char[0] : first);
+          PasswordHash.wipe(again == null ? new char[0] : again);
           throw new IllegalArgumentException("the two passwords differ");
         }
         PasswordHash.wipe(again);

@@ -82,6 +82,11 @@ public final class AuthFile {
     return new AuthFile(users);
   }
 
+  /** Whether {@code name} is a valid user name (checked before it goes into a log line or an answer). */
+  static boolean isName(String name) {
+    return name != null && NAME.matcher(name).matches();
+  }
+
   static void checkName(String name, String where) {
     if (!NAME.matcher(name).matches()) {
       throw new IllegalArgumentException(where + ": a user name is 1 to 64 letters, digits or ._@-, not '" + name + "'");

@@ -76,16 +76,59 @@ public final class CertificateAuthority {
   /** The CA written by {@link #save(Path, Path)}, to sign with again (rotation, new nodes). */
   public static CertificateAuthority load(Path certFile, Path keyFile, SecureRandom random) throws IOException {
     X509Certificate cert = TlsContexts.readCertificate(certFile);
+    PrivateKey key = readKey(keyFile);
+    checkPair(cert, key, certFile, keyFile);
+    return new CertificateAuthority(new KeyPair(cert.getPublicKey(), key), cert, random);
+  }
+
+  /** An unencrypted PKCS#8 private key in PEM; a clear error for anything else. */
+  static PrivateKey readKey(Path keyFile) throws IOException {
     Object parsed;
     try (org.bouncycastle.openssl.PEMParser pem = new org.bouncycastle.openssl.PEMParser(
         Files.newBufferedReader(keyFile, StandardCharsets.US_ASCII))) {
       parsed = pem.readObject();
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalArgumentException("key " + keyFile + " does not parse: " + e.getMessage(), e);
     }
     if (!(parsed instanceof org.bouncycastle.asn1.pkcs.PrivateKeyInfo info)) {
-      throw new IllegalArgumentException("CA key " + keyFile + " is not an unencrypted PKCS#8 private key");
+      throw new IllegalArgumentException("key " + keyFile + " is not an unencrypted PKCS#8 private key (PEM "
+          + "'BEGIN PRIVATE KEY'; openssl pkcs8 -topk8 -nocrypt converts others)");
     }
-    PrivateKey key = new org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter().getPrivateKey(info);
-    return new CertificateAuthority(new KeyPair(cert.getPublicKey(), key), cert, random);
+    return new org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter().getPrivateKey(info);
+  }
+
+  /**
+   * Fails unless {@code key} is the private key of {@code cert}'s public key: it signs a random
+   * challenge and the certificate's key verifies it. (Netty's JDK provider does not check the
+   * pair, and a certificate rotated before its key would otherwise fail every handshake.)
+   */
+  static void checkPair(X509Certificate cert, PrivateKey key, Path certFile, Path keyFile) {
+    String algorithm = switch (key.getAlgorithm()) {
+      case "EC" -> "SHA256withECDSA";
+      case "RSA" -> "SHA256withRSA";
+      case "Ed25519", "EdDSA" -> "Ed25519";
+      default -> null;
+    };
+    if (algorithm == null) {
+      return; // a key type we cannot test here; the handshake will tell
+    }
+    try {
+      byte[] challenge = new byte[32];
+      new java.security.SecureRandom().nextBytes(challenge);
+      java.security.Signature signer = java.security.Signature.getInstance(algorithm);
+      signer.initSign(key);
+      signer.update(challenge);
+      byte[] signature = signer.sign();
+      java.security.Signature verifier = java.security.Signature.getInstance(algorithm);
+      verifier.initVerify(cert.getPublicKey());
+      verifier.update(challenge);
+      if (verifier.verify(signature)) {
+        return;
+      }
+    } catch (GeneralSecurityException mismatch) {
+      // a key of another type than the certificate's: not its pair
+    }
+    throw new IllegalArgumentException("key " + keyFile + " is not the private key of certificate " + certFile);
   }
 
   /** A certificate and its key. */

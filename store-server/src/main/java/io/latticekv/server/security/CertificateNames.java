@@ -47,12 +47,16 @@ public final class CertificateNames {
     return null;
   }
 
-  /** The subject's common name, or null. */
+  /**
+   * The subject's most specific common name (the leftmost CN of {@code CN=alice,CN=Users,DC=corp}),
+   * or null when it has none.
+   */
   public static String commonName(X509Certificate cert) {
     try {
-      for (Rdn rdn : new LdapName(cert.getSubjectX500Principal().getName()).getRdns()) {
-        if (rdn.getType().equalsIgnoreCase("CN")) {
-          return String.valueOf(rdn.getValue());
+      List<Rdn> rdns = new LdapName(cert.getSubjectX500Principal().getName()).getRdns(); // rightmost first
+      for (int i = rdns.size() - 1; i >= 0; i--) {
+        if (rdns.get(i).getType().equalsIgnoreCase("CN")) {
+          return String.valueOf(rdns.get(i).getValue());
         }
       }
     } catch (InvalidNameException e) {

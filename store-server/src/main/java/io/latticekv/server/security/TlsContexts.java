@@ -39,7 +39,7 @@ public final class TlsContexts implements AutoCloseable {
 
   /** The contexts of one generation of the files. */
   private record Contexts(SslContext clientPort, SslContext peerServer, SslContext peerClient, NodeId nodeId,
-      long stamp) {}
+      java.util.List<FileStamp> stamp) {}
 
   private final TlsFiles files;
   private final SslProvider provider;
@@ -68,23 +68,19 @@ public final class TlsContexts implements AutoCloseable {
     return new TlsContexts(files, SslProvider.JDK);
   }
 
-  private long stamp() throws IOException {
-    long s = 17;
-    for (Path p : new Path[] {files.cert(), files.key(), files.ca()}) {
-      s = 31 * s + Files.getLastModifiedTime(p).toMillis();
-      s = 31 * s + Files.size(p);
-    }
-    return s;
+  private java.util.List<FileStamp> stamp() throws IOException {
+    return java.util.List.of(FileStamp.of(files.cert()), FileStamp.of(files.key()), FileStamp.of(files.ca()));
   }
 
   private Contexts build() throws IOException {
-    long stamp = stamp();
+    java.util.List<FileStamp> stamp = stamp(); // before reading: a change after it is seen at the next check
     X509Certificate own = readCertificate(files.cert());
     NodeId id = CertificateNames.nodeId(own);
     if (id == null) {
       throw new IllegalArgumentException("certificate " + files.cert() + " names no node (a subject alternative name "
           + CertificateNames.NODE_URI_PREFIX + "<node id>); issue node certificates with lattice gen-certs");
     }
+    CertificateAuthority.checkPair(own, CertificateAuthority.readKey(files.key()), files.cert(), files.key());
     try {
       SslContext clientPort = SslContextBuilder.forServer(files.cert().toFile(), files.key().toFile())
           .trustManager(files.ca().toFile()).clientAuth(ClientAuth.OPTIONAL).protocols(PROTOCOLS).sslProvider(provider)
@@ -92,8 +88,11 @@ public final class TlsContexts implements AutoCloseable {
       SslContext peerServer = SslContextBuilder.forServer(files.cert().toFile(), files.key().toFile())
           .trustManager(files.ca().toFile()).clientAuth(ClientAuth.REQUIRE).protocols(PROTOCOLS).sslProvider(provider)
           .build();
+      // No host name check between peers: a peer is who its certificate's node id says, wherever
+      // it dials from or is dialed at (PeerNetwork checks the id), so nodes may change addresses.
       SslContext peerClient = SslContextBuilder.forClient().keyManager(files.cert().toFile(), files.key().toFile())
-          .trustManager(files.ca().toFile()).protocols(PROTOCOLS).sslProvider(provider).build();
+          .trustManager(files.ca().toFile()).protocols(PROTOCOLS).sslProvider(provider)
+          .endpointIdentificationAlgorithm(null).build();
       return new Contexts(clientPort, peerServer, peerClient, id, stamp);
     } catch (SSLException | IllegalArgumentException e) {
       throw new IllegalArgumentException("cannot use the TLS files " + files.cert() + ", " + files.key() + ", "
@@ -118,7 +117,7 @@ public final class TlsContexts implements AutoCloseable {
 
   private void reloadIfChanged() {
     try {
-      if (stamp() != current.stamp()) {
+      if (!stamp().equals(current.stamp())) {
         reload();
       }
     } catch (IOException e) {

@@ -44,7 +44,7 @@ class AuthenticatorTest {
 
   private static Authenticator.Principal login(Authenticator auth, String user, String password) throws Exception {
     try {
-      return auth.login(user, password.toCharArray()).get(10, TimeUnit.SECONDS);
+      return auth.login(user, password.toCharArray(), "10.0.0.1").get(10, TimeUnit.SECONDS);
     } catch (ExecutionException e) {
       throw (Exception) e.getCause();
     }
@@ -60,13 +60,16 @@ class AuthenticatorTest {
   void aPasswordLogsInItsUserWithTheirRole() throws Exception {
     Authenticator auth = open(AuthFile.empty().with(user("alice", Role.WRITE, "pw"))
         .with(user("backup", Role.ADMIN, null)));
-    assertEquals(new Authenticator.Principal("alice", Role.WRITE, "password"), login(auth, "alice", "pw"));
+    Authenticator.Principal alice = login(auth, "alice", "pw");
+    assertEquals(List.of("alice", Role.WRITE, "password"), List.of(alice.user(), alice.role(), alice.method()));
     assertEquals("wrong password for user 'alice'", refusal(auth, "alice", "PW"));
     assertEquals("unknown user 'mallory'", refusal(auth, "mallory", "pw"));
     assertEquals("user 'backup' logs in with a client certificate only", refusal(auth, "backup", "pw"));
     assertEquals(new Authenticator.Principal("backup", Role.ADMIN, "certificate"), auth.certificate("backup"));
     assertNull(auth.certificate("mallory"));
     assertNull(auth.certificate(null));
+    assertEquals("a user name is 1 to 64 letters, digits or ._@-", refusal(auth, "al\nice", "pw"));
+    assertEquals("a password is at most 1024 characters", refusal(auth, "alice", "x".repeat(1025)));
   }
 
   @Test
@@ -74,28 +77,36 @@ class AuthenticatorTest {
     Authenticator auth = open(AuthFile.empty().with(new AuthFile.User("alice", Role.READ,
         PasswordHash.of("pw".toCharArray(), random)))); // the real cost: the second login must not pay it
     login(auth, "alice", "pw");
-    CompletableFuture<Authenticator.Principal> again = auth.login("alice", "pw".toCharArray());
-    assertTrue(again.isDone(), "a remembered password was hashed again");
-    CompletableFuture<Authenticator.Principal> wrong = auth.login("alice", "px".toCharArray());
+    CompletableFuture<Authenticator.Principal> again = auth.login("alice", "pw".toCharArray(), "10.0.0.1");
+    assertTrue(again.isDone() && !again.isCompletedExceptionally(), "a remembered password was hashed again");
+    CompletableFuture<Authenticator.Principal> wrong = auth.login("alice", "px".toCharArray(), "10.0.0.1");
     assertTrue(!wrong.isDone() || wrong.isCompletedExceptionally(), "a wrong password was taken as remembered");
     assertEquals("wrong password for user 'alice'", refusal(auth, "alice", "pw2"));
+    CompletableFuture<Authenticator.Principal> retried = auth.login("alice", "pw2".toCharArray(), "10.0.0.1");
+    assertTrue(retried.isCompletedExceptionally(), "a wrong password retried at once was hashed again");
   }
 
   @Test
-  void aFloodOfLoginsIsRefusedBeyondTheQueue() throws Exception {
+  void aFloodOfLoginsIsRefusedBeyondTheQueueAndBeyondEachSourcesShare() throws Exception {
     Authenticator auth = open(AuthFile.empty().with(new AuthFile.User("alice", Role.READ,
         PasswordHash.of("pw".toCharArray(), random))));
-    List<CompletableFuture<Authenticator.Principal>> guesses = new ArrayList<>();
     // Two checks run, LOGINS_WAITING_MAX wait; well before the first ends (600,000 iterations) the
-    // queue is full and the next guesses are refused at once.
-    for (int i = 0; i < Authenticator.LOGINS_WAITING_MAX + 10; i++) {
-      guesses.add(auth.login("alice", ("guess" + i).toCharArray()));
+    // queue is full and the next guesses are refused at once. One source may have only its share.
+    List<CompletableFuture<Authenticator.Principal>> fromOne = new ArrayList<>();
+    for (int i = 0; i <= Authenticator.LOGINS_PER_SOURCE_MAX; i++) {
+      fromOne.add(auth.login("alice", ("one" + i).toCharArray(), "10.0.0.1"));
     }
-    CompletableFuture<Authenticator.Principal> last = guesses.get(guesses.size() - 1);
+    CompletableFuture<Authenticator.Principal> overShare = fromOne.get(fromOne.size() - 1);
+    assertTrue(overShare.isCompletedExceptionally(), "one source took more than its share of the queue");
+    assertEquals(Authenticator.LOGINS_PER_SOURCE_MAX + " logins from 10.0.0.1 are being checked already; try again",
+        assertThrows(ExecutionException.class, overShare::get).getCause().getMessage());
+    CompletableFuture<Authenticator.Principal> last = null;
+    for (int i = 0; i < Authenticator.LOGINS_WAITING_MAX + 10; i++) {
+      last = auth.login("alice", ("guess" + i).toCharArray(), "10.0.1." + i);
+    }
     assertTrue(last.isCompletedExceptionally(), "the queue of slow checks has no bound");
-    ExecutionException e = assertThrows(ExecutionException.class, last::get);
     assertEquals(Authenticator.LOGINS_WAITING_MAX + " logins are being checked already; try again",
-        e.getCause().getMessage());
+        assertThrows(ExecutionException.class, last::get).getCause().getMessage());
   }
 
   @Test
@@ -104,7 +115,7 @@ class AuthenticatorTest {
         PasswordHash.of("pw".toCharArray(), random))));
     List<CompletableFuture<Authenticator.Principal>> logins = new ArrayList<>();
     for (int i = 0; i < 3 * Authenticator.LOGINS_WAITING_MAX; i++) { // more than may wait: they must share
-      logins.add(auth.login("alice", "pw".toCharArray()));
+      logins.add(auth.login("alice", "pw".toCharArray(), "10.0.0.1"));
     }
     for (CompletableFuture<Authenticator.Principal> login : logins) {
       assertEquals("alice", login.get(30, TimeUnit.SECONDS).user());
@@ -119,6 +130,24 @@ class AuthenticatorTest {
     assertTrue(await(() -> auth.certificate("bob") != null, 15_000), "the changed file was not reloaded");
     assertEquals("wrong password for user 'alice'", refusal(auth, "alice", "old"));
     assertEquals(Role.ADMIN, login(auth, "alice", "new").role());
+  }
+
+  @Test
+  void aReloadKeepsRememberedPasswordsOfUnchangedUsersAndEndsLoginsWhosePasswordChanged() throws Exception {
+    AuthFile.User alice = new AuthFile.User("alice", Role.READ, PasswordHash.of("pw".toCharArray(), random));
+    AuthFile.User bob = user("bob", Role.READ, "old");
+    Authenticator auth = open(AuthFile.empty().with(alice).with(bob));
+    login(auth, "alice", "pw");
+    Authenticator.Principal bobsLogin = login(auth, "bob", "old");
+    AuthFile.empty().with(alice).with(user("bob", Role.READ, "new")).save(dir.resolve("users"));
+    auth.reload();
+    CompletableFuture<Authenticator.Principal> again = auth.login("alice", "pw".toCharArray(), "10.0.0.1");
+    assertTrue(again.isDone() && !again.isCompletedExceptionally(), "a reload made an unchanged user pay the hash");
+    assertEquals("alice", auth.current(again.get()).user());
+    AuthException ended = assertThrows(AuthException.class, () -> auth.current(bobsLogin));
+    assertEquals("the password of user 'bob' changed since this connection logged in; log in again",
+        ended.getMessage());
+    assertEquals("wrong password for user 'bob'", refusal(auth, "bob", "old"));
   }
 
   @Test

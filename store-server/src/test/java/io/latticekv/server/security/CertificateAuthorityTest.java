@@ -49,6 +49,37 @@ class CertificateAuthorityTest {
   }
 
   @Test
+  void aKeyThatIsNotTheCertificatesIsRefused() throws Exception {
+    CertificateAuthority ca = CertificateAuthority.create("test CA", random);
+    ca.save(dir.resolve("ca.pem"), dir.resolve("ca.key"));
+    NodeId id = NodeId.random(random);
+    CertificateAuthority.save(ca.node(id, List.of("localhost")), dir.resolve("a.pem"), dir.resolve("a.key"));
+    CertificateAuthority.save(ca.node(id, List.of("localhost")), dir.resolve("b.pem"), dir.resolve("b.key"));
+    TlsContexts.load(new TlsFiles(dir.resolve("a.pem"), dir.resolve("a.key"), dir.resolve("ca.pem"))).close();
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> TlsContexts.load(new TlsFiles(dir.resolve("a.pem"), dir.resolve("b.key"), dir.resolve("ca.pem"))));
+    assertEquals("key " + dir.resolve("b.key") + " is not the private key of certificate " + dir.resolve("a.pem"),
+        e.getMessage());
+    assertThrows(IllegalArgumentException.class,
+        () -> CertificateAuthority.load(dir.resolve("ca.pem"), dir.resolve("a.key"), random));
+  }
+
+  @Test
+  void theMostSpecificCommonNameNamesTheUser() throws Exception {
+    java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
+    g.initialize(256);
+    java.security.KeyPair keys = g.generateKeyPair();
+    org.bouncycastle.asn1.x500.X500Name subject = new org.bouncycastle.asn1.x500.X500Name("DC=corp,CN=Users,CN=alice");
+    X509Certificate cert = new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter().getCertificate(
+        new org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder(subject, java.math.BigInteger.ONE,
+            new java.util.Date(), new java.util.Date(System.currentTimeMillis() + 60_000), subject, keys.getPublic())
+            .build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA")
+                .build(keys.getPrivate())));
+    assertEquals("CN=alice,CN=Users,DC=corp", cert.getSubjectX500Principal().getName()); // as a directory issues it
+    assertEquals("alice", CertificateNames.commonName(cert));
+  }
+
+  @Test
   void aFileThatIsNotACertificateIsAClearError() throws Exception {
     Files.writeString(dir.resolve("bad.pem"), "not a certificate");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
