@@ -172,7 +172,7 @@ class AuthenticatorTest {
       if (condition.getAsBoolean()) {
         return true;
       }
-      Thread.sleep(20); // polling with a deadline
+      java.util.concurrent.locks.LockSupport.parkNanos(20_000_000); // polling with a deadline
     }
     return condition.getAsBoolean();
   }
