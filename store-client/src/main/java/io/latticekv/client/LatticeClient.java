@@ -254,6 +254,65 @@ public final class LatticeClient implements AutoCloseable {
         .thenApply(r -> Value.of(r.getMerge().getValue()));
   }
 
+  // ---------------------------------------------------------------- deletes and inspection
+
+  /**
+   * Deletes {@code key} as the node holds it: what that node has seen of it is removed, and an
+   * update it has not seen yet (made concurrently elsewhere) survives. The key then reads as absent
+   * and may be written again with any type. Completes with whether there was something to delete.
+   * Not retried on a lost connection: a retry would also delete what was written in between.
+   */
+  public CompletableFuture<Boolean> deleteAsync(String key) {
+    return delete(utf8(key), ByteString.EMPTY, false);
+  }
+
+  public boolean delete(String key) {
+    return await(deleteAsync(key));
+  }
+
+  /** Deletes exactly what the read that returned {@code context} saw. Idempotent. */
+  public CompletableFuture<Boolean> deleteAsync(String key, ReadContext context) {
+    return delete(utf8(key), context.bytes(), true);
+  }
+
+  public boolean delete(String key, ReadContext context) {
+    return await(deleteAsync(key, context));
+  }
+
+  /** Deletes exactly what the set read that returned {@code context} saw. Idempotent. */
+  public boolean delete(String key, SetContext context) {
+    return await(delete(utf8(key), context.bytes(), true));
+  }
+
+  private CompletableFuture<Boolean> delete(ByteString key, ByteString context, boolean idempotent) {
+    Request.Builder request = Request.newBuilder().setDelete(io.latticekv.proto.DeleteRequest.newBuilder()
+        .setKey(key).setContext(context).setW(writeLevel));
+    return execute(request, idempotent).thenApply(r -> r.getDelete().getDeleted());
+  }
+
+  /** The node's raw state of {@code key}: its lives, floors and tombstones (docs/lifecycle.md). */
+  public io.latticekv.proto.InspectResponse inspect(String key) {
+    return await(execute(Request.newBuilder().setInspect(io.latticekv.proto.InspectRequest.newBuilder()
+        .setKey(utf8(key))), true).thenApply(Response::getInspect));
+  }
+
+  // ---------------------------------------------------------------- members (admin)
+
+  /** Removes a dead member for good; returns the node's answer. */
+  public String removeMember(String nodeIdHex) {
+    return await(execute(Request.newBuilder().setRemoveMember(io.latticekv.proto.RemoveMemberRequest.newBuilder()
+        .setNodeId(nodeIdHex)), true).thenApply(r -> r.getRemoveMember().getDetail()));
+  }
+
+  /**
+   * Asks the node to hand everything it holds to another member, leave for good and stop; completes
+   * when it has handed its data over and is leaving (it may take a while).
+   */
+  public CompletableFuture<String> decommissionAsync() {
+    return execute(Request.newBuilder().setDecommission(io.latticekv.proto.DecommissionRequest.getDefaultInstance()),
+        false).thenApply(r -> r.getDecommission().getDetail());
+  }
+
   // ---------------------------------------------------------------- status
 
   /** What the node knows about itself and its cluster. */

@@ -1,6 +1,8 @@
 package io.latticekv.server;
 
 import io.latticekv.core.cluster.ClusterNode;
+import io.latticekv.core.lifecycle.Lifecycle;
+import io.latticekv.core.lifecycle.LifecycleConfig;
 import io.latticekv.core.membership.Member;
 import io.latticekv.core.storage.Store;
 import io.latticekv.core.storage.StoreOptions;
@@ -33,6 +35,87 @@ public final class LatticeNode implements AutoCloseable {
   private boolean closed;
   private final Security security;
   private final java.util.List<String> warnings = new java.util.ArrayList<>();
+  /** The lifecycle of a node on its own; null in a cluster (the cluster drives it). */
+  private final Alone alone;
+  private volatile Runnable stopRequest = () -> {};
+
+  /** What a decommission calls once its answer is on its way: the command stops the process. */
+  public void onStopRequest(Runnable request) {
+    this.stopRequest = request;
+  }
+
+  /**
+   * Epochs and the sweep of a node on its own (docs/lifecycle.md): nobody else to wait for, so the
+   * epoch moves every interval and deleted keys leave within a few. One thread; its storage work
+   * runs on it (no pings to answer here).
+   */
+  private static final class Alone implements AutoCloseable {
+    private final java.util.concurrent.ScheduledExecutorService thread =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+          Thread t = new Thread(r, "lattice-lifecycle");
+          t.setDaemon(true);
+          return t;
+        });
+    private volatile Lifecycle lifecycle;
+
+    Alone(Store store, LifecycleConfig config) {
+      thread.execute(() -> lifecycle = new Lifecycle(store.nodeId(), config, io.latticekv.core.clock.Clock.system(),
+          new io.latticekv.core.cluster.StoreReplica(store), io.latticekv.core.cluster.StorageRunner.inline(), null,
+          (key, delta, epoch) -> {}));
+      thread.scheduleWithFixedDelay(() -> {
+        try {
+          lifecycle.tick();
+        } catch (RuntimeException e) {
+          log.error("bug: a lifecycle task failed", e);
+        }
+      }, 50, 50, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    Lifecycle.Status status() {
+      Lifecycle l = lifecycle;
+      return l == null ? null : l.status();
+    }
+
+    @Override
+    public void close() {
+      thread.shutdownNow();
+      try {
+        thread.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** The member admin of a node in a cluster: a decommission stops writes first and the node after. */
+  private final class Admin implements io.latticekv.server.api.MemberAdmin {
+    private final ClusterService cluster;
+
+    Admin(ClusterService cluster) {
+      this.cluster = cluster;
+    }
+
+    @Override
+    public java.util.concurrent.CompletableFuture<String> removeMember(String nodeIdHex) {
+      return cluster.removeMember(nodeIdHex);
+    }
+
+    @Override
+    public java.util.concurrent.CompletableFuture<String> decommission() {
+      clients.processor().refuseWrites("this node is decommissioning: write to another member");
+      log.warn("decommissioning: writes are refused from now on; handing this node's data to a peer");
+      return cluster.decommission().whenComplete((detail, failure) -> {
+        if (failure != null) {
+          clients.processor().refuseWrites(null);
+          log.warn("the decommission failed ({}); taking writes again", failure.getMessage());
+        } else {
+          // The answer goes out first; then the process stops as on SIGTERM.
+          java.util.concurrent.CompletableFuture.delayedExecutor(500, java.util.concurrent.TimeUnit.MILLISECONDS)
+              .execute(() -> stopRequest.run());
+        }
+      });
+    }
+  }
 
   /** A node on its own. */
   public LatticeNode(StoreOptions storeOptions, InetSocketAddress listen, Limits limits, int ioThreads, int storageThreads)
@@ -52,6 +135,17 @@ public final class LatticeNode implements AutoCloseable {
    */
   public LatticeNode(StoreOptions storeOptions, InetSocketAddress listen, Limits limits, int ioThreads,
       int storageThreads, ClusterService.Settings cluster, Security security) throws InterruptedException {
+    this(storeOptions, listen, limits, ioThreads, storageThreads, cluster, security,
+        cluster == null ? LifecycleConfig.DEFAULTS : cluster.config().lifecycle());
+  }
+
+  /**
+   * As above, with the pacing of the cluster epoch and the sweep for a node on its own ({@code
+   * lifecycle}); a node in a cluster takes its cluster settings'.
+   */
+  public LatticeNode(StoreOptions storeOptions, InetSocketAddress listen, Limits limits, int ioThreads,
+      int storageThreads, ClusterService.Settings cluster, Security security, LifecycleConfig lifecycle)
+      throws InterruptedException {
     this.security = security;
     try {
       this.store = Store.open(security.tls() == null ? storeOptions
@@ -79,6 +173,17 @@ public final class LatticeNode implements AutoCloseable {
       store.close();
       security.close();
       throw e;
+    }
+    if (this.cluster != null) {
+      clients.processor().administerMembers(new Admin(this.cluster));
+      ClusterService c = this.cluster;
+      clients.processor().refuseData(() -> c.removedSelf()
+          ? "this node was removed from the cluster; its data may be out of date: use another member"
+          : c.discarding() ? "this node was restored from a backup older than the cluster's horizon and is discarding "
+              + "its keys to catch up from the others (docs/lifecycle.md): use another member meanwhile" : null);
+      this.alone = null;
+    } else {
+      this.alone = new Alone(store, lifecycle);
     }
     warnIfExposed(listen, clients.localAddress().getPort(), "client");
     if (cluster != null) {
@@ -182,6 +287,7 @@ public final class LatticeNode implements AutoCloseable {
             .setSegmentsDifferent(e.segmentsDifferent()).setKeysRepaired(e.keysRepaired())
             .setKeysPushed(e.keysPushed()).setDetail(e.detail()));
       }
+      status.setLifecycle(lifecycle(n.lifecycle(), n.selfRemoved()));
       for (Member m : n.members()) {
         boolean self = m.id().equals(store.nodeId());
         status.addMembers(MemberInfo.newBuilder().setNodeId(m.id().toString()).setAddress(m.address())
@@ -189,7 +295,25 @@ public final class LatticeNode implements AutoCloseable {
             .setLastHeardMsAgo(self ? -1 : Math.max(0, now - m.lastHeardMillis())));
       }
     }
+    if (alone != null && alone.status() != null) {
+      status.setLifecycle(lifecycle(alone.status(), false));
+    }
     return status.build();
+  }
+
+  private io.latticekv.proto.Lifecycle lifecycle(Lifecycle.Status l, boolean removedSelf) {
+    io.latticekv.proto.Lifecycle.Builder b = io.latticekv.proto.Lifecycle.newBuilder().setEpoch(l.epoch())
+        .setParticipants(l.participants()).setFencedMessages(l.fencedMessages()).setFencedRumors(l.fencedRumors())
+        .setEpochsAdvanced(l.epochsAdvanced()).setSweepPasses(l.sweepPasses()).setLastPassKeys(l.lastPassKeys())
+        .setTombstones(l.lastPassDeadLives()).setRetiredMarks(l.lastPassRetiredMarks())
+        .setRetiredToPrune(l.retiredToPrune()).setKeysCollected(store.keysCollected())
+        .setKeysDiscarded(l.keysDiscarded()).setDecommission(l.decommission()).setRemovedSelf(removedSelf);
+    l.waitingFor().forEach(id -> b.addWaitingFor(id.toString()));
+    for (var u : l.removed()) {
+      b.addRemoved(MemberInfo.newBuilder().setNodeId(u.id().toString()).setAddress(u.address())
+          .setStatus("removed").setIncarnation(u.incarnation()).setLastHeardMsAgo(-1));
+    }
+    return b.build();
   }
 
   @Override
@@ -200,6 +324,9 @@ public final class LatticeNode implements AutoCloseable {
     closed = true;
     if (cluster != null) {
       cluster.leave();
+    }
+    if (alone != null) {
+      alone.close();
     }
     log.info("stopping: no new connections, finishing {} in-flight requests", clients.inflight());
     clients.close(DRAIN_MILLIS);
@@ -222,6 +349,9 @@ public final class LatticeNode implements AutoCloseable {
     closed = true;
     if (cluster != null) {
       cluster.halt();
+    }
+    if (alone != null) {
+      alone.close();
     }
     clients.close(0);
     if (metrics != null) {

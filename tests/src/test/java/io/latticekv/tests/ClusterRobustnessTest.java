@@ -56,7 +56,11 @@ class ClusterRobustnessTest {
 
     List<String> lines() {
       List<String> out = new ArrayList<>();
-      for (ILoggingEvent e : List.copyOf(appender.list)) {
+      List<ILoggingEvent> events;
+      synchronized (appender) { // AppenderBase appends under this lock; the list is a plain ArrayList
+        events = new ArrayList<>(appender.list);
+      }
+      for (ILoggingEvent e : events) {
         out.add(e.getLevel() + " " + e.getFormattedMessage()
             + (e.getThrowableProxy() == null ? "" : " " + e.getThrowableProxy().getClassName()));
       }

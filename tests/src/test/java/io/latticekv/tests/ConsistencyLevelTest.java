@@ -67,7 +67,7 @@ class ConsistencyLevelTest {
         assertEquals(List.of("from-0", "from-1"), c1all.elements("s").elementsAsStrings());
         ByteString key = ByteString.copyFromUtf8("s");
         assertTrue(ClusterTest.await(() -> nodes.stream().allMatch(n -> n.store().get(key)
-            .map(state -> ((io.latticekv.core.crdt.OrSet) state).size() == 2).orElse(false)), 2_000) >= 0,
+            .map(state -> state.elements().size() == 2).orElse(false)), 2_000) >= 0,
             "read repair did not bring every replica up to date");
       }
     }

@@ -1,6 +1,7 @@
 package io.latticekv.tests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.latticekv.client.LatticeClient;
 import io.latticekv.client.SetContext;
@@ -30,11 +31,13 @@ class ReadmeExampleTest {
         client.remove("tags", seen, "red");
         client.put("greeting", "hello");
         String greeting = client.register("greeting").orElseThrow().asString();
+        client.delete("greeting");
         // --- end of the example ---
         assertEquals(1, views);
         assertEquals(List.of("green", "red"), tags.elementsAsStrings());
         assertEquals(List.of("green"), client.elements("tags").elementsAsStrings());
         assertEquals("hello", greeting);
+        assertTrue(client.get("greeting").isEmpty(), "the example's delete left the key");
       }
     }
   }

@@ -84,4 +84,66 @@ final class SlowReplica implements Replica {
     take(opDelayMs);
     return delegate.mergeDurable(key, state);
   }
+
+  @Override
+  public io.latticekv.core.crdt.NodeId replicaId() {
+    return delegate.replicaId();
+  }
+
+  @Override
+  public long epoch() {
+    return delegate.epoch();
+  }
+
+  @Override
+  public void setEpoch(long next) {
+    delegate.setEpoch(next);
+  }
+
+  @Override
+  public void resetEpoch(long next) {
+    delegate.resetEpoch(next);
+  }
+
+  @Override
+  public io.latticekv.core.lifecycle.LifecycleRecord lifecycleRecord() {
+    return delegate.lifecycleRecord();
+  }
+
+  @Override
+  public void saveLifecycleRecord(io.latticekv.core.lifecycle.LifecycleRecord record) {
+    delegate.saveLifecycleRecord(record);
+  }
+
+  @Override
+  public io.latticekv.core.storage.SweepStep sweep(byte[] from, int maxKeys,
+      List<io.latticekv.core.crdt.NodeId> retire) {
+    take(opDelayMs);
+    return delegate.sweep(from, maxKeys, retire);
+  }
+
+  @Override
+  public List<io.latticekv.core.crdt.NodeId> retiredToPrune(long epoch) {
+    return delegate.retiredToPrune(epoch);
+  }
+
+  @Override
+  public void markPruned(io.latticekv.core.crdt.NodeId id) {
+    delegate.markPruned(id);
+  }
+
+  @Override
+  public void adopt(io.latticekv.core.crdt.NodeId id, long epoch) {
+    delegate.adopt(id, epoch);
+  }
+
+  @Override
+  public boolean takeLifecycleWork() {
+    return delegate.takeLifecycleWork();
+  }
+
+  @Override
+  public long discardAll() {
+    return delegate.discardAll();
+  }
 }

@@ -28,6 +28,9 @@ final class TestCluster implements AutoCloseable {
   final java.util.Map<Integer, java.util.function.UnaryOperator<io.latticekv.core.cluster.Replica>> replicaWrappers =
       new java.util.HashMap<>();
 
+  /** The pacing of epochs and sweeps; the defaults' 5 s epochs are slow for a test of the lifecycle. */
+  io.latticekv.core.lifecycle.LifecycleConfig lifecycle = io.latticekv.core.lifecycle.LifecycleConfig.DEFAULTS;
+
   /** TLS on both ports and logins when set ({@link #secure()}); plaintext and open when null. */
   TestSecurity security;
 
@@ -74,7 +77,8 @@ final class TestCluster implements AutoCloseable {
   void startNode(int i) throws InterruptedException {
     List<String> seeds = seed == null ? List.of() : List.of(seed);
     io.latticekv.core.cluster.ClusterConfig config = io.latticekv.core.cluster.ClusterConfig.DEFAULTS
-        .withMembership(MEMBERSHIP).withRumors(rumors ? RumorConfig.DEFAULTS : null).withAntiEntropy(antiEntropy);
+        .withMembership(MEMBERSHIP).withRumors(rumors ? RumorConfig.DEFAULTS : null).withAntiEntropy(antiEntropy)
+        .withLifecycle(lifecycle);
     ClusterService.Settings settings = settings(peerPorts.get(i), seeds, "test", config)
         .withReplicaWrapper(replicaWrappers.getOrDefault(i, java.util.function.UnaryOperator.identity()));
     io.latticekv.server.security.Security nodeSecurity;

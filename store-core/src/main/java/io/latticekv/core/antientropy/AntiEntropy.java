@@ -70,6 +70,20 @@ public final class AntiEntropy {
 
   public enum Phase { ROOT, BRANCH, SEGMENTS, REPAIR, DONE }
 
+  /**
+   * Hears when this node's exchanges start and end (the cluster epoch's barrier, docs/lifecycle.md,
+   * counts the complete ones). An exchange is complete when this node ended it holding every state
+   * the peer held when it began: the roots matched, or every differing key was fetched and merged.
+   */
+  public interface Listener {
+    Listener NONE = new Listener() {};
+
+    default void started(NodeId peer) {}
+
+    /** {@code matched}: the roots were equal, so the peer also holds everything this node holds. */
+    default void finished(NodeId peer, boolean complete, boolean matched) {}
+  }
+
   /** How the last exchange with a peer ended. */
   public record Outcome(NodeId peer, String address, long endedAtMillis, boolean matched, int segmentsDifferent,
       int keysRepaired, int keysPushed, String detail) {}
@@ -84,6 +98,7 @@ public final class AntiEntropy {
   private final Replica replica;
   private final StorageRunner storage;
   private final RateLimitedLog hostile;
+  private Listener listener = Listener.NONE;
 
   private long nextExchangeAt;
   private long exchangeIds;
@@ -127,6 +142,10 @@ public final class AntiEntropy {
     this.nextExchangeAt = clock.millis() + config.intervalMs();
   }
 
+  public void setListener(Listener listener) {
+    this.listener = listener;
+  }
+
   /** One exchange this node started. */
   private final class Exchange {
     final long id;
@@ -153,11 +172,11 @@ public final class AntiEntropy {
     long now = clock.millis();
     List<Member> live = peers.get();
     if (current != null && now - current.startedAt >= config.exchangeTimeoutMs()) {
-      finish(false, 0, "timed out in phase " + current.phase.name().toLowerCase());
+      finish(false, false, 0, "timed out in phase " + current.phase.name().toLowerCase());
     } else if (current != null && Member.find(live, current.peer.id()).isEmpty()) {
       // Waiting out the timeout for a peer that is gone would hold up the exchange with a member
       // that comes back (after a partition heals, the first thing to do).
-      finish(false, 0, "the peer became unreachable in phase " + current.phase.name().toLowerCase());
+      finish(false, false, 0, "the peer became unreachable in phase " + current.phase.name().toLowerCase());
     }
     if (current != null) {
       return;
@@ -197,6 +216,7 @@ public final class AntiEntropy {
   public void start(Member peer, long now) {
     current = new Exchange(++exchangeIds, peer, now);
     exchangesRun++;
+    listener.started(peer.id());
     current.level = replica.tree().depth();
     current.asked = new int[] {0};
     send(new AeHashes(self, current.id, current.level, current.asked));
@@ -329,8 +349,8 @@ public final class AntiEntropy {
         log.debug("anti-entropy: cannot read states for {}: {}", m.from(), failure.getMessage());
         return;
       }
-      statesSent += states.size();
-      reply(m.from(), new AeStates(self, m.exchange(), states, false));
+      statesSent += states.states().size();
+      reply(m.from(), new AeStates(self, m.exchange(), states.states(), false, states.partial()));
     });
   }
 
@@ -348,8 +368,11 @@ public final class AntiEntropy {
     });
   }
 
+  /** States read for an answer; {@code partial} when the byte limit left some out. */
+  private record States(List<KeyState> states, boolean partial) {}
+
   /** The states of {@code keys} this node holds, up to the message byte limit. Runs on a storage thread. */
-  private List<KeyState> statesOf(List<ByteString> keys) {
+  private States statesOf(List<ByteString> keys) {
     List<KeyState> states = new ArrayList<>();
     long bytes = 0;
     for (ByteString key : keys) {
@@ -359,12 +382,12 @@ public final class AntiEntropy {
       }
       int size = state.get().encode().length + key.size();
       if (bytes + size > config.bytesPerMessageMax() && !states.isEmpty()) {
-        break; // the rest in a later exchange
+        return new States(states, true); // the rest in a later exchange
       }
       bytes += size;
       states.add(new KeyState(key, state.get()));
     }
-    return states;
+    return new States(states, false);
   }
 
   private static int count(boolean[] changed) {
@@ -399,7 +422,8 @@ public final class AntiEntropy {
     if (differing.isEmpty()) {
       // A root match: the replicas agree. Deeper, a match means the difference seen above was a
       // timing race that has since resolved.
-      finish(current.phase == Phase.ROOT, 0, current.phase == Phase.ROOT ? "roots match" : "differences resolved");
+      finish(current.phase == Phase.ROOT, true, 0,
+          current.phase == Phase.ROOT ? "roots match" : "differences resolved");
       return;
     }
     if (m.level() == 0) {
@@ -439,7 +463,7 @@ public final class AntiEntropy {
         return; // timed out meanwhile
       }
       if (failure != null) {
-        finish(false, 0, "local listing failed: " + failure.getMessage());
+        finish(false, false, 0, "local listing failed: " + failure.getMessage());
         return;
       }
       exchange.truncated |= diff.full();
@@ -449,7 +473,7 @@ public final class AntiEntropy {
         send(new AeStates(self, exchange.id, diff.push(), true));
       }
       if (diff.fetch().isEmpty()) {
-        finish(false, 0, "pushed " + exchange.pushed + " keys");
+        finish(false, !exchange.truncated, 0, "pushed " + exchange.pushed + " keys");
       } else {
         send(new AeFetch(self, exchange.id, diff.fetch()));
       }
@@ -497,7 +521,8 @@ public final class AntiEntropy {
         push.add(e.getKey());
       }
     }
-    return new Diff(fetch, push.isEmpty() ? List.of() : statesOf(push), budget < 0);
+    States pushed = push.isEmpty() ? new States(List.of(), false) : statesOf(push);
+    return new Diff(fetch, pushed.states(), budget < 0);
   }
 
   private void onFetched(AeStates m) {
@@ -505,7 +530,7 @@ public final class AntiEntropy {
       return;
     }
     if (m.states().size() > config.keysPerExchangeMax()) {
-      finish(false, 0, "the peer sent " + m.states().size() + " states, more than asked");
+      finish(false, false, 0, "the peer sent " + m.states().size() + " states, more than asked");
       return;
     }
     Exchange exchange = current;
@@ -514,12 +539,13 @@ public final class AntiEntropy {
         return;
       }
       if (failure != null) {
-        finish(false, 0, "merging the fetched states failed: " + failure.getMessage());
+        finish(false, false, 0, "merging the fetched states failed: " + failure.getMessage());
         return;
       }
       int repaired = count(changed);
       keysRepaired += repaired;
-      finish(false, repaired, "repaired " + repaired + " keys here, pushed " + exchange.pushed);
+      finish(false, !exchange.truncated && !m.partial(), repaired,
+          "repaired " + repaired + " keys here, pushed " + exchange.pushed + (m.partial() ? " (the answer was cut)" : ""));
     });
   }
 
@@ -527,9 +553,10 @@ public final class AntiEntropy {
     transport.send(current.peer.address(), message);
   }
 
-  private void finish(boolean matched, int repaired, String detail) {
+  private void finish(boolean matched, boolean complete, int repaired, String detail) {
     Exchange done = current;
     current = null;
+    listener.finished(done.peer.id(), complete, matched);
     if (matched) {
       exchangesMatched++;
     }

@@ -6,6 +6,7 @@ import io.latticekv.core.clock.Clock;
 import io.latticekv.core.crdt.Crdt;
 import io.latticekv.core.crdt.NodeId;
 import io.latticekv.core.gossip.RumorMonger;
+import io.latticekv.core.lifecycle.Lifecycle;
 import io.latticekv.core.membership.KnownMember;
 import io.latticekv.core.membership.Member;
 import io.latticekv.core.membership.MemberStatus;
@@ -48,7 +49,8 @@ public final class ClusterNode {
   public record Status(long takenAtMillis, List<Member> members, int replicaCount, int rumorQueue, long rumorsSent,
       long rumorsReceived, long rumorsNew, long rumorsDropped, long rumorMergesFailed,
       List<AntiEntropy.Outcome> exchanges, long exchangesRun, long keysRepaired, long antiEntropyRequestsRefused,
-      long merkleRoot, int replicaRequestsPending, long replicaRequestsTimedOut, long replicaErrorReplies) {}
+      long merkleRoot, int replicaRequestsPending, long replicaRequestsTimedOut, long replicaErrorReplies,
+      Lifecycle.Status lifecycle, boolean selfRemoved) {}
 
   private static final Consumer<PeerMessage> IGNORE = m -> {};
 
@@ -58,6 +60,7 @@ public final class ClusterNode {
   private final RumorMonger rumors;
   private final AntiEntropy antiEntropy;
   private final ReplicaCoordinator replication;
+  private final Lifecycle lifecycle;
 
   public ClusterNode(NodeId self, String address, long incarnation, List<String> seeds, Collection<KnownMember> known,
       ClusterConfig config, Clock clock, Random random, Transport transport, Replica replica, StorageRunner storage,
@@ -72,6 +75,10 @@ public final class ClusterNode {
     this.clock = clock;
     this.replica = replica;
     AntiEntropy[] ae = new AntiEntropy[1]; // set below; membership changes reach it once it exists
+    Lifecycle[] lc = new Lifecycle[1];
+    Transport unstamped = transport;
+    // Every message leaves with this node's epoch and replica id (docs/lifecycle.md).
+    transport = (to, message) -> unstamped.send(to, lc[0] == null ? message : lc[0].stamp(message));
     this.membership = new Membership(self, address, incarnation, seeds, known, config.membership(), clock,
         new Random(random.nextLong()), transport, new Membership.Listener() {
           @Override
@@ -88,6 +95,14 @@ public final class ClusterNode {
           public void knownChanged(List<KnownMember> now) {
             listener.knownChanged(now);
           }
+
+          @Override
+          public void removed(PeerMessage.MemberUpdate removal) {
+            if (lc[0] != null) {
+              lc[0].removed(removal);
+            }
+            listener.removed(removal);
+          }
         });
     this.rumors = config.rumors() == null ? null
         : new RumorMonger(self, config.rumors(), clock, new Random(random.nextLong()), transport,
@@ -97,6 +112,15 @@ public final class ClusterNode {
         : new AntiEntropy(self, config.antiEntropy(), clock, new Random(random.nextLong()), transport,
             membership::knownAlivePeers, membership::member, replica, storage);
     ae[0] = antiEntropy;
+    RumorMonger spreading = rumors;
+    this.lifecycle = new Lifecycle(self, config.lifecycle(), clock, replica, storage, membership,
+        (key, delta, epoch) -> {
+          if (spreading != null) {
+            spreading.hot(key, delta, epoch);
+          }
+        });
+    lifecycle.attach(antiEntropy);
+    lc[0] = lifecycle;
     this.replication = bugs.quorumReadSkipsAReplica()
         ? ReplicaCoordinator.withPlantedReadBug(self, config.replication(), clock, transport, membership, replica,
             storage)
@@ -107,6 +131,10 @@ public final class ClusterNode {
 
   /** Advances every protocol's timers to the clock's now, in a fixed order. */
   public void tick() {
+    if (membership.selfRemoved()) {
+      return; // removed from the cluster: takes no part (the driver stops it)
+    }
+    lifecycle.tick();
     membership.tick();
     if (rumors != null) {
       rumors.tick();
@@ -118,7 +146,14 @@ public final class ClusterNode {
   }
 
   /** Hands one peer message to the protocol it belongs to. */
-  public void receive(PeerMessage message) {
+  public void receive(PeerMessage stamped) {
+    if (membership.selfRemoved()) {
+      return;
+    }
+    PeerMessage message = lifecycle.admit(stamped);
+    if (message == null) {
+      return; // from a removed member, or data from a node two epochs behind
+    }
     membership.heard(message.from());
     Consumer<PeerMessage> handler = switch (message.kind()) {
       case JOIN, JOIN_REPLY, PING, ACK, PING_REQ, GOSSIP -> membership::receive;
@@ -134,8 +169,9 @@ public final class ClusterNode {
 
   /** A delta this node applied for a client: it becomes a hot rumor. */
   public void replicated(ByteString key, Crdt<?> delta) {
+    lifecycle.written(key, delta);
     if (rumors != null) {
-      rumors.hot(key, delta);
+      rumors.hot(key, delta, lifecycle.epoch());
     }
   }
 
@@ -147,6 +183,38 @@ public final class ClusterNode {
   /** Completes {@code done} with the join of replicas enough for {@code level}, {@code local} included. */
   public void read(ByteString key, Optional<Crdt<?>> local, Level level, BiConsumer<Optional<Crdt<?>>, Throwable> done) {
     replication.read(key, local, level, done);
+  }
+
+  /**
+   * Removes dead or departed member {@code id} for good, this node pruning its replica ids.
+   *
+   * @throws IllegalArgumentException when {@code id} is no member known here, or this node
+   * @throws IllegalStateException when the member is alive, suspect or already removed
+   */
+  public void removeMember(NodeId id) {
+    membership.remove(id);
+  }
+
+  /**
+   * Hands this node's data to a peer and announces its removal; {@code done} gets the peer (see
+   * {@link Lifecycle#decommission}). The driver stops taking writes first and stops the node after.
+   */
+  public void decommission(BiConsumer<NodeId, Throwable> done) {
+    lifecycle.decommission(done);
+  }
+
+  /** The epoch this node writes at (see {@link Lifecycle}). */
+  public long epoch() {
+    return lifecycle.epoch();
+  }
+
+  /** Whether this node is discarding a restored backup's keys: it should not answer clients meanwhile. */
+  public boolean discarding() {
+    return lifecycle.discarding();
+  }
+
+  public boolean selfRemoved() {
+    return membership.selfRemoved();
   }
 
   /** Tells the members this node is leaving; it stops taking part in membership. */
@@ -173,7 +241,7 @@ public final class ClusterNode {
         antiEntropy == null ? List.of() : antiEntropy.lastExchanges(),
         antiEntropy == null ? 0 : antiEntropy.exchangesRun(), antiEntropy == null ? 0 : antiEntropy.keysRepaired(),
         antiEntropy == null ? 0 : antiEntropy.requestsRefused(), replica.tree().root(), replication.pending(),
-        replication.timedOut(), replication.errorReplies());
+        replication.timedOut(), replication.errorReplies(), lifecycle.status(), membership.selfRemoved());
   }
 
   /** Rumors as key states, for a replica's batch merge. */

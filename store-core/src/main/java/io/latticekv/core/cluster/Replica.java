@@ -2,6 +2,9 @@ package io.latticekv.core.cluster;
 
 import com.google.protobuf.ByteString;
 import io.latticekv.core.crdt.Crdt;
+import io.latticekv.core.crdt.NodeId;
+import io.latticekv.core.lifecycle.LifecycleRecord;
+import io.latticekv.core.storage.Store;
 import io.latticekv.core.merkle.KeyDigest;
 import io.latticekv.core.merkle.MerkleTree;
 import io.latticekv.core.transport.PeerMessage.KeyState;
@@ -40,4 +43,45 @@ public interface Replica {
    * the reason when the state is refused.
    */
   CompletionStage<Void> mergeDurable(ByteString key, Crdt<?> state);
+
+  // ---------------------------------------------------------------- lifecycle (docs/lifecycle.md)
+
+  /** The id this life of the replica writes under. */
+  NodeId replicaId();
+
+  /** The cluster epoch the replica is at, in memory; -1 for one that never took part in an epoch. */
+  long epoch();
+
+  /** Moves to epoch {@code next}, durably (never backwards). */
+  void setEpoch(long next);
+
+  /** Takes epoch {@code next} even below the current one, durably: a node that never took part in a cluster's epoch joins one. */
+  void resetEpoch(long next);
+
+  /** What the lifecycle last saved; {@link LifecycleRecord#empty()} when nothing (or damaged). */
+  LifecycleRecord lifecycleRecord();
+
+  /** Saves the lifecycle's record, durably. */
+  void saveLifecycleRecord(LifecycleRecord record);
+
+  /** One step of the lifecycle sweep (see {@link Store#sweep}). */
+  io.latticekv.core.storage.SweepStep sweep(byte[] from, int maxKeys, List<NodeId> retire);
+
+  /** The replica ids due for pruning at {@code epoch} (see {@link Store#retiredToPrune}). */
+  List<NodeId> retiredToPrune(long epoch);
+
+  /** A whole sweep found no key naming {@code id}: its pruning is done. */
+  void markPruned(NodeId id);
+
+  /** Takes over pruning {@code id}, a removed member's, from {@code epoch} on. */
+  void adopt(NodeId id, long epoch);
+
+  /**
+   * Whether a write stored a tombstone or a retired mark since the last call (which clears it): the
+   * sweep has work at a later epoch. In memory, like {@link #tree()}.
+   */
+  boolean takeLifecycleWork();
+
+  /** Drops every key (a node restored from a backup older than the cluster's horizon); returns how many. */
+  long discardAll();
 }

@@ -2,6 +2,8 @@ package io.latticekv.core.cluster;
 
 import com.google.protobuf.ByteString;
 import io.latticekv.core.crdt.Crdt;
+import io.latticekv.core.crdt.NodeId;
+import io.latticekv.core.lifecycle.LifecycleRecord;
 import io.latticekv.core.crdt.CrdtUpdate;
 import io.latticekv.core.merkle.KeyDigest;
 import io.latticekv.core.merkle.MerkleTree;
@@ -19,6 +21,8 @@ import java.util.concurrent.CompletionStage;
  * store and skipped here.
  */
 public final class StoreReplica implements Replica {
+
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(StoreReplica.class);
 
   private final Store store;
 
@@ -38,7 +42,7 @@ public final class StoreReplica implements Replica {
 
   @Override
   public Optional<Crdt<?>> get(ByteString key) {
-    return store.get(key);
+    return store.get(key).map(state -> (Crdt<?>) state);
   }
 
   @Override
@@ -64,5 +68,75 @@ public final class StoreReplica implements Replica {
       return CompletableFuture.failedFuture(outcome.refused());
     }
     return outcome.applied().durable();
+  }
+
+  @Override
+  public NodeId replicaId() {
+    return store.replicaId();
+  }
+
+  @Override
+  public long epoch() {
+    return store.epoch();
+  }
+
+  @Override
+  public void setEpoch(long next) {
+    store.setEpoch(next);
+  }
+
+  @Override
+  public void resetEpoch(long next) {
+    store.resetEpoch(next);
+  }
+
+  @Override
+  public LifecycleRecord lifecycleRecord() {
+    byte[] bytes = store.clusterRecord();
+    if (bytes == null) {
+      return LifecycleRecord.empty();
+    }
+    try {
+      return LifecycleRecord.decode(bytes);
+    } catch (java.io.IOException e) {
+      log.error("the lifecycle record of this data directory is damaged ({}): starting from an empty one; "
+          + "members removed before must be removed again", e.getMessage());
+      return LifecycleRecord.empty();
+    }
+  }
+
+  @Override
+  public void saveLifecycleRecord(LifecycleRecord record) {
+    store.saveClusterRecord(record.encode());
+  }
+
+  @Override
+  public io.latticekv.core.storage.SweepStep sweep(byte[] from, int maxKeys, List<NodeId> retire) {
+    return store.sweep(from, maxKeys, retire);
+  }
+
+  @Override
+  public List<NodeId> retiredToPrune(long epoch) {
+    return store.retiredToPrune(epoch);
+  }
+
+  @Override
+  public void markPruned(NodeId id) {
+    store.markPruned(id);
+  }
+
+  @Override
+  public void adopt(NodeId id, long epoch) {
+    store.adopt(id, epoch);
+  }
+
+  @Override
+  public long discardAll() {
+    return store.discardAll();
+  }
+
+  @Override
+  public boolean takeLifecycleWork() {
+    return store.takeLifecycleWork();
   }
 }

@@ -249,6 +249,44 @@ public final class CausalContext {
     return replicas.length == 0 && cloud.length == 0;
   }
 
+  /** Whether any dot of {@code replica} is in this context. */
+  public boolean mentions(NodeId replica) {
+    if (Arrays.binarySearch(replicas, replica) >= 0) {
+      return true;
+    }
+    for (Dot dot : cloud) {
+      if (dot.replica().equals(replica)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** This context without any dot of {@code replica}. */
+  CausalContext withoutReplica(NodeId replica) {
+    if (!mentions(replica)) {
+      return this;
+    }
+    TreeMap<NodeId, Long> vector = vectorAsMap();
+    vector.remove(replica);
+    List<Dot> rest = new ArrayList<>();
+    for (Dot dot : cloud) {
+      if (!dot.replica().equals(replica)) {
+        rest.add(dot);
+      }
+    }
+    return of(vector, rest);
+  }
+
+  /** How many dots this context holds (the version vector's counters count every dot up to them). */
+  public long size() {
+    long n = cloud.length;
+    for (long counter : vv) {
+      n += counter;
+    }
+    return n;
+  }
+
   /** The version vector, sorted by replica. */
   public TreeMap<NodeId, Long> vectorAsMap() {
     TreeMap<NodeId, Long> vector = new TreeMap<>();

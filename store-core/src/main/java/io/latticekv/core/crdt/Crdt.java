@@ -15,7 +15,7 @@ package io.latticekv.core.crdt;
  *
  * @param <S> the implementing type, so that {@code merge} takes and returns its own kind
  */
-public sealed interface Crdt<S extends Crdt<S>> permits PnCounter, OrSet, LwwRegister {
+public sealed interface Crdt<S extends Crdt<S>> permits PnCounter, OrSet, LwwRegister, Lives {
 
   CrdtType type();
 
@@ -51,6 +51,9 @@ public sealed interface Crdt<S extends Crdt<S>> permits PnCounter, OrSet, LwwReg
       return x.merge(y);
     }
     if (a instanceof LwwRegister x && b instanceof LwwRegister y) {
+      return x.merge(y);
+    }
+    if (a instanceof Lives x && b instanceof Lives y) {
       return x.merge(y);
     }
     throw new IllegalArgumentException(

@@ -20,8 +20,10 @@ import java.security.NoSuchAlgorithmException;
  */
 public final class CrdtCodec {
 
-  /** The only format version this code reads and writes. */
-  public static final int FORMAT_VERSION = 1;
+  /** The format version of key states ({@link Lives}), which is what nodes store and send. It reads 1 and 2. */
+  public static final int FORMAT_VERSION = 2;
+  /** Typed states alone (what clients merge; what nodes stored before lives): read as a key of one life. */
+  public static final int FORMAT_VERSION_TYPED = 1;
 
   /** Nesting deeper than any valid state needs (the envelope is 4 levels deep at most). */
   private static final int RECURSION_LIMIT = 16;
@@ -38,13 +40,16 @@ public final class CrdtCodec {
 
   /** The canonical envelope of {@code state}. */
   public static CrdtValue toProto(Crdt<?> state) {
-    CrdtValue.Builder envelope = CrdtValue.newBuilder().setFormatVersion(FORMAT_VERSION);
+    CrdtValue.Builder envelope = CrdtValue.newBuilder()
+        .setFormatVersion(state instanceof Lives ? FORMAT_VERSION : FORMAT_VERSION_TYPED);
     if (state instanceof PnCounter counter) {
       envelope.setPnCounter(counter.toProto());
     } else if (state instanceof OrSet set) {
       envelope.setOrSet(set.toProto());
     } else if (state instanceof LwwRegister register) {
       envelope.setLwwRegister(register.toProto());
+    } else if (state instanceof Lives lives) {
+      envelope.setLives(lives.toProto());
     }
     return envelope.build();
   }
@@ -69,15 +74,20 @@ public final class CrdtCodec {
 
   /** Validates an envelope that arrived inside another message. */
   public static Crdt<?> fromProto(CrdtValue envelope) throws CrdtDecodeException {
-    if (envelope.getFormatVersion() != FORMAT_VERSION) {
+    int version = envelope.getFormatVersion();
+    if (version != FORMAT_VERSION && version != FORMAT_VERSION_TYPED) {
       throw new CrdtDecodeException(
-          "unsupported CRDT format version " + Integer.toUnsignedString(envelope.getFormatVersion())
-              + "; this node reads version " + FORMAT_VERSION);
+          "unsupported CRDT format version " + Integer.toUnsignedString(version)
+              + "; this node reads versions " + FORMAT_VERSION_TYPED + " and " + FORMAT_VERSION);
+    }
+    if (version == FORMAT_VERSION_TYPED && envelope.getStateCase() == CrdtValue.StateCase.LIVES) {
+      throw new CrdtDecodeException("a version-1 envelope cannot hold lives");
     }
     return switch (envelope.getStateCase()) {
       case PN_COUNTER -> PnCounter.fromProto(envelope.getPnCounter());
       case OR_SET -> OrSet.fromProto(envelope.getOrSet());
       case LWW_REGISTER -> LwwRegister.fromProto(envelope.getLwwRegister());
+      case LIVES -> Lives.fromProto(envelope.getLives());
       case STATE_NOT_SET -> throw new CrdtDecodeException("CRDT envelope holds no state");
     };
   }

@@ -4,7 +4,9 @@ package io.latticekv.core.crdt;
 public enum CrdtType {
   PN_COUNTER("counter"),
   OR_SET("set"),
-  LWW_REGISTER("register");
+  LWW_REGISTER("register"),
+  /** Not a type a key holds but the whole state of a key: its lives, each of one of the types above. */
+  KEY("key");
 
   private final String displayName;
 

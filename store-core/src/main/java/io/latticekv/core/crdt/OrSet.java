@@ -240,6 +240,54 @@ public final class OrSet implements Crdt<OrSet> {
     return build(context, entries, defer);
   }
 
+  /**
+   * The delta of removing every add {@code seen} names, whichever element it made present, here
+   * or still to arrive (a delete of the set as a reader saw it): the context alone. Merged, it
+   * drops each of those dots, since it has seen them and holds none; an add it has not seen
+   * survives.
+   */
+  static OrSet removedAll(CausalContext seen) {
+    return seen.isEmpty() ? EMPTY : new OrSet(seen, NO_ELEMENTS, NO_DOTS, Collections.emptySortedMap());
+  }
+
+  /** Whether any element dot or deferred remove of this set names {@code replica}. */
+  boolean holdsDotsOf(NodeId replica) {
+    for (Dot[] elementDots : dots) {
+      for (Dot dot : elementDots) {
+        if (dot.replica().equals(replica)) {
+          return true;
+        }
+      }
+    }
+    for (Deferred d : deferred.values()) {
+      if (d.context().mentions(replica)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** This set with {@code replica} dropped from its context: valid only when no element or deferred remove names it. */
+  OrSet forgetReplica(NodeId replica) {
+    CausalContext forgotten = context.withoutReplica(replica);
+    if (forgotten == context) {
+      return this;
+    }
+    return new OrSet(forgotten, elements, dots, deferred);
+  }
+
+  /** Whether removing {@code toRemove} here would take away a dot of {@code replica}. */
+  boolean removesDotsOf(Collection<ByteString> toRemove, NodeId replica) {
+    for (ByteString element : toRemove) {
+      for (Dot dot : dotsOf(element)) {
+        if (dot.replica().equals(replica)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   // ---------------------------------------------------------------- merge
 
   /** A context with at most this many dots counts as small: a delta's, not a state's. */
@@ -589,7 +637,7 @@ public final class OrSet implements Crdt<OrSet> {
     byte[] out = new byte[total];
     CodedOutputStream w = CodedOutputStream.newInstance(out);
     try {
-      w.writeUInt32(1, CrdtCodec.FORMAT_VERSION);
+      w.writeUInt32(1, CrdtCodec.FORMAT_VERSION_TYPED);
       w.writeTag(3, WireFormat.WIRETYPE_LENGTH_DELIMITED);
       w.writeUInt32NoTag(stateSize);
       if (!context.isEmpty()) {

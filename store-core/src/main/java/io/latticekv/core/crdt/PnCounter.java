@@ -95,6 +95,23 @@ public final class PnCounter implements Crdt<PnCounter> {
       return new Totals(Arrays.copyOf(outReplicas, n), Arrays.copyOf(outTotals, n));
     }
 
+    Totals without(NodeId replica) {
+      int at = Arrays.binarySearch(replicas, replica);
+      if (at < 0) {
+        return this;
+      }
+      if (replicas.length == 1) {
+        return NONE;
+      }
+      NodeId[] r = new NodeId[replicas.length - 1];
+      long[] t = new long[r.length];
+      System.arraycopy(replicas, 0, r, 0, at);
+      System.arraycopy(replicas, at + 1, r, at, r.length - at);
+      System.arraycopy(totals, 0, t, 0, at);
+      System.arraycopy(totals, at + 1, t, at, t.length - at);
+      return new Totals(r, t);
+    }
+
     SortedMap<NodeId, Long> asMap() {
       TreeMap<NodeId, Long> map = new TreeMap<>();
       for (int i = 0; i < replicas.length; i++) {
@@ -255,6 +272,100 @@ public final class PnCounter implements Crdt<PnCounter> {
       throw new CounterOverflowException(
           "adding " + amount + " to " + value + " leaves the 64-bit range");
     }
+  }
+
+  /**
+   * The delta of adding {@code amount} at {@code replica}, checking only that the replica's total
+   * stays in range: for a counter whose visible value is not its own (a key's life with a floor,
+   * see {@link Life}), whose owner checks the value.
+   */
+  PnCounter totalDelta(NodeId replica, long amount) {
+    if (amount == 0) {
+      return EMPTY;
+    }
+    if (amount == Long.MIN_VALUE) {
+      throw new CounterOverflowException("cannot subtract 2^63: totals are at most 2^63 - 1");
+    }
+    boolean up = amount > 0;
+    Totals totals = up ? increments : decrements;
+    long total;
+    try {
+      total = Math.addExact(totals.get(replica), Math.abs(amount));
+    } catch (ArithmeticException e) {
+      throw new CounterOverflowException(
+          "replica " + replica + " has " + (up ? "incremented" : "decremented")
+              + " this counter by more than 2^63 - 1 in total");
+    }
+    Totals entry = Totals.of(replica, total);
+    return up ? new PnCounter(entry, Totals.NONE) : new PnCounter(Totals.NONE, entry);
+  }
+
+  /** The increment total of {@code replica}, 0 when it has none. */
+  public long incrementOf(NodeId replica) {
+    return increments.get(replica);
+  }
+
+  /** The decrement total of {@code replica}, 0 when it has none. */
+  public long decrementOf(NodeId replica) {
+    return decrements.get(replica);
+  }
+
+  /** This counter without {@code replica}'s entries. */
+  PnCounter without(NodeId replica) {
+    Totals p = increments.without(replica);
+    Totals n = decrements.without(replica);
+    return p == increments && n == decrements ? this : new PnCounter(p, n);
+  }
+
+  /** Every replica with an entry, sorted. */
+  java.util.SortedSet<NodeId> replicas() {
+    java.util.TreeSet<NodeId> all = new java.util.TreeSet<>(Arrays.asList(increments.replicas()));
+    all.addAll(Arrays.asList(decrements.replicas()));
+    return all;
+  }
+
+  /**
+   * The value above {@code floor}: per replica, what its totals exceed the floor's by (a total at
+   * or below its floor adds nothing). Exact: the sum is taken in 128 bits.
+   *
+   * @throws CounterOverflowException when it lies outside the 64-bit range
+   */
+  BigInteger valueAbove(PnCounter floor) {
+    BigInteger value = BigInteger.ZERO;
+    for (int i = 0; i < increments.replicas().length; i++) {
+      long above = increments.totals()[i] - floor.increments.get(increments.replicas()[i]);
+      if (above > 0) {
+        value = value.add(BigInteger.valueOf(above));
+      }
+    }
+    for (int i = 0; i < decrements.replicas().length; i++) {
+      long above = decrements.totals()[i] - floor.decrements.get(decrements.replicas()[i]);
+      if (above > 0) {
+        value = value.subtract(BigInteger.valueOf(above));
+      }
+    }
+    return value;
+  }
+
+  /** Whether every total is at or below {@code floor}'s: nothing above it counts. */
+  boolean coveredBy(PnCounter floor) {
+    for (int i = 0; i < increments.replicas().length; i++) {
+      if (increments.totals()[i] > floor.increments.get(increments.replicas()[i])) {
+        return false;
+      }
+    }
+    for (int i = 0; i < decrements.replicas().length; i++) {
+      if (decrements.totals()[i] > floor.decrements.get(decrements.replicas()[i])) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Whether {@code replica}'s totals are at or below {@code floor}'s. */
+  boolean coveredBy(PnCounter floor, NodeId replica) {
+    return increments.get(replica) <= floor.increments.get(replica)
+        && decrements.get(replica) <= floor.decrements.get(replica);
   }
 
   /**

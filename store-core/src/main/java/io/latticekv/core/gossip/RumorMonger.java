@@ -170,15 +170,21 @@ public final class RumorMonger {
     Crdt<?> joined = Crdt.join(older.rumor().delta(), newer.rumor().delta());
     Map<NodeId, Long> versions = new HashMap<>(older.rumor().versions());
     newer.rumor().versions().forEach((origin, seq) -> versions.merge(origin, seq, Math::max));
-    return new Hot(new Rumor(newer.rumor().key(), joined, versions), newer.version(),
+    long epoch = Math.min(older.rumor().epoch(), newer.rumor().epoch()); // the oldest part's
+    return new Hot(new Rumor(newer.rumor().key(), joined, versions, epoch), newer.version(),
         joined.encode().length + newer.rumor().key().size());
   }
 
   /** A delta this node applied for a client: it becomes a hot rumor originating here. */
   public void hot(ByteString key, Crdt<?> delta) {
+    hot(key, delta, Rumor.EPOCH_UNKNOWN);
+  }
+
+  /** A delta this node applied at cluster epoch {@code epoch}: it becomes a hot rumor originating here. */
+  public void hot(ByteString key, Crdt<?> delta, long epoch) {
     long seq = ++originSeq;
     seen.merge(self, seq, Math::max);
-    hot(new Rumor(key, delta, Map.of(self, seq)), null);
+    hot(new Rumor(key, delta, Map.of(self, seq), epoch), null);
   }
 
   /** Queues {@code rumor}, which {@code from} (null: this node) is known to hold. */
@@ -336,7 +342,7 @@ public final class RumorMonger {
     }
     List<Rumor> rumors = new ArrayList<>(batch.rumors().size());
     for (Rumor r : batch.rumors()) {
-      rumors.add(new Rumor(r.key(), r.delta(), membersOnly(r.versions())));
+      rumors.add(new Rumor(r.key(), r.delta(), membersOnly(r.versions()), r.epoch()));
     }
     storage.run(() -> sink.applyAll(rumors), (changed, failure) -> merged(batch, rumors, changed, failure));
   }

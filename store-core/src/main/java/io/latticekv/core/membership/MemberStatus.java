@@ -9,7 +9,13 @@ public enum MemberStatus {
   /** Suspected for longer than the suspicion timeout without refuting. */
   DEAD,
   /** Announced a graceful leave. */
-  LEFT;
+  LEFT,
+  /**
+   * Removed for good ({@code lattice remove-member}, {@code lattice decommission}): no longer a
+   * replica nor a party to the cluster epoch, and never back under this id. Final: no update
+   * overrides it, and no node forgets it.
+   */
+  REMOVED;
 
   /** Whether rumors and probes go to a member in this state. */
   public boolean reachable() {

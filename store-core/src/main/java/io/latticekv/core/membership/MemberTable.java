@@ -39,6 +39,10 @@ final class MemberTable {
   private final TransmitLimitedQueue<NodeId, MemberUpdate> broadcasts;
   /** Members to ping soon for confirmation, oldest first; bounded by the member table. */
   private final ArrayDeque<NodeId> toConfirm = new ArrayDeque<>();
+  /** Someone removed this node from the cluster: it refutes nothing and takes no part. */
+  private boolean selfRemoved;
+  /** Who takes over this node's replica ids, when it decommissioned itself. */
+  private NodeId selfAdopter;
 
   MemberTable(NodeId selfId, String selfAddress, long incarnation, Collection<KnownMember> known,
       MembershipConfig config, Clock clock, Membership.Listener listener) {
@@ -65,6 +69,31 @@ final class MemberTable {
 
   long incarnation() {
     return incarnation;
+  }
+
+  boolean selfRemoved() {
+    return selfRemoved;
+  }
+
+  /**
+   * Takes in members removed before this node last stopped (persisted by the driver), so none of
+   * them comes back: they count for nothing and are gossiped as removed.
+   */
+  void restoreRemoved(Collection<MemberUpdate> removed, long now) {
+    for (MemberUpdate u : removed) {
+      if (!u.id().equals(selfId)) {
+        members.put(u.id(), new Member(u.id(), u.address(), u.incarnation(), MemberStatus.REMOVED, now, now));
+        known.remove(u.id());
+      }
+    }
+  }
+
+  /** This node gossips its own removal (a decommission) and stops refuting. */
+  void removeSelf(NodeId adopter, long now) {
+    selfRemoved = true;
+    selfAdopter = adopter;
+    members.put(selfId, new Member(selfId, selfAddress, incarnation, MemberStatus.REMOVED, now, now));
+    broadcasts.add(selfId, new MemberUpdate(selfId, selfAddress, incarnation, MemberStatus.REMOVED, adopter));
   }
 
   List<Member> members() {
@@ -186,7 +215,18 @@ final class MemberTable {
       return;
     }
     if (u.id().equals(selfId)) {
-      refuteIfNeeded(u);
+      if (u.status() == MemberStatus.REMOVED) {
+        if (!selfRemoved) {
+          log.error("this node was removed from the cluster (lattice remove-member): it takes no part any more; "
+              + "to bring the machine back, wipe its data directory and start it as a new member");
+          selfRemoved = true;
+          Member self = members.get(selfId);
+          members.put(selfId, new Member(selfId, selfAddress, incarnation, MemberStatus.REMOVED, now, now));
+          listener.changed(members.get(selfId), self.status());
+        }
+      } else if (!selfRemoved) {
+        refuteIfNeeded(u);
+      }
       return;
     }
     Member current = members.get(u.id());
@@ -199,7 +239,7 @@ final class MemberTable {
           + "more than 2^16 at once is a forgery", u.id(), current.incarnation(), u.incarnation());
       return;
     }
-    if (!u.address().equals(current.address()) && current.status().reachable()) {
+    if (!u.address().equals(current.address()) && current.status().reachable() && u.status() != MemberStatus.REMOVED) {
       hostile.warn("conflicting-address", "ignored an update placing live member {} at {}: it is at {}",
           u.id(), u.address(), current.address());
       return;
@@ -211,11 +251,14 @@ final class MemberTable {
         u.status() == current.status() ? current.statusSinceMillis() : now, current.lastHeardMillis());
     members.put(u.id(), next);
     broadcasts.add(u.id(), u);
-    if (u.status() == MemberStatus.LEFT && known.remove(u.id()) != null) {
+    if ((u.status() == MemberStatus.LEFT || u.status() == MemberStatus.REMOVED) && known.remove(u.id()) != null) {
       listener.knownChanged(known());
     }
     if (u.status() != current.status()) {
       listener.changed(next, current.status());
+    }
+    if (u.status() == MemberStatus.REMOVED) {
+      listener.removed(u);
     }
   }
 
@@ -225,8 +268,8 @@ final class MemberTable {
    * bring back members this node has forgotten.
    */
   private void admit(MemberUpdate u, long now) {
-    if (!u.status().reachable()) {
-      return;
+    if (!u.status().reachable() && u.status() != MemberStatus.REMOVED) {
+      return; // a removal is taken in all the same: it must never come back
     }
     if (members.size() >= config.membersMax()) {
       hostile.warn("members-max", "ignored new member {} at {}: {} members are known, the limit (--members-max)",
@@ -241,15 +284,25 @@ final class MemberTable {
     }
     Member fresh = new Member(u.id(), u.address(), u.incarnation(), u.status(), now, now);
     members.put(u.id(), fresh);
-    if (!known.containsKey(u.id())) {
+    if (u.status() == MemberStatus.REMOVED) {
+      if (known.remove(u.id()) != null) {
+        listener.knownChanged(known());
+      }
+    } else if (!known.containsKey(u.id())) {
       toConfirm.add(u.id());
     }
     broadcasts.add(u.id(), u);
     listener.changed(fresh, null);
+    if (u.status() == MemberStatus.REMOVED) {
+      listener.removed(u);
+    }
   }
 
   private static boolean overrides(MemberUpdate u, Member current) {
-    if (current.status() == MemberStatus.LEFT && u.incarnation() <= current.incarnation()) {
+    if (current.status() == MemberStatus.REMOVED) {
+      return false; // final
+    }
+    if (current.status() == MemberStatus.LEFT && u.incarnation() <= current.incarnation() && u.status() != MemberStatus.REMOVED) {
       return false; // a leave is final for its incarnation
     }
     return switch (u.status()) {
@@ -261,6 +314,7 @@ final class MemberTable {
           && (current.status() == MemberStatus.ALIVE || current.status() == MemberStatus.SUSPECT
               || u.incarnation() > current.incarnation());
       case LEFT -> u.incarnation() >= current.incarnation() && current.status() != MemberStatus.LEFT;
+      case REMOVED -> true;
     };
   }
 
@@ -290,7 +344,9 @@ final class MemberTable {
   }
 
   MemberUpdate selfUpdate() {
-    return new MemberUpdate(selfId, selfAddress, incarnation, MemberStatus.ALIVE);
+    return selfRemoved
+        ? new MemberUpdate(selfId, selfAddress, incarnation, MemberStatus.REMOVED, selfAdopter)
+        : new MemberUpdate(selfId, selfAddress, incarnation, MemberStatus.ALIVE);
   }
 
   /**

@@ -67,6 +67,9 @@ public final class Membership {
 
     /** The set of {@link KnownMember known members} changed: the driver persists it. */
     default void knownChanged(List<KnownMember> known) {}
+
+    /** A member was removed for good (first heard here); {@code removal.adopter()} prunes its replica ids. */
+    default void removed(MemberUpdate removal) {}
   }
 
   /** Incarnations stay far from overflow: refuting adds one, and 2^62 + 1 is still positive. */
@@ -294,7 +297,7 @@ public final class Membership {
   private void syncWithRandomMember() {
     List<Member> candidates = new ArrayList<>();
     for (Member m : table.members()) {
-      if (!m.id().equals(selfId) && m.status() != MemberStatus.LEFT) {
+      if (!m.id().equals(selfId) && m.status() != MemberStatus.LEFT && m.status() != MemberStatus.REMOVED) {
         candidates.add(m);
       }
     }
@@ -545,6 +548,65 @@ public final class Membership {
       s = random.nextLong() & Long.MAX_VALUE;
     } while (s == 0 || pings.containsKey(s) || relays.containsKey(s));
     return s;
+  }
+
+  // ---------------------------------------------------------------- removing
+
+  /** Whether this node was removed from the cluster: it takes no part any more. */
+  public boolean selfRemoved() {
+    return table.selfRemoved();
+  }
+
+  /** Takes in the members removed before this node last stopped (see {@link MemberTable#restoreRemoved}). */
+  public void restoreRemoved(List<MemberUpdate> removed) {
+    table.restoreRemoved(removed, clock.millis());
+  }
+
+  /**
+   * Removes member {@code id} for good, with this node as the one that prunes its replica ids;
+   * gossiped like any update. Only a member that is dead, gone or known but not heard from since
+   * this node started can be removed: a live one is decommissioned instead.
+   *
+   * @throws IllegalArgumentException when {@code id} is this node or no member this node knows
+   * @throws IllegalStateException when the member is alive or suspect
+   */
+  public MemberUpdate remove(NodeId id) {
+    if (id.equals(selfId)) {
+      throw new IllegalArgumentException("a node does not remove itself: use lattice decommission");
+    }
+    Member m = table.member(id);
+    KnownMember k = table.known().stream().filter(x -> x.id().equals(id)).findFirst().orElse(null);
+    if (m == null && k == null) {
+      throw new IllegalArgumentException("no member " + id + " is known here");
+    }
+    if (m != null && m.status() == MemberStatus.REMOVED) {
+      throw new IllegalStateException("member " + id + " is already removed");
+    }
+    if (m != null && m.status().reachable()) {
+      throw new IllegalStateException("member " + id + " is " + m.status().name().toLowerCase()
+          + ": only a dead or departed member can be removed (decommission a live one)");
+    }
+    MemberUpdate removal = m != null
+        ? new MemberUpdate(id, m.address(), m.incarnation(), MemberStatus.REMOVED, selfId)
+        : new MemberUpdate(id, k.address(), k.incarnation(), MemberStatus.REMOVED, selfId);
+    table.update(removal, clock.millis());
+    for (Member peer : reachablePeers()) {
+      transport.send(peer.address(), new Gossip(selfId, List.of(removal)));
+    }
+    return removal;
+  }
+
+  /**
+   * Announces this node's own removal (the last step of a decommission) to every reachable member
+   * directly, with {@code adopter} as the member that prunes its replica ids; then stops taking part.
+   */
+  public void removeSelf(NodeId adopter) {
+    table.removeSelf(adopter, clock.millis());
+    MemberUpdate removal = table.selfUpdate();
+    for (Member peer : reachablePeers()) {
+      transport.send(peer.address(), new Gossip(selfId, List.of(removal)));
+    }
+    left = true;
   }
 
   // ---------------------------------------------------------------- leaving

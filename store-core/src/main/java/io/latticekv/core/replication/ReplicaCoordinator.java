@@ -112,7 +112,13 @@ public final class ReplicaCoordinator {
     abstract void fail(LevelNotMetException e);
 
     /** An error from one replica; fails the request once the others cannot make up for it. */
+    /** Replicas that answered with an error. */
+    final java.util.Set<NodeId> failedFrom = new java.util.HashSet<>();
+
     void failed(NodeId from, String error) {
+      if (!failedFrom.add(from)) {
+        return; // a duplicated error answer counts once
+      }
       errorReplies++;
       failures.add(from + ": " + error);
       errors.warn("replica-error", "replica {} could not serve {} of {}: {}", from, what, printable(key), error);
@@ -126,6 +132,8 @@ public final class ReplicaCoordinator {
 
   private final class PendingWrite extends Pending {
     final BiConsumer<Void, Throwable> done;
+    /** Replicas that acknowledged: a duplicated ack (the network may duplicate) counts once. */
+    final java.util.Set<NodeId> acked = new java.util.HashSet<>();
 
     PendingWrite(long id, ByteString key, String what, int needed, Map<NodeId, String> asked,
         BiConsumer<Void, Throwable> done) {
@@ -269,13 +277,15 @@ public final class ReplicaCoordinator {
   }
 
   private void onWriteAck(ReplicaWriteAck ack) {
-    if (!(pending.get(ack.id()) instanceof PendingWrite p) || !p.asked.containsKey(ack.from())) {
+    if (!(pending.get(ack.id()) instanceof PendingWrite p) || !p.asked.containsKey(ack.from())
+        || p.acked.contains(ack.from())) {
       return;
     }
     if (!ack.error().isEmpty()) {
       p.failed(ack.from(), ack.error());
       return;
     }
+    p.acked.add(ack.from());
     if (++p.answered >= p.needed) {
       pending.remove(ack.id());
       p.done.accept(null, null);

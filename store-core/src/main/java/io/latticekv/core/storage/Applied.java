@@ -1,6 +1,6 @@
 package io.latticekv.core.storage;
 
-import io.latticekv.core.crdt.Crdt;
+import io.latticekv.core.crdt.Lives;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 
@@ -15,24 +15,24 @@ import java.util.function.Supplier;
  */
 public final class Applied {
 
-  private final Crdt<?> state;
-  private final Crdt<?> delta;
+  private final Lives state;
+  private final Lives delta;
   private final boolean changed;
   private final Supplier<CompletableFuture<Void>> durability;
   private CompletableFuture<Void> durable;
 
-  Applied(Crdt<?> state, Crdt<?> delta, boolean changed, Supplier<CompletableFuture<Void>> durability) {
+  Applied(Lives state, Lives delta, boolean changed, Supplier<CompletableFuture<Void>> durability) {
     this.state = state;
     this.delta = delta;
     this.changed = changed;
     this.durability = durability;
   }
 
-  public Crdt<?> state() {
+  public Lives state() {
     return state;
   }
 
-  public Crdt<?> delta() {
+  public Lives delta() {
     return delta;
   }
 

@@ -64,7 +64,18 @@ public record StatePolicy(int keyBytesMax, int valueBytesMax, long clockDriftMax
    * @param nowMillis this node's clock
    */
   public void checkState(Crdt<?> state, long nowMillis) {
-    if (state instanceof LwwRegister register && !register.isEmpty()) {
+    if (state instanceof io.latticekv.core.crdt.Lives lives) {
+      for (io.latticekv.core.crdt.Life life : lives.lives()) {
+        checkState(life.data(), nowMillis);
+        // A register floor from the future would hide every later write to the key, as a
+        // register from the future would beat them.
+        long floorAhead = new HlcTimestamp(life.registerFloor()).physicalMillis() - nowMillis;
+        if (life.registerFloor() != 0 && floorAhead > clockDriftMaxMs) {
+          throw new ClockDriftException("a delete's timestamp " + new HlcTimestamp(life.registerFloor()) + " is "
+              + floorAhead + " ms ahead of this node's clock; the allowed drift is " + clockDriftMaxMs + " ms");
+        }
+      }
+    } else if (state instanceof LwwRegister register && !register.isEmpty()) {
       checkValue(register.value(), "register value");
       HlcTimestamp ts = register.timestamp();
       long ahead = ts.physicalMillis() - nowMillis;

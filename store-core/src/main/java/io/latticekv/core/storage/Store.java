@@ -8,9 +8,11 @@ import io.latticekv.core.clock.HybridLogicalClock;
 import io.latticekv.core.crdt.Crdt;
 import io.latticekv.core.crdt.CrdtCodec;
 import io.latticekv.core.crdt.CrdtDecodeException;
+import io.latticekv.core.crdt.CrdtType;
 import io.latticekv.core.crdt.CrdtUpdate;
+import io.latticekv.core.crdt.Lives;
 import io.latticekv.core.crdt.NodeId;
-import io.latticekv.core.crdt.PnCounter;
+import io.latticekv.core.crdt.TypeMismatch;
 import io.latticekv.core.merkle.Hashing;
 import io.latticekv.core.merkle.KeyDigest;
 import io.latticekv.core.merkle.MerkleTree;
@@ -109,6 +111,10 @@ public final class Store implements AutoCloseable {
   /** Writes applied (client writes, rumors, repairs), and the RocksDB writes that stored them. */
   private final java.util.concurrent.atomic.LongAdder writesApplied = new java.util.concurrent.atomic.LongAdder();
   private final java.util.concurrent.atomic.LongAdder rocksDbWrites = new java.util.concurrent.atomic.LongAdder();
+  /** Keys whose every life was collected, so they left the store. */
+  private final java.util.concurrent.atomic.LongAdder keysCollected = new java.util.concurrent.atomic.LongAdder();
+  /** A write stored a tombstone or a retired mark (see {@link #takeLifecycleWork}); racy by design, a hint. */
+  private volatile boolean lifecycleWork;
   /** States from peers refused by the policy, by reason; clients get theirs as errors. */
   private final Map<String, java.util.concurrent.atomic.LongAdder> peerStatesRefused =
       new java.util.concurrent.ConcurrentHashMap<>();
@@ -116,7 +122,12 @@ public final class Store implements AutoCloseable {
   private final RateLimitedLog refusals;
 
   /** A decoded state, its encoded size, and its current contribution to the Merkle tree. */
-  private record Cached(Crdt<?> state, int bytes, long entryHash) {}
+  private record Cached(Lives state, int bytes, long entryHash) {}
+
+  /** The cluster epoch (docs/lifecycle.md): what collection and deletes go by; -1 until the node first takes one. */
+  private volatile long epoch;
+  /** Numbers of the lives this replica id starts: unique per replica id, which is new at every open. */
+  private final java.util.concurrent.atomic.AtomicLong lifeSeq = new java.util.concurrent.atomic.AtomicLong();
 
   private final MerkleTree tree;
 
@@ -165,7 +176,8 @@ public final class Store implements AutoCloseable {
       metadata.checkFormat(FORMAT_VERSION, hasAnyData());
       this.nodeId = metadata.loadOrCreateNodeId(options.random(), options.certifiedNodeId());
       this.replicaId = NodeId.random(options.random());
-      metadata.recordReplicaId(replicaId, options.clock().millis());
+      this.epoch = metadata.epoch();
+      metadata.recordReplicaId(replicaId, options.clock().millis(), Math.max(0, epoch));
       HlcTimestamp floor = new HlcTimestamp(metadata.hlcLease());
       this.hlc = new HybridLogicalClock(options.clock(), floor);
       this.leaseMillis = floor.physicalMillis();
@@ -217,7 +229,123 @@ public final class Store implements AutoCloseable {
   /** Every replica id this directory has written under, oldest first. */
   public List<NodeId> replicaHistory() {
     checkOpen();
-    return metadata.replicaHistory();
+    return metadata.replicaHistory().stream().map(StoreMeta.ReplicaRecord::id).toList();
+  }
+
+  /**
+   * The replica ids this node prunes ({@link CrdtUpdate.Retire}) at {@code atEpoch}: its own
+   * earlier ones and those it adopted from removed members, once their data is final everywhere —
+   * {@link io.latticekv.core.crdt.Life#COLLECT_AFTER_EPOCHS} epochs after they retired — and not
+   * yet pruned from every key.
+   */
+  public List<NodeId> retiredToPrune(long atEpoch) {
+    checkOpen();
+    return metadata.retiredToPrune(replicaId, atEpoch);
+  }
+
+  /** Takes over pruning {@code replicaId} of a removed member, from {@code atEpoch} on (persisted). */
+  public void adopt(NodeId replicaId, long atEpoch) {
+    checkOpen();
+    metadata.adopt(replicaId, options.clock().millis(), atEpoch);
+  }
+
+  /** Records that a whole sweep found no key naming {@code replicaId}: its pruning is done. */
+  public void markPruned(NodeId replicaId) {
+    checkOpen();
+    metadata.markPruned(replicaId);
+  }
+
+  /** The cluster epoch this node is at; -1 for a directory that never took part in a cluster epoch. */
+  public long epoch() {
+    return epoch;
+  }
+
+  /** Moves to cluster epoch {@code next} (persisted, fsynced, never backwards). */
+  public synchronized void setEpoch(long next) {
+    checkOpen();
+    if (next < epoch) {
+      throw new IllegalArgumentException("epochs never go back: " + epoch + " to " + next);
+    }
+    if (next != epoch) {
+      metadata.setEpoch(next);
+      epoch = next;
+    }
+  }
+
+  /** What the cluster code last saved of this node's place in the cluster (opaque here); null when nothing. */
+  public byte[] clusterRecord() {
+    checkOpen();
+    return metadata.clusterRecord();
+  }
+
+  /** Saves the cluster code's record (fsynced). */
+  public void saveClusterRecord(byte[] record) {
+    checkOpen();
+    metadata.setClusterRecord(record);
+  }
+
+  /** Keys one step of {@link #discardAll} drops at most: bounds one batch. */
+  private static final int DISCARD_BATCH_KEYS = 1_024;
+
+  /**
+   * Drops every key (docs/lifecycle.md: a node restored from a backup older than the cluster's
+   * horizon holds nothing the others lack, and what it holds may be deleted data); returns how many.
+   * Keys written meanwhile may survive it.
+   */
+  public long discardAll() {
+    checkOpen();
+    long dropped = 0;
+    while (true) {
+      List<ByteString> keys = new ArrayList<>();
+      try (RocksIterator it = db.newIterator(data)) {
+        for (it.seekToFirst(); it.isValid() && keys.size() < DISCARD_BATCH_KEYS; it.next()) {
+          byte[] k = it.key();
+          keys.add(ByteString.copyFrom(k, SEGMENT_PREFIX_BYTES, k.length - SEGMENT_PREFIX_BYTES));
+        }
+      }
+      if (keys.isEmpty()) {
+        return dropped;
+      }
+      List<Write> writes = keys.stream().map(k -> new Write(k, new CrdtUpdate.JoinState(Lives.empty()), Origin.PEER)).toList();
+      ReentrantLock[] locks = stripesOf(writes);
+      for (ReentrantLock lock : locks) {
+        lock.lock();
+      }
+      try {
+        Map<ByteString, Pending> pending = new HashMap<>();
+        for (ByteString key : keys) {
+          Pending p = new Pending(cache.get(key, this::load));
+          p.state = Lives.empty();
+          p.removed = true;
+          p.discarded = true;
+          if (p.before != null) {
+            pending.put(key, p);
+          }
+        }
+        if (pending.isEmpty()) {
+          return dropped; // keys that do not load (damaged): left for the operator, not looped over
+        }
+        store(pending);
+      } finally {
+        for (int i = locks.length - 1; i >= 0; i--) {
+          locks[i].unlock();
+        }
+      }
+      dropped += keys.size();
+    }
+  }
+
+  /**
+   * Takes cluster epoch {@code next} even below the current one (persisted): only for a directory
+   * that never took part in a cluster's epoch, joining one (docs/lifecycle.md).
+   */
+  public synchronized void resetEpoch(long next) {
+    checkOpen();
+    metadata.setEpoch(next);
+    // This life counts from here: its earlier ids are pruned three epochs on from the new epoch,
+    // once this node holds what the cluster did with them (another life may have pruned them).
+    metadata.recordReplicaId(replicaId, options.clock().millis(), Math.max(0, next));
+    epoch = next;
   }
 
   /** The cluster members this node knew to be replicas when it last saved them. */
@@ -243,7 +371,7 @@ public final class Store implements AutoCloseable {
    *
    * @throws StorageException when the stored bytes do not decode: the store is damaged
    */
-  public Optional<Crdt<?>> get(ByteString key) {
+  public Optional<Lives> get(ByteString key) {
     checkOpen();
     Cached cached = cache.get(key, this::load);
     return cached == null ? Optional.empty() : Optional.of(cached.state());
@@ -284,7 +412,8 @@ public final class Store implements AutoCloseable {
       return null;
     }
     try {
-      return new Cached(CrdtCodec.decode(bytes), bytes.length, entryHash(key, bytes));
+      // A value stored before lives existed (format 1) reads as a key of one life.
+      return new Cached(Lives.of(CrdtCodec.decode(bytes)), bytes.length, entryHash(key, bytes));
     } catch (CrdtDecodeException e) {
       throw new StorageException("stored value of key " + printable(key) + " is damaged: " + e.getMessage()
           + "; restore this node's data from a peer", e);
@@ -328,8 +457,13 @@ public final class Store implements AutoCloseable {
   /** A key's state while a batch is being computed: what it was before, and what it is now. */
   private static final class Pending {
     final Cached before;
-    Crdt<?> state;
+    Lives state;
+    /** The new encoding; null when unchanged, or when the key is now gone ({@link #removed}). */
     byte[] encoded;
+    /** Every life was collected: the key leaves the store. */
+    boolean removed;
+    /** Dropped by {@link #discardAll}, not collected. */
+    boolean discarded;
 
     Pending(Cached before) {
       this.before = before;
@@ -407,27 +541,42 @@ public final class Store implements AutoCloseable {
       pending.put(key, p);
     }
     options.policy().checkKey(key);
-    Crdt<?> current = p.state == null ? CrdtUpdate.emptyOf(update.type()) : p.state;
-    if (current.type() != update.type()) {
-      throw new TypeMismatchException(printable(key), current.type(), update.type());
-    }
+    Lives current = p.state == null ? Lives.empty() : p.state;
     if (update instanceof CrdtUpdate.JoinState join) {
       options.policy().checkState(join.state(), options.clock().millis());
     }
-    Crdt<?> delta = update.delta(current, replicaId, this::nextTimestamp);
-    Crdt<?> next = Crdt.join(current, delta);
-    if (update instanceof CrdtUpdate.JoinState && next instanceof PnCounter counter) {
-      counter.value(); // a merged state that would overflow is refused before it is stored (StatePolicy)
+    long at = Math.max(0, epoch);
+    Lives delta;
+    try {
+      delta = update.delta(current, new CrdtUpdate.Writer(replicaId, this::nextTimestamp, at, lifeSeq::incrementAndGet));
+    } catch (TypeMismatch mismatch) {
+      throw new TypeMismatchException(printable(key), mismatch.held(), mismatch.wanted());
     }
-    boolean changed = p.state == null || !next.equals(current);
+    // Collection rides on every write: what the epoch allows dropping is dropped here, so a key
+    // that is written never holds collectable tombstones (the sweep finds the others).
+    Lives next = current.merge(delta).collect(at);
+    if (update instanceof CrdtUpdate.JoinState && next.visibleType().orElse(null) == CrdtType.PN_COUNTER) {
+      next.counterValue(); // a merged state that would overflow is refused before it is stored (StatePolicy)
+    }
+    boolean changed = p.state == null ? !next.isEmpty() : !next.equals(current);
+    if (changed && next.hasTombstones()) {
+      lifecycleWork = true;
+    }
     if (changed) {
-      byte[] bytes = next.encode();
-      if (bytes.length > options.valueBytesMax()) {
-        throw new ValueTooLargeException("the " + next.type().displayName() + " at key " + printable(key)
-            + " would take " + bytes.length + " bytes, over the limit of " + options.valueBytesMax());
+      if (next.isEmpty()) {
+        p.state = next;
+        p.encoded = null;
+        p.removed = true;
+      } else {
+        byte[] bytes = next.encode();
+        if (bytes.length > options.valueBytesMax()) {
+          throw new ValueTooLargeException("the " + next.visibleType().orElse(CrdtType.KEY).displayName() + " at key "
+              + printable(key) + " would take " + bytes.length + " bytes, over the limit of " + options.valueBytesMax());
+        }
+        p.state = next;
+        p.encoded = bytes;
+        p.removed = false;
       }
-      p.state = next;
-      p.encoded = bytes;
     }
     return new Applied(next, delta, changed, this::durability);
   }
@@ -440,7 +589,8 @@ public final class Store implements AutoCloseable {
   private void store(Map<ByteString, Pending> pending) {
     List<Map.Entry<ByteString, Pending>> changed = new ArrayList<>(pending.size());
     for (Map.Entry<ByteString, Pending> e : pending.entrySet()) {
-      if (e.getValue().encoded != null) {
+      Pending p = e.getValue();
+      if (p.encoded != null || (p.removed && p.before != null)) {
         changed.add(e);
       }
     }
@@ -448,12 +598,16 @@ public final class Store implements AutoCloseable {
       return;
     }
     try {
-      if (changed.size() == 1) {
+      if (changed.size() == 1 && !changed.get(0).getValue().removed) {
         db.put(data, writeOptions, dataKey(changed.get(0).getKey()), changed.get(0).getValue().encoded);
       } else {
         try (WriteBatch batch = new WriteBatch()) {
           for (Map.Entry<ByteString, Pending> e : changed) {
-            batch.put(data, dataKey(e.getKey()), e.getValue().encoded);
+            if (e.getValue().removed) {
+              batch.delete(data, dataKey(e.getKey()));
+            } else {
+              batch.put(data, dataKey(e.getKey()), e.getValue().encoded);
+            }
           }
           db.write(writeOptions, batch);
         }
@@ -466,9 +620,18 @@ public final class Store implements AutoCloseable {
     for (Map.Entry<ByteString, Pending> e : changed) {
       ByteString key = e.getKey();
       Pending p = e.getValue();
-      long entry = entryHash(key, p.encoded);
-      tree.update(Hashing.keyHash(key), p.before == null ? 0 : p.before.entryHash(), entry);
-      cache.put(key, new Cached(p.state, p.encoded.length, entry));
+      long before = p.before == null ? 0 : p.before.entryHash();
+      if (p.removed) {
+        tree.update(Hashing.keyHash(key), before, 0);
+        cache.invalidate(key);
+        if (!p.discarded) {
+          keysCollected.increment();
+        }
+      } else {
+        long entry = entryHash(key, p.encoded);
+        tree.update(Hashing.keyHash(key), before, entry);
+        cache.put(key, new Cached(p.state, p.encoded.length, entry));
+      }
     }
   }
 
@@ -578,6 +741,36 @@ public final class Store implements AutoCloseable {
     }
     log.info("built the Merkle tree over {} keys in {} ms ({} segments)", keys,
         (System.nanoTime() - start) / 1_000_000, tree.segments());
+  }
+
+  // ---------------------------------------------------------------- the lifecycle sweep
+
+  /** One step of the lifecycle sweep: see {@link KeySweep#step}. */
+  public SweepStep sweep(byte[] from, int maxKeys, List<NodeId> retire) {
+    checkOpen();
+    return KeySweep.step(this, from, maxKeys, retire, Math.max(0, epoch));
+  }
+
+  /** An iterator over the stored keys (with their segment prefix), for a sweep. */
+  RocksIterator dataIterator() {
+    return db.newIterator(data);
+  }
+
+  /** The key of a stored entry, without its segment prefix. */
+  static ByteString keyOf(byte[] storedKey) {
+    return ByteString.copyFrom(storedKey, SEGMENT_PREFIX_BYTES, storedKey.length - SEGMENT_PREFIX_BYTES);
+  }
+
+  /** Whether a write stored a tombstone or retired mark since the last call; clears it. */
+  public boolean takeLifecycleWork() {
+    boolean work = lifecycleWork;
+    lifecycleWork = false;
+    return work;
+  }
+
+  /** Keys that left the store since open because every life of theirs was collected. */
+  public long keysCollected() {
+    return keysCollected.sum();
   }
 
   // ---------------------------------------------------------------- scans and stats

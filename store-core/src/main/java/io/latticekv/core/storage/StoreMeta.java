@@ -40,6 +40,9 @@ final class StoreMeta {
   private static final byte[] INCARNATION = bytes("incarnation");
   private static final byte[] SEGMENT_BITS = bytes("merkle_segment_bits");
   private static final byte[] KNOWN_MEMBERS = bytes("known_members");
+  private static final byte[] EPOCH = bytes("cluster_epoch");
+  private static final String ADOPTED_PREFIX = "adopted/";
+  private static final byte[] CLUSTER_RECORD = bytes("cluster_record");
   /** The layout of the known-members value; a reader refuses others. */
   private static final int KNOWN_MEMBERS_VERSION = 1;
 
@@ -100,20 +103,111 @@ final class StoreMeta {
     return fresh;
   }
 
-  void recordReplicaId(NodeId replicaId, long millis) {
-    put(bytes(REPLICA_PREFIX + replicaId), longBytes(millis));
+  /** A replica id this directory wrote under, or adopted: when it started, the epoch then, and whether pruning is done. */
+  record ReplicaRecord(NodeId id, long startedMillis, long epoch, boolean pruned) {}
+
+  void recordReplicaId(NodeId replicaId, long millis, long epoch) {
+    put(bytes(REPLICA_PREFIX + replicaId), replicaValue(millis, epoch, false));
   }
 
-  /** Every replica id this directory has written under, oldest first. */
-  List<NodeId> replicaHistory() {
-    List<NodeId> ids = new ArrayList<>();
-    byte[] prefix = bytes(REPLICA_PREFIX);
+  private static byte[] replicaValue(long millis, long epoch, boolean pruned) {
+    return ByteBuffer.allocate(2 * Long.BYTES + 1).putLong(millis).putLong(epoch).put((byte) (pruned ? 1 : 0)).array();
+  }
+
+  /** Every replica id this directory has written under, oldest first (by the time it started). */
+  List<ReplicaRecord> replicaHistory() {
+    List<ReplicaRecord> ids = records(REPLICA_PREFIX);
+    ids.sort(java.util.Comparator.comparingLong(ReplicaRecord::startedMillis).thenComparing(ReplicaRecord::id));
+    return ids;
+  }
+
+  /**
+   * The replica ids to prune at {@code atEpoch}, {@code current} being this life's: the earlier
+   * ones, three epochs after the current one started, and the adopted ones three epochs after
+   * their adoption; none already pruned from every key.
+   */
+  List<NodeId> retiredToPrune(NodeId current, long atEpoch) {
+    List<NodeId> due = new ArrayList<>();
+    List<ReplicaRecord> history = replicaHistory();
+    long since = -1;
+    for (ReplicaRecord r : history) {
+      if (r.id().equals(current)) {
+        since = r.epoch(); // every earlier id retired when this one started
+      }
+    }
+    for (ReplicaRecord r : history) {
+      if (!r.id().equals(current) && !r.pruned() && since >= 0
+          && since + io.latticekv.core.crdt.Life.COLLECT_AFTER_EPOCHS <= atEpoch) {
+        due.add(r.id());
+      }
+    }
+    for (ReplicaRecord r : adopted()) {
+      if (!r.pruned() && r.epoch() + io.latticekv.core.crdt.Life.COLLECT_AFTER_EPOCHS <= atEpoch) {
+        due.add(r.id());
+      }
+    }
+    return due;
+  }
+
+  /** Replica ids of removed members that this node adopted: it prunes them as its own. */
+  List<ReplicaRecord> adopted() {
+    return records(ADOPTED_PREFIX);
+  }
+
+  void adopt(NodeId replicaId, long millis, long epoch) {
+    byte[] key = bytes(ADOPTED_PREFIX + replicaId);
+    if (get(key) == null) {
+      put(key, replicaValue(millis, epoch, false));
+    }
+  }
+
+  /** Records that no key names {@code replicaId} any more (a sweep of the whole store found none). */
+  void markPruned(NodeId replicaId) {
+    for (String prefix : new String[] {REPLICA_PREFIX, ADOPTED_PREFIX}) {
+      byte[] key = bytes(prefix + replicaId);
+      byte[] value = get(key);
+      if (value != null) {
+        ByteBuffer b = ByteBuffer.wrap(value);
+        long millis = b.getLong();
+        long epoch = value.length >= 16 ? b.getLong() : 0;
+        put(key, replicaValue(millis, epoch, true));
+      }
+    }
+  }
+
+  private List<ReplicaRecord> records(String prefixText) {
+    List<ReplicaRecord> ids = new ArrayList<>();
+    byte[] prefix = bytes(prefixText);
     try (RocksIterator it = db.newIterator(meta)) {
       for (it.seek(prefix); it.isValid() && startsWith(it.key(), prefix); it.next()) {
-        ids.add(NodeId.parse(new String(it.key(), prefix.length, it.key().length - prefix.length, StandardCharsets.UTF_8)));
+        NodeId id = NodeId.parse(new String(it.key(), prefix.length, it.key().length - prefix.length, StandardCharsets.UTF_8));
+        ByteBuffer b = ByteBuffer.wrap(it.value());
+        long millis = b.getLong();
+        long epoch = it.value().length >= 16 ? b.getLong() : 0; // records written before epochs have none
+        boolean pruned = it.value().length >= 17 && b.get() == 1;
+        ids.add(new ReplicaRecord(id, millis, epoch, pruned));
       }
     }
     return ids;
+  }
+
+  /** The cluster epoch this directory last took part in; -1 when it never did (a new directory). */
+  long epoch() {
+    byte[] stored = get(EPOCH);
+    return stored == null ? -1 : readLong(stored);
+  }
+
+  void setEpoch(long epoch) {
+    put(EPOCH, longBytes(epoch));
+  }
+
+  /** The cluster's record of this node (participants, removed members; its layout is the cluster code's), or null. */
+  byte[] clusterRecord() {
+    return get(CLUSTER_RECORD);
+  }
+
+  void setClusterRecord(byte[] record) {
+    put(CLUSTER_RECORD, record);
   }
 
   synchronized long nextIncarnation() {

@@ -32,8 +32,45 @@ public sealed interface PeerMessage {
 
   // ------------------------------------------------------------ membership
 
-  /** One line of membership gossip, piggybacked on probes (SWIM section 4.4). */
-  record MemberUpdate(NodeId id, String address, long incarnation, MemberStatus status) {}
+  /**
+   * A message with its sender's cluster epoch and current replica id, as every message leaves a
+   * {@link io.latticekv.core.cluster.ClusterNode} (docs/lifecycle.md): the receiver learns where
+   * its peers are, and refuses data from a node two or more epochs behind it. A node {@code alone}
+   * never took part in a cluster's epoch (it is new, or ran on its own): its epoch binds nobody, and
+   * it takes the first one it hears. The kind and sender are the wrapped message's; the receiving
+   * node unwraps it before any protocol sees it.
+   */
+  record Stamped(PeerMessage message, long epoch, NodeId replica, boolean alone) implements PeerMessage {
+    public Stamped {
+      if (message instanceof Stamped) {
+        throw new IllegalArgumentException("a message is stamped once");
+      }
+    }
+
+    public NodeId from() {
+      return message.from();
+    }
+
+    public Kind kind() {
+      return message.kind();
+    }
+  }
+
+  /** The message itself, without its stamp. */
+  static PeerMessage unstamped(PeerMessage message) {
+    return message instanceof Stamped s ? s.message() : message;
+  }
+
+  /**
+   * One line of membership gossip, piggybacked on probes (SWIM section 4.4). A {@link
+   * MemberStatus#REMOVED removal} names the member that prunes the removed one's replica ids (its
+   * {@code adopter}); null otherwise.
+   */
+  record MemberUpdate(NodeId id, String address, long incarnation, MemberStatus status, NodeId adopter) {
+    public MemberUpdate(NodeId id, String address, long incarnation, MemberStatus status) {
+      this(id, address, incarnation, status, null);
+    }
+  }
 
   /** Asks a seed to be let in; answered with {@link JoinReply}. */
   record Join(NodeId from, String address, long incarnation) implements PeerMessage {
@@ -80,10 +117,18 @@ public sealed interface PeerMessage {
   // ------------------------------------------------------------ rumors
 
   /**
-   * One replicated update: the delta a write made to a key, and the rumor versions it carries
-   * (origin node -> highest rumor sequence joined into it), for Scuttlebutt-style pull digests.
+   * One replicated update: the delta a write made to a key, the rumor versions it carries (origin
+   * node -> highest rumor sequence joined into it), for Scuttlebutt-style pull digests, and the
+   * cluster epoch its oldest part was made in, kept as it is relayed: a node two epochs further on
+   * refuses it ({@link #EPOCH_UNKNOWN} is never refused: rumors of tests and benchmarks).
    */
-  record Rumor(ByteString key, Crdt<?> delta, Map<NodeId, Long> versions) {}
+  record Rumor(ByteString key, Crdt<?> delta, Map<NodeId, Long> versions, long epoch) {
+    public static final long EPOCH_UNKNOWN = Long.MAX_VALUE;
+
+    public Rumor(ByteString key, Crdt<?> delta, Map<NodeId, Long> versions) {
+      this(key, delta, versions, EPOCH_UNKNOWN);
+    }
+  }
 
   /**
    * A batch of hot rumors. With a {@code digest} (push-pull), the sender also asks for the hot
@@ -180,8 +225,16 @@ public sealed interface PeerMessage {
 
   record KeyState(ByteString key, Crdt<?> state) {}
 
-  /** Full states: the answer to a fetch, or (with {@code push}) states for the receiver to merge. */
-  record AeStates(NodeId from, long exchange, List<KeyState> states, boolean push) implements PeerMessage {
+  /**
+   * Full states: the answer to a fetch, or (with {@code push}) states for the receiver to merge. A
+   * {@code partial} answer left keys out (its byte budget): the exchange did not cover them.
+   */
+  record AeStates(NodeId from, long exchange, List<KeyState> states, boolean push, boolean partial)
+      implements PeerMessage {
+    public AeStates(NodeId from, long exchange, List<KeyState> states, boolean push) {
+      this(from, exchange, states, push, false);
+    }
+
     public Kind kind() {
       return Kind.AE_STATES;
     }

@@ -88,7 +88,7 @@ class ExchangeTest {
       assertEquals(6, outcome.keysRepaired(), outcome.toString()); // 5 + shared-4; shared-3 merged to no change
       assertEquals(9, outcome.keysPushed(), outcome.toString()); // 7 only-left + shared-3 + shared-4
       assertEquals(8, b.keysRepaired()); // 7 + shared-3; shared-4 merged to no change there
-      assertEquals(Optional.of(14L), right.get(k("shared-3")).map(s -> ((io.latticekv.core.crdt.PnCounter) s).value()),
+      assertEquals(Optional.of(14L), right.get(k("shared-3")).map(s -> ((io.latticekv.core.crdt.Lives) s).counterValue()),
           "the pushed state reached the peer: 4 shared + 10 written on the left");
 
       long before = messages;

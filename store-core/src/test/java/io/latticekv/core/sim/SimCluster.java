@@ -7,6 +7,8 @@ import io.latticekv.core.cluster.ClusterConfig;
 import io.latticekv.core.cluster.ClusterNode;
 import io.latticekv.core.cluster.StorageRunner;
 import io.latticekv.core.crdt.Crdt;
+import io.latticekv.core.crdt.CrdtUpdate;
+import io.latticekv.core.crdt.Lives;
 import io.latticekv.core.crdt.NodeId;
 import io.latticekv.core.gossip.RumorConfig;
 import io.latticekv.core.membership.KnownMember;
@@ -58,6 +60,8 @@ public final class SimCluster {
     public NodeId replicaId;
     public long incarnation;
     public boolean up = true;
+    /** Removed from the cluster for good (lattice remove-member): left out of every check. */
+    public boolean removed;
     /** Virtual milliseconds each storage task of this node takes to run: a slow disk. */
     public long diskDelayMs;
     public long messagesOut;
@@ -79,6 +83,7 @@ public final class SimCluster {
       if (replicaId == null || !reuseReplicaIdAfterRestart) {
         replicaId = NodeId.random(random); // a fresh replica id for every life (see Store)
       }
+      replica.startLife(replicaId, hlc::now);
       cluster = new ClusterNode(id, address, incarnation, seeds, known, config, () -> now,
           new Random(random.nextLong()), (to, m) -> send(this, to, m), replica, storageOf(this),
           new Membership.Listener() {
@@ -101,8 +106,17 @@ public final class SimCluster {
       return m == null ? null : m.status();
     }
 
-    public Crdt<?> state(ByteString key) {
+    public Lives state(ByteString key) {
       return replica.states().get(key);
+    }
+
+    /** A client update here, computed as the store computes it, applied, then spread; returns its delta. */
+    public Lives update(ByteString key, CrdtUpdate update) {
+      Lives delta = replica.update(key, update);
+      if (!delta.isEmpty()) {
+        cluster.replicated(key, delta);
+      }
+      return delta;
     }
 
     /** A client write here: applied to the replica, then spread. */
@@ -119,7 +133,7 @@ public final class SimCluster {
 
     /** A client read at {@code level}. */
     public void read(ByteString key, Level level, BiConsumer<Optional<Crdt<?>>, Throwable> done) {
-      cluster.read(key, Optional.ofNullable(state(key)), level, done);
+      cluster.read(key, Optional.ofNullable((Crdt<?>) state(key)), level, done);
     }
   }
 
@@ -271,7 +285,16 @@ public final class SimCluster {
       return;
     }
     node.up = true;
-    node.boot(List.of(nodes.get(node.index == 0 ? 1 : 0).address));
+    node.boot(List.of(firstOtherMember(node).address));
+  }
+
+  private Node firstOtherMember(Node node) {
+    for (Node other : nodes) {
+      if (other != node && !other.removed) {
+        return other;
+      }
+    }
+    return nodes.get(node.index == 0 ? 1 : 0);
   }
 
   /** Restarts a crashed node at a given incarnation with an empty replica (a wiped directory). */
@@ -330,7 +353,7 @@ public final class SimCluster {
   public boolean allAlive() {
     for (Node a : nodes) {
       for (Node b : nodes) {
-        if (a != b && a.up && b.up && a.statusOf(b) != MemberStatus.ALIVE) {
+        if (a != b && a.up && b.up && !a.removed && !b.removed && a.statusOf(b) != MemberStatus.ALIVE) {
           return false;
         }
       }
@@ -340,8 +363,11 @@ public final class SimCluster {
 
   /** Whether every node holds the same data and tree, and sees every other as alive. */
   public boolean converged() {
-    Node first = nodes.get(0);
+    Node first = firstMember();
     for (Node node : nodes) {
+      if (node.removed) {
+        continue;
+      }
       if (!node.replica.states().equals(first.replica.states()) || node.replica.tree().root() != first.replica.tree().root()) {
         return false;
       }
@@ -350,19 +376,32 @@ public final class SimCluster {
   }
 
   /** Why the cluster has not converged, for failure messages; empty when it has. */
+  /** The first node that was not removed: what the others are compared with. */
+  public Node firstMember() {
+    for (Node node : nodes) {
+      if (!node.removed) {
+        return node;
+      }
+    }
+    throw new IllegalStateException("every node was removed");
+  }
+
   public String divergence() {
     StringBuilder out = new StringBuilder();
-    Node first = nodes.get(0);
+    Node first = firstMember();
     for (Node node : nodes) {
+      if (node.removed) {
+        continue;
+      }
       if (!node.replica.states().equals(first.replica.states())) {
-        out.append("node ").append(node.index).append(" data differs from node 0; ");
+        out.append("node ").append(node.index).append(" data differs from node ").append(first.index).append("; ");
       }
       if (node.replica.tree().root() != first.replica.tree().root()) {
-        out.append("node ").append(node.index).append(" tree differs from node 0; ");
+        out.append("node ").append(node.index).append(" tree differs from node ").append(first.index).append("; ");
       }
       for (Node other : nodes) {
         Member m = node.membership().member(other.id);
-        if (other != node && (m == null || m.status() != MemberStatus.ALIVE)) {
+        if (other != node && !other.removed && (m == null || m.status() != MemberStatus.ALIVE)) {
           out.append("node ").append(node.index).append(" sees node ").append(other.index).append(" as ")
               .append(m == null ? "unknown" : m.status() + " (incarnation " + m.incarnation() + ", actual "
                   + other.membership().incarnation() + ")").append("; ");

@@ -53,7 +53,7 @@ class StatePolicyTest {
           () -> store.apply(key("r"), new CrdtUpdate.JoinState(register(wall.get() + tenYears, "forged"))));
       assertTrue(store.get(key("r")).isEmpty(), "nothing stored");
       store.apply(key("r"), new CrdtUpdate.RegisterAssign(ByteString.copyFromUtf8("mine")));
-      assertEquals("mine", ((LwwRegister) store.get(key("r")).orElseThrow()).value().toStringUtf8());
+      assertEquals("mine", store.get(key("r")).orElseThrow().register().value().toStringUtf8());
     }
   }
 
@@ -64,11 +64,11 @@ class StatePolicyTest {
       long ahead = wall.get() + 9_000;
       store.apply(key("fast"), new CrdtUpdate.JoinState(register(ahead, "from a fast clock")));
       store.apply(key("fast"), new CrdtUpdate.RegisterAssign(ByteString.copyFromUtf8("later")));
-      LwwRegister fast = (LwwRegister) store.get(key("fast")).orElseThrow();
+      LwwRegister fast = store.get(key("fast")).orElseThrow().register();
       assertEquals("later", fast.value().toStringUtf8(), "a later write beats the fast one");
       assertTrue(fast.timestamp().compareTo(HlcTimestamp.of(ahead, 0)) > 0);
       store.apply(key("other"), new CrdtUpdate.RegisterAssign(ByteString.copyFromUtf8("x")));
-      LwwRegister other = (LwwRegister) store.get(key("other")).orElseThrow();
+      LwwRegister other = store.get(key("other")).orElseThrow().register();
       assertTrue(other.timestamp().physicalMillis() <= wall.get(), "another key's timestamp moved ahead: "
           + other.timestamp());
     }
@@ -80,10 +80,10 @@ class StatePolicyTest {
       store.apply(key("c"), new CrdtUpdate.CounterAdd(5));
       PnCounter forged = PnCounter.of(Map.of(FORGER, Long.MAX_VALUE), Map.of());
       assertThrows(CounterOverflowException.class, () -> store.apply(key("c"), new CrdtUpdate.JoinState(forged)));
-      assertEquals(5, ((PnCounter) store.get(key("c")).orElseThrow()).value(), "the key still reads");
+      assertEquals(5, store.get(key("c")).orElseThrow().counterValue(), "the key still reads");
       // Alone the same state fits, and is taken.
       store.apply(key("d"), new CrdtUpdate.JoinState(forged));
-      assertEquals(Long.MAX_VALUE, ((PnCounter) store.get(key("d")).orElseThrow()).value());
+      assertEquals(Long.MAX_VALUE, store.get(key("d")).orElseThrow().counterValue());
     }
   }
 

@@ -50,7 +50,7 @@ class StoreTest {
   }
 
   private static long counter(Store store, String k) {
-    return ((PnCounter) store.get(key(k)).orElseThrow()).value();
+    return store.get(key(k)).orElseThrow().counterValue();
   }
 
   @Test
@@ -83,13 +83,13 @@ class StoreTest {
           new Store.Write(key("tags"), add("a")),
           new Store.Write(key("hits"), new CrdtUpdate.CounterAdd(3)),
           new Store.Write(key("tags"), add("b"))));
-      assertEquals(5, ((PnCounter) outcomes.get(2).applied().state()).value(), "the second write sees the first");
-      assertEquals(List.of(key("a"), key("b")), ((OrSet) outcomes.get(3).applied().state()).elements().stream().sorted(
+      assertEquals(5, outcomes.get(2).applied().state().counterValue(), "the second write sees the first");
+      assertEquals(List.of(key("a"), key("b")), outcomes.get(3).applied().state().elements().stream().sorted(
           ByteString.unsignedLexicographicalComparator()).toList());
     }
     try (Store store = Store.open(options(dir, SyncPolicy.NONE))) {
       assertEquals(5, counter(store, "hits"));
-      assertEquals(2, ((OrSet) store.get(key("tags")).orElseThrow()).elements().size());
+      assertEquals(2, store.get(key("tags")).orElseThrow().elements().size());
     }
   }
 
@@ -107,7 +107,7 @@ class StoreTest {
           String.valueOf(outcomes.get(2)));
       assertEquals(1, counter(store, "hits"), "the refused increment left the first one in place");
       assertEquals(7, counter(store, "other"));
-      assertEquals(1, ((OrSet) store.get(key("tags")).orElseThrow()).elements().size());
+      assertEquals(1, store.get(key("tags")).orElseThrow().elements().size());
     }
   }
 
@@ -193,8 +193,8 @@ class StoreTest {
       assertNotEquals(replica, second.replicaId());
       assertEquals(List.of(replica, second.replicaId()).stream().sorted().toList(), second.replicaHistory());
       assertEquals(3, counter(second, "c"));
-      assertEquals(List.of(key("a"), key("b")), ((OrSet) second.get(key("s")).orElseThrow()).elements());
-      assertEquals(key("v1"), ((LwwRegister) second.get(key("r")).orElseThrow()).value());
+      assertEquals(List.of(key("a"), key("b")), second.get(key("s")).orElseThrow().elements());
+      assertEquals(key("v1"), second.get(key("r")).orElseThrow().register().value());
       assertTrue(second.get(key("never")).isEmpty());
     }
   }
@@ -204,15 +204,15 @@ class StoreTest {
     HlcTimestamp before;
     try (Store store = Store.open(options(dir, SyncPolicy.NONE))) {
       store.apply(key("r"), new CrdtUpdate.RegisterAssign(key("old")));
-      before = ((LwwRegister) store.get(key("r")).orElseThrow()).timestamp();
+      before = store.get(key("r")).orElseThrow().register().timestamp();
     }
     wall.addAndGet(-3_600_000); // an hour back, while the node was down
     try (Store store = Store.open(options(dir, SyncPolicy.NONE))) {
       store.apply(key("other"), new CrdtUpdate.RegisterAssign(key("x")));
-      HlcTimestamp after = ((LwwRegister) store.get(key("other")).orElseThrow()).timestamp();
+      HlcTimestamp after = store.get(key("other")).orElseThrow().register().timestamp();
       assertTrue(after.compareTo(before) > 0, after + " is not after " + before);
       store.apply(key("r"), new CrdtUpdate.RegisterAssign(key("new")));
-      assertEquals(key("new"), ((LwwRegister) store.get(key("r")).orElseThrow()).value());
+      assertEquals(key("new"), store.get(key("r")).orElseThrow().register().value());
     }
   }
 
@@ -229,11 +229,11 @@ class StoreTest {
       store.apply(key("c"), new CrdtUpdate.CounterAdd(10));
     }
     io.latticekv.testing.TestFiles.copyTree(live, backup);
-    PnCounter peersView;
+    io.latticekv.core.crdt.Lives peersView;
     var lostIds = new ArrayList<>(List.<io.latticekv.core.crdt.NodeId>of());
     try (Store store = Store.open(options(live, SyncPolicy.ALWAYS))) {
       store.apply(key("c"), new CrdtUpdate.CounterAdd(5)); // reached the peers, then was lost here
-      peersView = (PnCounter) store.get(key("c")).orElseThrow();
+      peersView = store.get(key("c")).orElseThrow();
       lostIds.addAll(store.replicaHistory());
     }
     io.latticekv.testing.TestFiles.deleteTree(live);
@@ -241,14 +241,14 @@ class StoreTest {
     try (Store restored = Store.open(options(live, SyncPolicy.ALWAYS))) {
       assertFalse(lostIds.contains(restored.replicaId()), "the restored store reused a replica id");
       restored.apply(key("c"), new CrdtUpdate.CounterAdd(7));
-      PnCounter here = (PnCounter) restored.get(key("c")).orElseThrow();
-      assertEquals(10 + 5 + 7, here.merge(peersView).value(), "an increment was lost in the merge");
+      io.latticekv.core.crdt.Lives here = restored.get(key("c")).orElseThrow();
+      assertEquals(10 + 5 + 7, here.merge(peersView).counterValue(), "an increment was lost in the merge");
     }
     io.latticekv.testing.TestFiles.deleteTree(live);
     try (Store wiped = Store.open(options(live, SyncPolicy.ALWAYS))) {
       assertFalse(lostIds.contains(wiped.replicaId()));
       wiped.apply(key("c"), new CrdtUpdate.CounterAdd(1));
-      assertEquals(16, ((PnCounter) wiped.get(key("c")).orElseThrow()).merge(peersView).value());
+      assertEquals(16, wiped.get(key("c")).orElseThrow().merge(peersView).counterValue());
     }
   }
 
@@ -279,7 +279,7 @@ class StoreTest {
         many.add("element-" + i);
       }
       assertThrows(ValueTooLargeException.class, () -> store.apply(key("s"), add(many.toArray(new String[0]))));
-      assertEquals(List.of(key("small")), ((OrSet) store.get(key("s")).orElseThrow()).elements());
+      assertEquals(List.of(key("small")), store.get(key("s")).orElseThrow().elements());
     }
   }
 

@@ -1,15 +1,16 @@
 package io.latticekv.server.api;
 
 import com.google.protobuf.ByteString;
-import io.latticekv.core.crdt.CausalContext;
 import io.latticekv.core.crdt.CounterOverflowException;
 import io.latticekv.core.crdt.Crdt;
 import io.latticekv.core.crdt.CrdtCodec;
 import io.latticekv.core.crdt.CrdtDecodeException;
+import io.latticekv.core.crdt.CrdtType;
 import io.latticekv.core.crdt.CrdtUpdate;
+import io.latticekv.core.crdt.KeyContext;
+import io.latticekv.core.crdt.Lives;
 import io.latticekv.core.crdt.LwwRegister;
 import io.latticekv.core.crdt.OrSet;
-import io.latticekv.core.crdt.PnCounter;
 import io.latticekv.core.storage.Applied;
 import io.latticekv.core.storage.StorageException;
 import io.latticekv.core.storage.Store;
@@ -36,6 +37,7 @@ import io.latticekv.server.security.Role;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -127,11 +129,11 @@ public final class RequestProcessor {
   }
 
   /** A refusal with a code, raised while checking or executing a request. */
-  static final class Refusal extends RuntimeException {
+  public static final class Refusal extends RuntimeException {
     private static final long serialVersionUID = 1L;
     final ErrorCode code;
 
-    Refusal(ErrorCode code, String message) {
+    public Refusal(ErrorCode code, String message) {
       super(message, null, false, false);
       this.code = code;
     }
@@ -166,11 +168,19 @@ public final class RequestProcessor {
     CompletableFuture<Response> answer;
     try {
       Authenticator.Principal who = request.getBodyCase() == Request.BodyCase.AUTH ? null : allowed(request, session);
+      refuseIfOutOfService(request.getBodyCase());
       answer = switch (request.getBodyCase()) {
         case AUTH -> login(request.getAuth(), session);
         case GET -> get(request.getGet());
         case PUT -> put(request.getPut());
         case MERGE -> merge(request.getMerge());
+        case DELETE -> delete(request.getDelete());
+        case INSPECT -> inspect(request.getInspect());
+        case REMOVE_MEMBER -> members.removeMember(request.getRemoveMember().getNodeId())
+            .thenApply(detail -> Response.newBuilder().setRemoveMember(
+                io.latticekv.proto.RemoveMemberResponse.newBuilder().setDetail(detail)).build());
+        case DECOMMISSION -> members.decommission().thenApply(detail -> Response.newBuilder().setDecommission(
+            io.latticekv.proto.DecommissionResponse.newBuilder().setDetail(detail)).build());
         case FAULT -> CompletableFuture.supplyAsync(() -> fault(request.getFault()), reads);
         case STATUS -> CompletableFuture.supplyAsync(() -> Response.newBuilder()
             .setStatus(who.role().allows(Role.ADMIN) ? status.get() : basic(status.get())).build(), reads);
@@ -203,8 +213,9 @@ public final class RequestProcessor {
       who = auth.current(who); // the auth file may have changed since the login
     }
     Role needed = switch (request.getBodyCase()) {
-      case GET, STATUS, AUTH, BODY_NOT_SET -> Role.READ;
-      case PUT -> Role.WRITE;
+      case GET, STATUS, AUTH, INSPECT, BODY_NOT_SET -> Role.READ;
+      case PUT, DELETE -> Role.WRITE;
+      case REMOVE_MEMBER, DECOMMISSION -> Role.ADMIN;
       case MERGE -> request.getMerge().hasState() ? Role.ADMIN : Role.WRITE;
       case FAULT -> Role.ADMIN;
     };
@@ -220,6 +231,9 @@ public final class RequestProcessor {
       case MERGE -> request.getMerge().hasState() ? "a whole-state merge" : "a write";
       case PUT -> "a write";
       case FAULT -> "fault injection";
+      case DELETE -> "a delete";
+      case REMOVE_MEMBER -> "removing a member";
+      case DECOMMISSION -> "decommissioning a node";
       default -> "this request";
     };
   }
@@ -247,6 +261,43 @@ public final class RequestProcessor {
             .setUser(who.user()).setRole(who.role().label()).setMethod(who.method())).build());
   }
 
+  /** Where admin requests about members go: the cluster, or nowhere for a node alone. */
+  private volatile MemberAdmin members = MemberAdmin.ALONE;
+
+  /**
+   * Why this node takes no writes (it is decommissioning, or was removed), or null; reads go on.
+   * Why it answers no reads or writes at all (it discards a restored backup's keys), or null.
+   */
+  private volatile String writesRefused;
+  private volatile Supplier<String> dataRefused = () -> null;
+
+  /** From now on writes are refused with {@code reason} (a decommission stops them before the hand-over). */
+  public void refuseWrites(String reason) {
+    this.writesRefused = reason;
+  }
+
+  /** While {@code reason} gives a reason, reads and writes are refused with it (a node catching up from nothing). */
+  public void refuseData(Supplier<String> reason) {
+    this.dataRefused = reason;
+  }
+
+  private void refuseIfOutOfService(Request.BodyCase body) {
+    boolean write = body == Request.BodyCase.PUT || body == Request.BodyCase.MERGE || body == Request.BodyCase.DELETE;
+    boolean read = body == Request.BodyCase.GET || body == Request.BodyCase.INSPECT;
+    String refused = writesRefused;
+    if (write && refused != null) {
+      throw new Refusal(ErrorCode.UNAVAILABLE, refused);
+    }
+    String noData = (write || read) ? dataRefused.get() : null;
+    if (noData != null) {
+      throw new Refusal(ErrorCode.UNAVAILABLE, noData);
+    }
+  }
+
+  public void administerMembers(MemberAdmin admin) {
+    this.members = admin;
+  }
+
   /** Where fault-injection requests go; null refuses them (the default). */
   private volatile java.util.function.Consumer<java.util.Set<String>> faults;
 
@@ -267,14 +318,14 @@ public final class RequestProcessor {
     ByteString key = checkKey(get.getKey());
     CompletableFuture<Optional<Crdt<?>>> local = CompletableFuture.supplyAsync(() -> {
       writer.beforeRead();
-      return store.get(key);
+      return store.get(key).map(state -> (Crdt<?>) state);
     }, reads);
     CompletableFuture<Optional<Crdt<?>>> value = get.getR() == io.latticekv.proto.Level.LEVEL_ONE
         ? local
         : local.thenCompose(state -> coordinator.read(key, state, get.getR()));
     return value.thenApply(state -> {
       GetResponse.Builder body = GetResponse.newBuilder();
-      state.ifPresent(s -> body.setValue(view(s)));
+      state.map(Lives::of).flatMap(RequestProcessor::view).ifPresent(body::setValue);
       return Response.newBuilder().setGet(body).build();
     });
   }
@@ -283,7 +334,7 @@ public final class RequestProcessor {
     ByteString key = checkKey(put.getKey());
     checkValue(put.getValue(), "value");
     return write(key, new CrdtUpdate.RegisterAssign(put.getValue()), put.getW(), state -> Response.newBuilder()
-        .setPut(PutResponse.newBuilder().setValue(registerView((LwwRegister) state))).build());
+        .setPut(PutResponse.newBuilder().setValue(registerView(state.register()))).build());
   }
 
   private CompletableFuture<Response> merge(MergeRequest merge) {
@@ -302,8 +353,14 @@ public final class RequestProcessor {
         } catch (CrdtDecodeException e) {
           throw new Refusal(ErrorCode.INVALID_STATE, "the state to merge is invalid: " + e.getMessage());
         }
-        if (state instanceof OrSet set && set.size() > limits.setElementsMax()) {
-          throw new Refusal(ErrorCode.TOO_MANY_ELEMENTS, "the set state to merge has " + set.size()
+        int elements = state instanceof OrSet set ? set.size() : 0;
+        if (state instanceof Lives lives) { // a whole key state, as lattice inspect shows it: joined as it is
+          for (io.latticekv.core.crdt.Life life : lives.lives()) {
+            elements += life.data() instanceof OrSet set ? set.size() : 0;
+          }
+        }
+        if (elements > limits.setElementsMax()) {
+          throw new Refusal(ErrorCode.TOO_MANY_ELEMENTS, "the set state to merge has " + elements
               + " elements; the limit is " + limits.setElementsMax() + " per request, as for an update");
         }
         // Sizes, clock drift and counter range are checked by the store, as for every state from outside.
@@ -312,7 +369,7 @@ public final class RequestProcessor {
       case UPDATE_NOT_SET -> throw new Refusal(ErrorCode.BAD_REQUEST, "merge request carries no update");
     };
     return write(key, update, merge.getW(), state -> Response.newBuilder()
-        .setMerge(MergeResponse.newBuilder().setValue(view(state))).build());
+        .setMerge(MergeResponse.newBuilder().setValue(view(state).orElse(Value.getDefaultInstance()))).build());
   }
 
   private static CrdtUpdate counterUpdate(CounterUpdate counter) {
@@ -333,15 +390,50 @@ public final class RequestProcessor {
     }
     set.getAddList().forEach(e -> checkValue(e, "set element"));
     set.getRemoveList().forEach(e -> checkValue(e, "set element"));
-    Optional<CausalContext> observed = Optional.empty();
-    if (!set.getContext().isEmpty()) {
-      try {
-        observed = Optional.of(CrdtCodec.decodeContext(set.getContext()));
-      } catch (CrdtDecodeException e) {
-        throw new Refusal(ErrorCode.INVALID_STATE, "the remove context is invalid: " + e.getMessage());
-      }
-    }
+    Optional<KeyContext> observed = context(set.getContext(), "remove");
     return new CrdtUpdate.SetUpdate(set.getAddList(), set.getRemoveList(), observed);
+  }
+
+  /** The context a client sent back (from a read), or none when it sent none. */
+  private static Optional<KeyContext> context(ByteString bytes, String what) {
+    if (bytes.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(KeyContext.decode(bytes));
+    } catch (CrdtDecodeException e) {
+      throw new Refusal(ErrorCode.INVALID_STATE, "the " + what + " context is invalid: " + e.getMessage()
+          + " (send back the context a read returned)");
+    }
+  }
+
+  private CompletableFuture<Response> delete(io.latticekv.proto.DeleteRequest delete) {
+    ByteString key = checkKey(delete.getKey());
+    CrdtUpdate update = new CrdtUpdate.Delete(context(delete.getContext(), "delete"));
+    return writer.apply(key, update)
+        .thenApply(applied -> {
+          if (applied.changed() && !applied.delta().isEmpty()) {
+            replicator.replicated(key, applied.delta());
+          }
+          return applied;
+        })
+        .thenCompose(applied -> applied.durable()
+            .thenCompose(done -> delete.getW() == io.latticekv.proto.Level.LEVEL_ONE || applied.delta().isEmpty()
+                ? CompletableFuture.completedFuture(null)
+                : coordinator.replicate(key, applied.delta(), delete.getW()))
+            .thenApply(done -> Response.newBuilder().setDelete(io.latticekv.proto.DeleteResponse.newBuilder()
+                .setDeleted(!applied.delta().isEmpty())).build()));
+  }
+
+  private CompletableFuture<Response> inspect(io.latticekv.proto.InspectRequest inspect) {
+    ByteString key = checkKey(inspect.getKey());
+    return CompletableFuture.supplyAsync(() -> {
+      writer.beforeRead();
+      io.latticekv.proto.InspectResponse.Builder body = io.latticekv.proto.InspectResponse.newBuilder()
+          .setEpoch(Math.max(0, store.epoch()));
+      store.get(key).ifPresent(state -> body.setState(CrdtCodec.toProto(state)).setEncodedBytes(state.encode().length));
+      return Response.newBuilder().setInspect(body).build();
+    }, reads);
   }
 
   /**
@@ -349,7 +441,7 @@ public final class RequestProcessor {
    * and, for {@code w} above one, once enough other replicas have it too.
    */
   private CompletableFuture<Response> write(ByteString key, CrdtUpdate update, io.latticekv.proto.Level w,
-      java.util.function.Function<Crdt<?>, Response> answer) {
+      java.util.function.Function<Lives, Response> answer) {
     return writer.apply(key, update)
         .thenApply(applied -> {
           if (applied.changed()) {
@@ -386,21 +478,29 @@ public final class RequestProcessor {
 
   // ---------------------------------------------------------------- views
 
-  /** The value a reader sees; a counter outside the 64-bit range is an OVERFLOW error. */
-  static Value view(Crdt<?> state) {
-    if (state instanceof PnCounter counter) {
-      try {
-        return Value.newBuilder().setCounter(counter.value()).build();
-      } catch (CounterOverflowException e) {
-        throw new Refusal(ErrorCode.OVERFLOW, e.getMessage());
+  /**
+   * The value a reader sees, with the context of what it saw; empty when the key reads as nothing
+   * (never written, or deleted). A counter outside the 64-bit range is an OVERFLOW error.
+   */
+  static Optional<Value> view(Lives state) {
+    Optional<CrdtType> type = state.visibleType();
+    if (type.isEmpty()) {
+      return Optional.empty();
+    }
+    ByteString context = state.context().encode();
+    Value.Builder value = Value.newBuilder().setContext(context);
+    switch (type.get()) {
+      case PN_COUNTER -> {
+        try {
+          value.setCounter(state.counterValue());
+        } catch (CounterOverflowException e) {
+          throw new Refusal(ErrorCode.OVERFLOW, e.getMessage());
+        }
       }
+      case OR_SET -> value.setSet(SetValue.newBuilder().addAllElements(state.elements()).setContext(context));
+      default -> value.setRegister(registerView(state.register()));
     }
-    if (state instanceof OrSet set) {
-      return Value.newBuilder().setSet(SetValue.newBuilder()
-          .addAllElements(set.elements())
-          .setContext(CrdtCodec.encodeContext(set.context()))).build();
-    }
-    return Value.newBuilder().setRegister(registerView((LwwRegister) state)).build();
+    return Optional.of(value.build());
   }
 
   private static RegisterValue registerView(LwwRegister register) {

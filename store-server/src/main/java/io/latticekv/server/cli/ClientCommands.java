@@ -21,6 +21,9 @@ final class ClientCommands {
 
   private ClientCommands() {}
 
+  /** The context of a value a write returned: the CLI never sends it back. */
+  private static final io.latticekv.client.ReadContext NO_CONTEXT = new io.latticekv.client.ReadContext(ByteString.EMPTY);
+
   /** Connects as the root options say, runs one request, prints its result. */
   abstract static class ClientCommand implements Callable<Integer> {
 
@@ -61,7 +64,7 @@ final class ClientCommands {
 
     @Override
     Map<String, Object> execute(LatticeClient client) {
-      return describe(key, Optional.of(new Value.Register(client.put(key, value))));
+      return describe(key, Optional.of(new Value.Register(client.put(key, value), NO_CONTEXT)));
     }
 
     @Override
@@ -77,7 +80,7 @@ final class ClientCommands {
 
     @Override
     Map<String, Object> execute(LatticeClient client) {
-      return describe(key, Optional.of(new Value.Counter(client.increment(key, amount))));
+      return describe(key, Optional.of(new Value.Counter(client.increment(key, amount), NO_CONTEXT)));
     }
   }
 
@@ -88,7 +91,7 @@ final class ClientCommands {
 
     @Override
     Map<String, Object> execute(LatticeClient client) {
-      return describe(key, Optional.of(new Value.Counter(client.decrement(key, amount))));
+      return describe(key, Optional.of(new Value.Counter(client.decrement(key, amount), NO_CONTEXT)));
     }
   }
 
@@ -99,7 +102,7 @@ final class ClientCommands {
 
     @Override
     Map<String, Object> execute(LatticeClient client) {
-      return describe(key, Optional.of(new Value.Set(client.add(key, elements.toArray(new String[0])))));
+      return describe(key, Optional.of(new Value.Set(client.add(key, elements.toArray(new String[0])), NO_CONTEXT)));
     }
   }
 
@@ -110,7 +113,120 @@ final class ClientCommands {
 
     @Override
     Map<String, Object> execute(LatticeClient client) {
-      return describe(key, Optional.of(new Value.Set(client.remove(key, elements.toArray(new String[0])))));
+      return describe(key, Optional.of(new Value.Set(client.remove(key, elements.toArray(new String[0])), NO_CONTEXT)));
+    }
+  }
+
+  @Command(name = "del", description = "Delete keys, as the node holds them; print how many there were.")
+  static final class Del extends ClientCommand {
+    @Parameters(index = "0..*", arity = "1..*", paramLabel = "KEY") List<String> keys = new ArrayList<>();
+
+    @Override
+    Map<String, Object> execute(LatticeClient client) {
+      List<String> deleted = new ArrayList<>();
+      for (String key : keys) {
+        if (client.delete(key)) {
+          deleted.add(key);
+        }
+      }
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("deleted", deleted.size());
+      out.put("keys", deleted);
+      return out;
+    }
+
+    @Override
+    String human(Map<String, Object> result) {
+      return String.valueOf(result.get("deleted"));
+    }
+  }
+
+  @Command(name = "remove-member", description = "Remove a dead or stopped member for good (admin): it no longer "
+      + "counts for quorum or all, its connections are refused, and its replica ids are pruned (docs/lifecycle.md).")
+  static final class RemoveMember extends ClientCommand {
+    @Parameters(index = "0", paramLabel = "NODE_ID", description = "The member's id, as lattice members shows it.")
+    String nodeId;
+
+    @Override
+    Map<String, Object> execute(LatticeClient client) {
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("removed", nodeId);
+      out.put("detail", client.removeMember(nodeId));
+      return out;
+    }
+
+    @Override
+    String human(Map<String, Object> result) {
+      return String.valueOf(result.get("detail"));
+    }
+  }
+
+  @Command(name = "decommission", description = "Take the node this command talks to out of the cluster for good "
+      + "(admin): it stops taking writes, waits until a peer holds everything it holds, leaves, and stops.")
+  static final class Decommission extends ClientCommand {
+    @picocli.CommandLine.Option(names = "--wait-max-s", paramLabel = "S", defaultValue = "600",
+        description = "Give up waiting for the hand-over after this long; the node goes on trying (default: ${DEFAULT-VALUE}).")
+    long waitMaxSeconds;
+
+    @Override
+    Map<String, Object> execute(LatticeClient client) {
+      java.util.concurrent.CompletableFuture<String> done = client.decommissionAsync();
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(waitMaxSeconds);
+      String last = "";
+      while (true) {
+        try {
+          String detail = done.get(2, java.util.concurrent.TimeUnit.SECONDS);
+          Map<String, Object> out = new LinkedHashMap<>();
+          out.put("decommissioned", true);
+          out.put("detail", detail);
+          return out;
+        } catch (java.util.concurrent.TimeoutException waiting) {
+          if (System.nanoTime() > deadline) {
+            throw new io.latticekv.client.LatticeTimeoutException("the hand-over took longer than " + waitMaxSeconds
+                + " s; the node goes on with it (lattice status shows where it is)");
+          }
+          String state = progress(client);
+          if (!state.equals(last)) {
+            System.err.println("decommission: " + state);
+            last = state;
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new io.latticekv.client.LatticeException(io.latticekv.proto.ErrorCode.INTERNAL, "interrupted");
+        } catch (java.util.concurrent.ExecutionException e) {
+          throw e.getCause() instanceof RuntimeException r ? r
+              : new io.latticekv.client.LatticeException(io.latticekv.proto.ErrorCode.INTERNAL, String.valueOf(e.getCause()));
+        }
+      }
+    }
+
+    private static String progress(LatticeClient client) {
+      try {
+        return client.statusAsync().get(2, java.util.concurrent.TimeUnit.SECONDS).getLifecycle().getDecommission();
+      } catch (Exception e) {
+        return "no status: " + e.getMessage();
+      }
+    }
+
+    @Override
+    String human(Map<String, Object> result) {
+      return String.valueOf(result.get("detail"));
+    }
+  }
+
+  @Command(name = "inspect", description = "Print a key's raw state as this node holds it: its lives, their "
+      + "replica entries, floors and tombstones (JSON).")
+  static final class Inspect extends ClientCommand {
+    @Parameters(index = "0", paramLabel = "KEY") String key;
+
+    @Override
+    Map<String, Object> execute(LatticeClient client) {
+      return Inspection.describe(key, client.inspect(key));
+    }
+
+    @Override
+    String human(Map<String, Object> result) {
+      return Json.write(result);
     }
   }
 

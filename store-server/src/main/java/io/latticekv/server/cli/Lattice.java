@@ -30,6 +30,10 @@ import picocli.CommandLine.Spec;
       ClientCommands.Decr.class,
       ClientCommands.Sadd.class,
       ClientCommands.Srem.class,
+      ClientCommands.Del.class,
+      ClientCommands.Inspect.class,
+      ClientCommands.RemoveMember.class,
+      ClientCommands.Decommission.class,
       ClusterCommand.class,
       StatusCommand.class,
       MembersCommand.class,
@@ -149,7 +153,8 @@ public final class Lattice implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "a command is needed: server, cluster, get, put, incr, decr, sadd, srem, status, members, bench, "
+    throw new CommandLine.ParameterException(spec.commandLine(), "a command is needed: server, cluster, get, put, incr, decr, sadd, srem, del, inspect, status, members, "
+        + "remove-member, decommission, bench, "
         + "user, gen-certs");
   }
 

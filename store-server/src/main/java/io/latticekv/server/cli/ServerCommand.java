@@ -163,6 +163,22 @@ final class ServerCommand implements Callable<Integer> {
       description = "Most keys repaired per exchange; the rest wait for the next (default: ${DEFAULT-VALUE}).")
   int aeKeysMax;
 
+  @Option(names = "--epoch-interval-ms", paramLabel = "MS", defaultValue = "5000",
+      description = "Least time between two advances of the cluster epoch, which moves only once every member "
+          + "was exchanged with: a deleted key's tombstone and a retired replica id leave the states about 3 "
+          + "intervals after every member has them; shorter frees them sooner, for more sweeps (default: ${DEFAULT-VALUE}).")
+  long epochIntervalMs;
+
+  @Option(names = "--sweep-step-keys", paramLabel = "N", defaultValue = "256",
+      description = "Keys one step of the lifecycle sweep rewrites at most (it reads at most 8 times as many) "
+          + "(default: ${DEFAULT-VALUE}).")
+  int sweepStepKeys;
+
+  @Option(names = "--sweep-pause-ms", paramLabel = "MS", defaultValue = "20",
+      description = "Pause between two steps of the lifecycle sweep: what it takes from the disk meanwhile "
+          + "(default: ${DEFAULT-VALUE}).")
+  long sweepPauseMs;
+
   @Option(names = "--no-anti-entropy",
       description = "Turn Merkle-tree anti-entropy off (for testing rumors alone).")
   boolean noAntiEntropy;
@@ -228,6 +244,8 @@ final class ServerCommand implements Callable<Integer> {
     StoreOptions storeOptions = StoreOptions.defaults(dir, policy).withCacheBytes(cacheBytes)
         .withPolicy(new StatePolicy(keyBytesMax, valueBytesMax, clockDriftMaxMs));
     io.latticekv.server.cluster.ClusterService.Settings cluster = null;
+    io.latticekv.core.lifecycle.LifecycleConfig lifecycle =
+        new io.latticekv.core.lifecycle.LifecycleConfig(epochIntervalMs, sweepStepKeys, sweepPauseMs);
     if (peerListen != null) {
       MembershipConfig m = MembershipConfig.DEFAULTS;
       RumorConfig r = RumorConfig.DEFAULTS;
@@ -241,7 +259,7 @@ final class ServerCommand implements Callable<Integer> {
               ae.bytesPerMessageMax(), ae.exchangeTimeoutMs()),
           new ReplicationConfig(replicaTimeoutMs, ReplicationConfig.PENDING_MAX));
       cluster = new io.latticekv.server.cluster.ClusterService.Settings(parseListen(peerListen), null, seeds,
-          clusterName, config, frameBytesMax, keyBytesMax);
+          clusterName, config.withLifecycle(lifecycle), frameBytesMax, keyBytesMax);
     } else if (!seeds.isEmpty()) {
       throw new IllegalArgumentException("--seeds needs --peer-listen");
     }
@@ -251,7 +269,7 @@ final class ServerCommand implements Callable<Integer> {
           + "network in the clear (docs/security.md)");
     }
     LatticeNode node = new LatticeNode(storeOptions, address, limits,
-        ioThreads != null ? ioThreads : LatticeNode.defaultIoThreads(), storageThreads, cluster, security);
+        ioThreads != null ? ioThreads : LatticeNode.defaultIoThreads(), storageThreads, cluster, security, lifecycle);
     // SIGHUP rereads the auth file and the TLS files now (they are also watched for changes).
     try {
       sun.misc.Signal.handle(new sun.misc.Signal("HUP"), s -> {
@@ -276,6 +294,7 @@ final class ServerCommand implements Callable<Integer> {
       }
     }
     Runtime.getRuntime().addShutdownHook(new Thread(node::close, "lattice-shutdown"));
+    node.onStopRequest(stopRequested::countDown); // a decommission ends the process once it is done
     if (faultInjection) {
       node.enableFaultInjection();
     }

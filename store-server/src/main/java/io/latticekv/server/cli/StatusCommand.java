@@ -84,7 +84,57 @@ final class StatusCommand implements Callable<Integer> {
     }
     ae.put("last_exchanges", exchanges);
     out.put("anti_entropy", ae);
+    if (s.hasLifecycle()) {
+      out.put("lifecycle", lifecycleJson(s.getLifecycle()));
+    }
     return out;
+  }
+
+  static Map<String, Object> lifecycleJson(io.latticekv.proto.Lifecycle l) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("epoch", l.getEpoch());
+    out.put("participants", l.getParticipants());
+    out.put("waiting_for", new ArrayList<>(l.getWaitingForList()));
+    List<Object> removed = new ArrayList<>();
+    l.getRemovedList().forEach(m -> removed.add(memberJson(m)));
+    out.put("removed_members", removed);
+    out.put("tombstones", l.getTombstones());
+    out.put("retired_marks", l.getRetiredMarks());
+    out.put("retired_to_prune", l.getRetiredToPrune());
+    out.put("keys_collected", l.getKeysCollected());
+    out.put("keys_discarded", l.getKeysDiscarded());
+    out.put("fenced_messages", l.getFencedMessages());
+    out.put("fenced_rumors", l.getFencedRumors());
+    out.put("epochs_advanced", l.getEpochsAdvanced());
+    out.put("sweep_passes", l.getSweepPasses());
+    out.put("decommission", l.getDecommission());
+    out.put("removed_self", l.getRemovedSelf());
+    return out;
+  }
+
+  private static String lifecycleLine(io.latticekv.proto.Lifecycle l) {
+    StringBuilder out = new StringBuilder(String.format("%nlifecycle: epoch %d, %d participants%s; last sweep found %d "
+            + "tombstones, %d retired marks; %d keys collected, %d replica ids being pruned%n", l.getEpoch(),
+        l.getParticipants(), l.getWaitingForCount() == 0 ? "" : ", waiting for " + l.getWaitingForList(),
+        l.getTombstones(), l.getRetiredMarks(), l.getKeysCollected(), l.getRetiredToPrune()));
+    if (l.getFencedMessages() + l.getFencedRumors() > 0) {
+      out.append(String.format("fenced: %d messages, %d rumors from nodes two epochs behind or removed%n",
+          l.getFencedMessages(), l.getFencedRumors()));
+    }
+    for (MemberInfo m : l.getRemovedList()) {
+      out.append(String.format("removed member %s at %s%n", m.getNodeId(), m.getAddress()));
+    }
+    if (!l.getDecommission().isEmpty()) {
+      out.append("decommission: ").append(l.getDecommission()).append('\n');
+    }
+    if (l.getRemovedSelf()) {
+      out.append("WARNING: this node was removed from the cluster; it takes no part any more\n");
+    }
+    if (l.getKeysDiscarded() > 0) {
+      out.append(String.format("WARNING: %d keys of a too old backup were discarded (docs/lifecycle.md)%n",
+          l.getKeysDiscarded()));
+    }
+    return out.toString();
   }
 
   /** A member as the JSON of {@code status} and {@code members} shows it. */
@@ -135,6 +185,9 @@ final class StatusCommand implements Callable<Integer> {
         out.append(String.format("  last exchange with %s: %s, %d ms ago (%s)%n", e.getAddress(),
             e.getMatched() ? "trees matched" : "trees differed", e.getAgoMs(), e.getDetail()));
       }
+    }
+    if (s.hasLifecycle() && !s.getRestricted()) {
+      out.append(lifecycleLine(s.getLifecycle()));
     }
     return out.toString().stripTrailing();
   }

@@ -57,7 +57,7 @@ import org.slf4j.LoggerFactory;
  * {@link #SNAPSHOT_EVERY_MS}; reading it never waits for that thread, so a busy protocol thread
  * cannot stall the client event loop that asks.
  */
-public final class ClusterService implements Coordinator, AutoCloseable {
+public final class ClusterService implements Coordinator, io.latticekv.server.api.MemberAdmin, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(ClusterService.class);
 
@@ -163,7 +163,15 @@ public final class ClusterService implements Coordinator, AutoCloseable {
           public void knownChanged(List<KnownMember> now) {
             saveKnownMembers(now);
           }
+
+          @Override
+          public void removed(io.latticekv.core.transport.PeerMessage.MemberUpdate removal) {
+            network.refuse(removal.id());
+          }
         });
+    for (io.latticekv.core.transport.PeerMessage.MemberUpdate removal : node.status().lifecycle().removed()) {
+      network.refuse(removal.id());
+    }
     publish(System.currentTimeMillis());
     protocol.scheduleAtFixedRate(guarded(this::tick), TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
     log.info("joining cluster '{}' as {} (incarnation {}, {} known members) through seeds {}", settings.cluster(),
@@ -316,6 +324,65 @@ public final class ClusterService implements Coordinator, AutoCloseable {
       case LEVEL_ALL -> Level.ALL;
       case UNRECOGNIZED -> throw new LevelNotMetException("unknown consistency level");
     };
+  }
+
+  // ---------------------------------------------------------------- members
+
+  @Override
+  public CompletableFuture<String> removeMember(String nodeIdHex) {
+    io.latticekv.core.crdt.NodeId id;
+    try {
+      id = io.latticekv.core.crdt.NodeId.parse(nodeIdHex);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(new io.latticekv.server.api.RequestProcessor.Refusal(
+          io.latticekv.proto.ErrorCode.BAD_REQUEST, "not a node id: " + nodeIdHex
+          + " (32 hex digits, as lattice members shows them)"));
+    }
+    CompletableFuture<String> result = new CompletableFuture<>();
+    execute(() -> {
+      try {
+        node.removeMember(id);
+        network.refuse(id);
+        log.warn("removed member {} from the cluster for good (an admin's request); this node prunes its replica ids", id);
+        result.complete("member " + id + " is removed: it no longer counts for quorum or all, its connections are "
+            + "refused, and this node prunes its replica ids once every member has its data (docs/lifecycle.md)");
+      } catch (IllegalArgumentException | IllegalStateException e) {
+        result.completeExceptionally(new io.latticekv.server.api.RequestProcessor.Refusal(
+            io.latticekv.proto.ErrorCode.BAD_REQUEST, e.getMessage()));
+      }
+    }, () -> result.completeExceptionally(new RejectedExecutionException("the node is shutting down")));
+    return result;
+  }
+
+  /** Hands this node's data to a peer and announces its removal; the caller stops taking writes first, and stops the node after. */
+  @Override
+  public CompletableFuture<String> decommission() {
+    CompletableFuture<String> result = new CompletableFuture<>();
+    long start = System.currentTimeMillis();
+    execute(() -> node.decommission((peer, failure) -> {
+      if (failure != null) {
+        result.completeExceptionally(new io.latticekv.server.api.RequestProcessor.Refusal(
+            io.latticekv.proto.ErrorCode.UNAVAILABLE, "cannot decommission: " + failure.getMessage()));
+      } else {
+        String done = "handed everything to " + peer + " (their Merkle trees matched) after "
+            + (System.currentTimeMillis() - start) + " ms, and left the cluster for good";
+        log.warn("decommissioned: {}", done);
+        result.complete(done);
+      }
+    }), () -> result.completeExceptionally(new RejectedExecutionException("the node is shutting down")));
+    return result;
+  }
+
+  /** Whether this node was removed from the cluster (it takes no part any more). */
+  public boolean removedSelf() {
+    Status s = snapshot;
+    return s != null && s.node().selfRemoved();
+  }
+
+  /** Whether this node discards a restored backup's keys now (it should answer no client meanwhile). */
+  public boolean discarding() {
+    Status s = snapshot;
+    return s != null && s.node().lifecycle().discarding();
   }
 
   // ---------------------------------------------------------------- status

@@ -98,7 +98,20 @@ public final class NodeMetrics implements AutoCloseable {
       FunctionCounter.builder("lattice_peer_states_refused", store, st -> st.peerStatesRefused().getOrDefault(reason, 0L))
           .tag("reason", reason).description("states from peers refused by the state policy").register(registry);
     }
-    for (String state : new String[] {"alive", "suspect", "dead", "left"}) {
+    gauge("lattice_epoch", "the cluster epoch this node is at (docs/lifecycle.md); -1 before it takes one",
+        st -> st.getLifecycle().getEpoch());
+    gauge("lattice_epoch_waiting_for", "participants the epoch waits for: not yet exchanged with at this epoch",
+        st -> st.getLifecycle().getWaitingForCount());
+    gauge("lattice_tombstones", "dead lives the last sweep found (deleted data not yet collectable)",
+        st -> st.getLifecycle().getTombstones());
+    gauge("lattice_retired_marks", "retired replica ids the last sweep found marked in keys",
+        st -> st.getLifecycle().getRetiredMarks());
+    gauge("lattice_keys_collected", "keys that left the store because every life was collected, since start",
+        st -> st.getLifecycle().getKeysCollected());
+    gauge("lattice_fenced_messages", "peer data refused: from nodes two epochs behind, or from removed members",
+        st -> st.getLifecycle().getFencedMessages() + st.getLifecycle().getFencedRumors());
+    gauge("lattice_members_removed", "members removed for good", st -> st.getLifecycle().getRemovedCount());
+    for (String state : new String[] {"alive", "suspect", "dead", "left", "removed"}) {
       Gauge.builder("lattice_members", this, m -> m.current().getMembersList().stream()
               .filter(x -> x.getStatus().equals(state)).count())
           .tag("state", state).description("members by state, this node included").register(registry);

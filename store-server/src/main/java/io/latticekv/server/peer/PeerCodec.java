@@ -50,7 +50,8 @@ public final class PeerCodec {
     }
   }
 
-  public static PeerFrame encode(PeerMessage message) {
+  public static PeerFrame encode(PeerMessage stamped) {
+    PeerMessage message = stamped instanceof PeerMessage.Stamped s ? s.message() : stamped;
     // A switch expression, so that a message kind without a case here does not compile.
     PeerFrame.Builder frame = switch (message.kind()) {
       case JOIN -> {
@@ -158,9 +159,12 @@ public final class PeerCodec {
         for (PeerMessage.KeyState ks : m.states()) {
           b.addStates(io.latticekv.proto.KeyState.newBuilder().setKey(ks.key()).setState(CrdtCodec.toProto(ks.state())));
         }
-        yield PeerFrame.newBuilder().setAeStates(b);
+        yield PeerFrame.newBuilder().setAeStates(b.setPartial(m.partial()));
       }
     };
+    if (stamped instanceof PeerMessage.Stamped s) {
+      frame.setEpoch(s.epoch()).setReplica(s.replica().toBytes()).setAlone(s.alone());
+    }
     return frame.build();
   }
 
@@ -168,7 +172,7 @@ public final class PeerCodec {
     var batch = io.latticekv.proto.RumorBatch.newBuilder().setFrom(m.from().toBytes()).setBatchId(m.batchId());
     for (PeerMessage.Rumor r : m.rumors()) {
       batch.addRumors(io.latticekv.proto.Rumor.newBuilder().setKey(r.key()).setDelta(CrdtCodec.toProto(r.delta()))
-          .addAllVersions(originSeqs(r.versions())));
+          .addAllVersions(originSeqs(r.versions())).setEpoch(r.epoch()));
     }
     if (m.digest() != null) {
       batch.setWantsReply(true).addAllDigest(originSeqs(m.digest()));
@@ -179,6 +183,21 @@ public final class PeerCodec {
   // ---------------------------------------------------------------- decoding
 
   public static PeerMessage decode(PeerFrame frame, Limits limits) throws BadFrame {
+    PeerMessage message = decodeBody(frame, limits);
+    if (frame.getReplica().isEmpty()) {
+      return message; // a frame without a stamp: tests of one protocol
+    }
+    try {
+      if (frame.getEpoch() < 0) {
+        throw new BadFrame("an epoch of " + Long.toUnsignedString(frame.getEpoch()));
+      }
+      return new PeerMessage.Stamped(message, frame.getEpoch(), id(frame.getReplica()), frame.getAlone());
+    } catch (CrdtDecodeException e) {
+      throw new BadFrame("invalid peer frame: " + e.getMessage());
+    }
+  }
+
+  private static PeerMessage decodeBody(PeerFrame frame, Limits limits) throws BadFrame {
     Decoder d = new Decoder(limits);
     try {
       return switch (frame.getBodyCase()) {
@@ -280,8 +299,9 @@ public final class PeerCodec {
         if (status < 0 || status >= MemberStatus.values().length) {
           throw new CrdtDecodeException("unknown member status " + status);
         }
+        NodeId adopter = u.getAdopter().isEmpty() ? null : id(u.getAdopter());
         out.add(new MemberUpdate(id(u.getNodeId()), address(u.getAddress()), incarnation(u.getIncarnation()),
-            MemberStatus.values()[status]));
+            MemberStatus.values()[status], adopter));
       }
       return out;
     }
@@ -298,7 +318,7 @@ public final class PeerCodec {
       List<PeerMessage.Rumor> rumors = new ArrayList<>(batch.getRumorsCount());
       for (io.latticekv.proto.Rumor r : list(batch.getRumorsList(), RumorMonger.RUMORS_PER_BATCH_MAX)) {
         rumors.add(new PeerMessage.Rumor(key(r.getKey()), CrdtCodec.fromProto(r.getDelta()),
-            originSeqs(r.getVersionsList())));
+            originSeqs(r.getVersionsList()), r.getEpoch() < 0 ? PeerMessage.Rumor.EPOCH_UNKNOWN : r.getEpoch()));
       }
       return new PeerMessage.RumorBatch(id(batch.getFrom()), batch.getBatchId(), rumors,
           batch.getWantsReply() ? originSeqs(batch.getDigestList()) : null);
@@ -338,7 +358,7 @@ public final class PeerCodec {
       for (io.latticekv.proto.KeyState ks : list(m.getStatesList(), limits.listMax())) {
         states.add(new PeerMessage.KeyState(key(ks.getKey()), CrdtCodec.fromProto(ks.getState())));
       }
-      return new PeerMessage.AeStates(id(m.getFrom()), m.getExchange(), states, m.getPush());
+      return new PeerMessage.AeStates(id(m.getFrom()), m.getExchange(), states, m.getPush(), m.getPartial());
     }
   }
 
@@ -366,8 +386,12 @@ public final class PeerCodec {
   private static List<io.latticekv.proto.MemberUpdate> updates(List<MemberUpdate> updates) {
     List<io.latticekv.proto.MemberUpdate> out = new ArrayList<>(updates.size());
     for (MemberUpdate u : updates) {
-      out.add(io.latticekv.proto.MemberUpdate.newBuilder().setNodeId(u.id().toBytes()).setAddress(u.address())
-          .setIncarnation(u.incarnation()).setStatus(PeerMemberStatus.forNumber(u.status().ordinal())).build());
+      var b = io.latticekv.proto.MemberUpdate.newBuilder().setNodeId(u.id().toBytes()).setAddress(u.address())
+          .setIncarnation(u.incarnation()).setStatus(PeerMemberStatus.forNumber(u.status().ordinal()));
+      if (u.adopter() != null) {
+        b.setAdopter(u.adopter().toBytes());
+      }
+      out.add(b.build());
     }
     return out;
   }

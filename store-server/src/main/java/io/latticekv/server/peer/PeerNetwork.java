@@ -71,7 +71,8 @@ public final class PeerNetwork implements Transport, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(PeerNetwork.class);
 
-  public static final int PROTOCOL_VERSION = 1;
+  /** 2: key lives, stamps of epoch and replica id, removed members (1 had none). */
+  public static final int PROTOCOL_VERSION = 2;
   /** Frames queued while a connection opens, at most; probes are sent every interval anyway. */
   static final int PENDING_MAX = 1024;
   /** Largest frame before the handshake: a Hello is a few dozen bytes. */
@@ -135,6 +136,14 @@ public final class PeerNetwork implements Transport, AutoCloseable {
    * @param tls TLS both ways with certificates required, each binding a peer to the node id it
    *     names; null for plaintext
    */
+  /** Members removed for good: refused at the handshake. Written by the protocol thread. */
+  private final java.util.Set<NodeId> removed = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /** Refuses {@code id}'s connections from now on (it was removed from the cluster). */
+  public void refuse(NodeId id) {
+    removed.add(id);
+  }
+
   public PeerNetwork(InetSocketAddress listen, String advertised, NodeId self, String cluster,
       int frameBytesMax, int merkleSegments, PeerCodec.Limits limits, TlsContexts tls, Inbox inbox)
       throws InterruptedException {
@@ -502,6 +511,9 @@ public final class PeerNetwork implements Transport, AutoCloseable {
             + " segments, hash version " + (merkleLayout & 0xff));
       } else if (id.equals(self)) {
         refuse(ctx, remote, "it claims this node's own id " + self);
+      } else if (removed.contains(id)) {
+        refuse(ctx, remote, "node " + id + " was removed from the cluster: its data cannot come back; wipe its "
+            + "data directory and start it as a new member");
       } else if (tls != null && !id.equals(certifiedId(ctx))) {
         NodeId certified = certifiedId(ctx);
         refuse(ctx, remote, certified == null ? "its certificate names no node"

@@ -1,8 +1,10 @@
 package io.latticekv.tests.sim;
 
-import io.latticekv.core.crdt.Crdt;
-import io.latticekv.core.crdt.OrSet;
+import io.latticekv.core.crdt.CrdtUpdate;
+import io.latticekv.core.crdt.Lives;
+import io.latticekv.core.crdt.NodeId;
 import io.latticekv.core.sim.SimReplica;
+import java.util.List;
 
 /** The simulator's in-memory replica, with the storage bugs a self-test may plant. */
 final class MemReplica extends SimReplica {
@@ -14,12 +16,21 @@ final class MemReplica extends SimReplica {
   }
 
   @Override
-  protected Crdt<?> join(Crdt<?> a, Crdt<?> b) {
-    Crdt<?> joined = Crdt.join(a, b);
-    if (bugs.setMergeDropsDots && a instanceof OrSet x && b instanceof OrSet y) {
-      return Bugs.dropSomeOneSidedDots((OrSet) joined, x, y);
-    }
-    return joined;
+  protected Lives join(Lives a, Lives b) {
+    Lives joined = a.merge(b);
+    return bugs.setMergeDropsDots ? Bugs.dropSomeOneSidedDots(joined, a, b) : joined;
+  }
+
+  @Override
+  protected Lives collect(Lives state, long atEpoch) {
+    // planted bug: tombstones go two epochs early, before every member has seen them
+    return state.collect(bugs.collectTooEarly ? atEpoch + 2 : atEpoch);
+  }
+
+  @Override
+  protected Lives retire(Lives state, List<NodeId> named, CrdtUpdate.Writer writer) {
+    Lives delta = super.retire(state, named, writer);
+    return bugs.pruningLosesIncrements ? Bugs.withoutMovedValue(delta) : delta;
   }
 
   @Override

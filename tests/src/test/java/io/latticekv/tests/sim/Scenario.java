@@ -17,7 +17,13 @@ import org.quicktheories.generators.Generate;
  */
 record Scenario(long seed, int nodes, List<Step> steps) {
 
-  enum Kind { INCR, QINCR, QREAD, QRYW, ADD, REMOVE, ASSIGN, WAIT, CRASH, RESTART, PARTITION, HEAL, LOSSY, CLEAN, BACKUP, RESTORE }
+  enum Kind {
+    INCR, QINCR, QREAD, QRYW, ADD, REMOVE, ASSIGN, DEL, DELREAD, RETYPE, WAIT, CRASH, RESTART, PARTITION, HEAL, LOSSY,
+    CLEAN, BACKUP, RESTORE, REMOVE_MEMBER, COME_BACK
+  }
+
+  /** The keys deletes and writes of another type pick from: every key the other steps write. */
+  static final List<String> KEYS = List.of("c0", "c1", "c2", "s0", "s1", "s2", "r0", "r1", "r2");
 
   /** One step; {@code node} is taken modulo the cluster size, {@code arg} is the step's number. */
   record Step(Kind kind, int node, int arg) {
@@ -33,6 +39,10 @@ record Scenario(long seed, int nodes, List<Step> steps) {
         case QREAD -> "get@" + node + " r=quorum c" + (arg % 3);
         case QRYW -> "incr@" + node + " w=quorum c" + (arg % 3) + " then get@" + (node + 1 + arg % 6) + " r=quorum";
         case ADD, REMOVE, ASSIGN -> kind.name().toLowerCase() + "@" + node + " k" + (arg % 3);
+        case DEL -> "del@" + node + " " + KEYS.get(arg % 9);
+        case DELREAD -> "del@" + node + " " + KEYS.get(arg % 9) + " as read at " + (node + 1 + arg % 6);
+        case RETYPE -> new String[] {"incr", "add", "assign"}[arg % 3] + "@" + node + " " + KEYS.get((arg / 3) % 9);
+        case REMOVE_MEMBER -> "remove-member " + node + " by " + (node + 1 + arg % 6);
         default -> kind.name().toLowerCase() + " " + node;
       };
     }
@@ -49,6 +59,9 @@ record Scenario(long seed, int nodes, List<Step> steps) {
         Pair.of(4, node.zip(small, (n, a) -> new Step(Kind.ADD, n, a))),
         Pair.of(2, node.zip(small, (n, a) -> new Step(Kind.REMOVE, n, a))),
         Pair.of(3, node.zip(small, (n, a) -> new Step(Kind.ASSIGN, n, a))),
+        Pair.of(3, node.zip(small, (n, a) -> new Step(Kind.DEL, n, a))),
+        Pair.of(2, node.zip(small, (n, a) -> new Step(Kind.DELREAD, n, a))),
+        Pair.of(3, node.zip(small, (n, a) -> new Step(Kind.RETYPE, n, a))),
         Pair.of(4, integers().between(1, 400).map(ms -> new Step(Kind.WAIT, 0, ms))),
         Pair.of(1, node.map(n -> new Step(Kind.CRASH, n, 0))),
         Pair.of(1, node.map(n -> new Step(Kind.RESTART, n, 0))),
@@ -59,6 +72,8 @@ record Scenario(long seed, int nodes, List<Step> steps) {
     if (restores) {
       steps.add(Pair.of(1, node.map(n -> new Step(Kind.BACKUP, n, 0))));
       steps.add(Pair.of(1, node.map(n -> new Step(Kind.RESTORE, n, 0))));
+      steps.add(Pair.of(1, node.zip(small, (n, a) -> new Step(Kind.REMOVE_MEMBER, n, a))));
+      steps.add(Pair.of(1, node.map(n -> new Step(Kind.COME_BACK, n, 0))));
     }
     return longs().all().zip(Generate.pick(List.of(3, 5, 7)), lists().of(Generate.frequency(steps)).ofSizeBetween(1, maxSteps),
         Scenario::new);
@@ -78,6 +93,18 @@ record Scenario(long seed, int nodes, List<Step> steps) {
         case ADD -> sim.add(at, "s" + (s.arg() % 3));
         case REMOVE -> sim.remove(at, "s" + (s.arg() % 3));
         case ASSIGN -> sim.assign(at, "r" + (s.arg() % 3), "v" + s.arg());
+        case DEL -> sim.delete(at, KEYS.get(s.arg() % 9));
+        case DELREAD -> sim.deleteAsReadAt(at, (s.node() + 1 + s.arg() % 6) % n, KEYS.get(s.arg() % 9));
+        case RETYPE -> {
+          String key = KEYS.get((s.arg() / 3) % 9);
+          switch (s.arg() % 3) {
+            case 0 -> sim.increment(at, key, s.arg() % 7 + 1);
+            case 1 -> sim.add(at, key);
+            default -> sim.assign(at, key, "v" + s.arg());
+          }
+        }
+        case REMOVE_MEMBER -> sim.removeMember(at, (s.node() + 1 + s.arg() % 6) % n);
+        case COME_BACK -> sim.comeBack(at);
         case WAIT -> sim.run(s.arg());
         case CRASH -> sim.crash(at);
         case RESTART -> sim.restart(at);

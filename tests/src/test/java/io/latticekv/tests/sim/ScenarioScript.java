@@ -1,10 +1,8 @@
 package io.latticekv.tests.sim;
 
 import com.google.protobuf.ByteString;
-import io.latticekv.core.crdt.Crdt;
-import io.latticekv.core.crdt.LwwRegister;
-import io.latticekv.core.crdt.OrSet;
-import io.latticekv.core.crdt.PnCounter;
+import io.latticekv.core.crdt.CrdtType;
+import io.latticekv.core.crdt.Lives;
 import io.latticekv.core.membership.Member;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -29,6 +27,8 @@ import java.util.List;
  * expect counter hits 8 everywhere | at 2
  * expect set-size tags 3 everywhere
  * expect register color blue everywhere
+ * del 0 hits                   delete a key at node 0
+ * expect type hits absent everywhere | counter | set | register
  * expect 0 sees 2 dead         a member's state as one node sees it
  * expect alive everywhere      everyone sees everyone alive
  * </pre>
@@ -74,6 +74,7 @@ final class ScenarioScript {
       case "incr" -> sim.increment(node(w[1]), w[2], Long.parseLong(w[3]));
       case "add" -> sim.add(node(w[1]), w[2]);
       case "assign" -> sim.assign(node(w[1]), w[2], w[3]);
+      case "del" -> sim.delete(node(w[1]), w[2]);
       case "crash" -> sim.crash(node(w[1]));
       case "restart" -> sim.restart(node(w[1]));
       case "backup" -> sim.backup(node(w[1]));
@@ -145,11 +146,13 @@ final class ScenarioScript {
     String expected = w[3];
     List<io.latticekv.core.sim.SimCluster.Node> where = w[4].equals("everywhere") ? sim.nodes : List.of(sim.nodes.get(node(w[5])));
     for (io.latticekv.core.sim.SimCluster.Node n : where) {
-      Crdt<?> state = n.replica.states().get(ByteString.copyFromUtf8(key));
+      Lives state = n.replica.states().getOrDefault(ByteString.copyFromUtf8(key), Lives.empty());
+      CrdtType type = state.visibleType().orElse(null);
       String actual = switch (kind) {
-        case "counter" -> Long.toString(state instanceof PnCounter c ? c.value() : 0);
-        case "set-size" -> Integer.toString(state instanceof OrSet s ? s.size() : 0);
-        case "register" -> state instanceof LwwRegister r ? r.value().toStringUtf8() : "(nil)";
+        case "counter" -> Long.toString(type == CrdtType.PN_COUNTER ? state.counterValue() : 0);
+        case "set-size" -> Integer.toString(type == CrdtType.OR_SET ? state.elements().size() : 0);
+        case "register" -> type == CrdtType.LWW_REGISTER ? state.register().value().toStringUtf8() : "(nil)";
+        case "type" -> type == null ? "absent" : type.displayName();
         default -> throw new IllegalArgumentException("unknown expectation " + kind);
       };
       if (!actual.equals(expected)) {

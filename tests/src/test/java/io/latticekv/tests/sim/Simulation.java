@@ -2,47 +2,57 @@ package io.latticekv.tests.sim;
 
 import com.google.protobuf.ByteString;
 import io.latticekv.core.antientropy.AntiEntropyConfig;
-import io.latticekv.core.clock.HlcTimestamp;
 import io.latticekv.core.cluster.ClusterConfig;
 import io.latticekv.core.cluster.ClusterNode;
-import io.latticekv.core.crdt.Crdt;
+import io.latticekv.core.crdt.CrdtType;
 import io.latticekv.core.crdt.CrdtUpdate;
-import io.latticekv.core.crdt.LwwRegister;
+import io.latticekv.core.crdt.KeyContext;
+import io.latticekv.core.crdt.Life;
+import io.latticekv.core.crdt.Lives;
 import io.latticekv.core.crdt.NodeId;
-import io.latticekv.core.crdt.OrSet;
 import io.latticekv.core.crdt.PnCounter;
+import io.latticekv.core.crdt.TypeMismatch;
+import io.latticekv.core.lifecycle.LifecycleConfig;
+import io.latticekv.core.membership.MemberStatus;
 import io.latticekv.core.replication.Level;
 import io.latticekv.core.sim.SimCluster;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeSet;
+import java.util.Optional;
+import java.util.Set;
 
 /**
- * The client side of a simulation: writes and reads at nodes of a {@link SimCluster} (whose nodes
- * run the real {@link ClusterNode}), a naive reference model of what the acknowledged writes add
- * up to, and the checks against it.
+ * The client side of a simulation: writes, deletes and reads at nodes of a {@link SimCluster}
+ * (whose nodes run the real {@link ClusterNode}), the {@link Oracle} of what the acknowledged
+ * writes and deletes add up to, and the checks against it.
  *
  * <p>Besides the convergence checks, reads at {@code r=quorum} are checked as they answer: once an
  * increment was acknowledged at {@code w=quorum}, every quorum read of that counter that starts
- * later sees it (R + W > N), as long as both ends counted every node as a replica and no restore
- * from a backup dropped data meanwhile.
+ * later sees it (R + W > N), as long as both ends counted every node as a replica, no restore
+ * from a backup dropped data meanwhile, and the counter was never deleted.
  */
 final class Simulation {
 
   static final long SETTLE_MAX_MS = 60_000;
   static final AntiEntropyConfig ANTI_ENTROPY = new AntiEntropyConfig(200, 256, 1_000, 1 << 20, 2_000);
-  static final ClusterConfig CONFIG = ClusterConfig.DEFAULTS.withAntiEntropy(ANTI_ENTROPY);
+  /** Epochs move every 200 ms at most: a scenario of a few seconds sees tombstones and retired ids go. */
+  static final LifecycleConfig LIFECYCLE = new LifecycleConfig(200, 64, 5);
+  static final ClusterConfig CONFIG = ClusterConfig.DEFAULTS.withAntiEntropy(ANTI_ENTROPY).withLifecycle(LIFECYCLE);
+  /** Virtual time between two looks of the oracle at the replicas' folds (they stay longer than this). */
+  private static final long OBSERVE_EVERY_MS = 50;
 
   final SimCluster cluster;
   final List<SimCluster.Node> nodes;
-  final Reference reference = new Reference();
+  final Oracle oracle = new Oracle();
+  private final Bugs bugs;
   /** Quorum reads that saw less than was acknowledged at quorum before they began. */
   final List<String> quorumViolations = new ArrayList<>();
   private int restores;
+  private int nextElement;
 
   Simulation(long seed, int n, Bugs bugs) {
+    this.bugs = bugs;
     this.cluster = new SimCluster(seed, n, CONFIG, () -> new MemReplica(bugs),
         new ClusterNode.PlantedBugs(bugs.quorumReadSkipsAReplica), 50);
     cluster.minDelayMs = 1;
@@ -51,12 +61,40 @@ final class Simulation {
     this.nodes = cluster.nodes;
   }
 
+  /**
+   * Runs until every node knows every other as a replica and all share an epoch, at most 30 s of
+   * virtual time: faults start on a formed cluster. (Nodes that form separate clusters and meet
+   * later are not one cluster's history: each side's deletes, epochs and tombstones are its own.)
+   */
+  void formCluster() {
+    cluster.runUntil(() -> {
+      long epoch = nodes.get(0).cluster.epoch();
+      for (SimCluster.Node node : nodes) {
+        if (node.membership().known().size() != nodes.size() - 1 || node.cluster.epoch() != epoch
+            || node.cluster.status().lifecycle().participants() != nodes.size()) {
+          return false;
+        }
+      }
+      return true;
+    }, 30_000);
+  }
+
+  /** Advances virtual time; the oracle looks at the replicas' folds as it goes. */
   void run(long millis) {
-    cluster.run(millis);
+    for (long left = millis; left > 0; left -= OBSERVE_EVERY_MS) {
+      cluster.run(Math.min(left, OBSERVE_EVERY_MS));
+      observeFolds();
+    }
   }
 
   long now() {
     return cluster.now();
+  }
+
+  private void observeFolds() {
+    for (SimCluster.Node node : nodes) {
+      node.replica.states().forEach((key, state) -> oracle.observe(key.toStringUtf8(), state));
+    }
   }
 
   // ---------------------------------------------------------------- faults
@@ -66,7 +104,9 @@ final class Simulation {
   }
 
   void restart(int i) {
-    cluster.restart(nodes.get(i));
+    if (!nodes.get(i).removed) {
+      cluster.restart(nodes.get(i));
+    }
   }
 
   void backup(int i) {
@@ -74,7 +114,7 @@ final class Simulation {
   }
 
   void restore(int i) {
-    if (nodes.get(i).backup != null) {
+    if (nodes.get(i).backup != null && !nodes.get(i).removed) {
       restores++;
       cluster.restore(nodes.get(i));
     }
@@ -101,25 +141,67 @@ final class Simulation {
     cluster.duplicateRate = duplicates;
   }
 
+  /**
+   * Removes node {@code gone} for good, by an admin at node {@code by}: the cluster first settles
+   * (so the writes it took are everywhere: a removed member's unreplicated writes are lost by
+   * design), then it stops, and once {@code by} holds it dead it is removed. At most one per run,
+   * and never below 3 members left.
+   */
+  void removeMember(int gone, int by) {
+    SimCluster.Node node = nodes.get(gone);
+    SimCluster.Node admin = nodes.get(by);
+    long members = nodes.stream().filter(n -> !n.removed).count();
+    if (gone == by || node.removed || admin.removed || members <= 3 || nodes.stream().anyMatch(n -> n.removed)) {
+      return;
+    }
+    quiesce(SETTLE_MAX_MS);
+    cluster.crash(node);
+    cluster.runUntil(() -> admin.statusOf(node) == MemberStatus.DEAD, 30_000);
+    if (admin.statusOf(node) != MemberStatus.DEAD) {
+      return;
+    }
+    admin.cluster.removeMember(node.id);
+    node.removed = true;
+  }
+
+  /** A removed node comes back with its old identity and data: it must be refused, never merged. */
+  void comeBack(int i) {
+    SimCluster.Node node = nodes.get(i);
+    if (node.removed && !node.up) {
+      cluster.restart(node);
+    }
+  }
+
   // ---------------------------------------------------------------- client writes
 
   private static ByteString k(String key) {
     return ByteString.copyFromUtf8(key);
   }
 
+  /** Applies {@code update} at node {@code i} as a client write; its delta, or null when refused (a type mismatch). */
+  private Lives write(SimCluster.Node node, String key, CrdtUpdate update) {
+    if (!node.up || node.removed) {
+      return null;
+    }
+    try {
+      return node.update(k(key), update);
+    } catch (TypeMismatch mismatch) {
+      return null; // the client gets TYPE_MISMATCH: nothing acknowledged
+    }
+  }
+
+  private Lives stateAt(SimCluster.Node node, String key) {
+    Lives state = node.state(k(key));
+    return state == null ? Lives.empty() : state;
+  }
+
   /** A counter increment at node {@code i}; acknowledged when the node is up. */
   void increment(int i, String key, long amount) {
     SimCluster.Node node = nodes.get(i);
-    if (!node.up) {
-      return;
+    Lives delta = write(node, key, new CrdtUpdate.CounterAdd(amount));
+    if (delta != null) {
+      oracle.increment(key, delta, node.replicaId, amount);
     }
-    node.write(k(key), counterDelta(node, key, amount));
-    reference.counters.merge(key, amount, Long::sum);
-  }
-
-  private static Crdt<?> counterDelta(SimCluster.Node node, String key, long amount) {
-    PnCounter current = node.state(k(key)) instanceof PnCounter c ? c : PnCounter.empty();
-    return current.addDelta(node.replicaId, amount);
   }
 
   /**
@@ -133,19 +215,20 @@ final class Simulation {
   /** As {@link #incrementAtQuorum(int, String, long)}; {@code answered[0]} turns true once it answers. */
   private void incrementAtQuorum(int i, String key, long amount, boolean[] answered) {
     SimCluster.Node node = nodes.get(i);
-    if (!node.up) {
+    boolean everyReplica = node.membership().replicaCount() == nodes.size();
+    Lives delta = write(node, key, new CrdtUpdate.CounterAdd(amount));
+    if (delta == null) {
       answered[0] = true;
       return;
     }
-    boolean everyReplica = node.membership().replicaCount() == nodes.size();
+    oracle.increment(key, delta, node.replicaId, amount);
     int epoch = restores;
-    node.write(k(key), counterDelta(node, key, amount), Level.QUORUM, (ok, failure) -> {
+    node.cluster.write(k(key), delta, Level.QUORUM, (ok, failure) -> {
       answered[0] = true;
       if (failure == null && everyReplica && epoch == restores) {
-        reference.quorumAcked.merge(key, amount, Long::sum);
+        oracle.quorumAcked.merge(key, amount, Long::sum);
       }
     });
-    reference.counters.merge(key, amount, Long::sum);
   }
 
   /**
@@ -165,16 +248,17 @@ final class Simulation {
   /** A read at {@code r=quorum}, checked when it answers against what quorum writes had acknowledged. */
   void readAtQuorum(int i, String key) {
     SimCluster.Node node = nodes.get(i);
-    if (!node.up || node.membership().replicaCount() != nodes.size()) {
+    if (!node.up || node.removed || node.membership().replicaCount() != nodes.size() || oracle.rewritten(key)) {
       return;
     }
-    long mustSee = reference.quorumAcked.getOrDefault(key, 0L);
+    long mustSee = oracle.quorumAcked.getOrDefault(key, 0L);
     int epoch = restores;
     node.read(k(key), Level.QUORUM, (state, failure) -> {
-      if (failure != null || epoch != restores) {
+      if (failure != null || epoch != restores || oracle.rewritten(key)) {
         return;
       }
-      long seen = state.map(s -> ((PnCounter) s).value()).orElse(0L);
+      long seen = state.map(s -> Lives.of(s).visibleType().orElse(null) == CrdtType.PN_COUNTER
+          ? Lives.of(s).counterValue() : 0L).orElse(0L);
       if (seen < mustSee) {
         quorumViolations.add("a quorum read of " + key + " at node " + i + " returned " + seen + ", but " + mustSee
             + " had been acknowledged at w=quorum before it began");
@@ -185,42 +269,72 @@ final class Simulation {
   /** Adds a fresh element to a set at node {@code i}. */
   void add(int i, String key) {
     SimCluster.Node node = nodes.get(i);
-    if (!node.up) {
-      return;
+    String element = "e" + (nextElement++);
+    Lives delta = write(node, key, new CrdtUpdate.SetUpdate(List.of(k(element)), List.of(), Optional.empty()));
+    if (delta != null) {
+      oracle.add(key, delta, k(element));
     }
-    String element = "e" + (reference.nextElement++);
-    OrSet current = node.state(k(key)) instanceof OrSet s ? s : OrSet.empty();
-    node.write(k(key), current.addAllDelta(node.replicaId, List.of(k(element))));
-    reference.sets.computeIfAbsent(key, x -> new TreeSet<>()).add(element);
   }
 
-  /** Removes one element present at node {@code i} (the remove sees its only add). */
+  /** Removes one element present at node {@code i}: the adds of it that node has seen. */
   void remove(int i, String key) {
     SimCluster.Node node = nodes.get(i);
-    if (!node.up || !(node.state(k(key)) instanceof OrSet current) || current.size() == 0) {
+    Lives before = stateAt(node, key);
+    List<ByteString> present = before.visibleType().orElse(null) == CrdtType.OR_SET ? before.elements() : List.of();
+    if (!node.up || node.removed || present.isEmpty()) {
       return;
     }
-    ByteString element = current.elements().get(cluster.random().nextInt(current.size()));
-    node.write(k(key), current.removeAllDelta(List.of(element)));
-    reference.sets.get(key).remove(element.toStringUtf8());
+    ByteString element = present.get(cluster.random().nextInt(present.size()));
+    if (write(node, key, new CrdtUpdate.SetUpdate(List.of(), List.of(element), Optional.empty())) != null) {
+      oracle.remove(key, element, before);
+    }
   }
 
-  /** A register assignment at node {@code i}, stamped as the store stamps it (above the stored write). */
+  /** A register assignment at node {@code i}, stamped as the store stamps it. */
   void assign(int i, String key, String value) {
     SimCluster.Node node = nodes.get(i);
-    if (!node.up) {
+    Lives delta = write(node, key, new CrdtUpdate.RegisterAssign(k(value)));
+    if (delta != null) {
+      oracle.assign(key, delta, value);
+    }
+  }
+
+  /**
+   * Deletes the key at node {@code i}, as that node holds it: what it has seen goes, what it has not
+   * survives. With the planted bug, the delete takes out what every replica holds.
+   */
+  void delete(int i, String key) {
+    SimCluster.Node node = nodes.get(i);
+    Lives seen = stateAt(node, key);
+    Optional<KeyContext> context = Optional.empty();
+    if (bugs.deleteSeesEverything) {
+      Lives all = Lives.empty();
+      for (SimCluster.Node n : nodes) {
+        all = all.merge(stateAt(n, key));
+      }
+      context = Optional.of(all.context());
+    }
+    if (write(node, key, new CrdtUpdate.Delete(context)) != null) {
+      oracle.delete(key, seen);
+    }
+  }
+
+  /** Deletes the key at node {@code i} with the context of a read at node {@code j}: what j had seen goes. */
+  void deleteAsReadAt(int i, int j, String key) {
+    SimCluster.Node reader = nodes.get(j);
+    if (!reader.up || reader.removed) {
       return;
     }
-    LwwRegister current = node.state(k(key)) instanceof LwwRegister r ? r : LwwRegister.empty();
-    LwwRegister delta = (LwwRegister) new CrdtUpdate.RegisterAssign(k(value)).delta(current, node.replicaId, node.hlc::now);
-    node.write(k(key), delta);
-    reference.assign(key, value, delta.timestamp(), node.replicaId);
+    Lives seen = stateAt(reader, key);
+    if (write(nodes.get(i), key, new CrdtUpdate.Delete(Optional.of(seen.context()))) != null) {
+      oracle.delete(key, seen);
+    }
   }
 
   // ---------------------------------------------------------------- quiescence and checks
 
   /**
-   * Stops the faults (heal, no loss, every node back up) and runs until the replicas agree with
+   * Stops the faults (heal, no loss, every member back up) and runs until the replicas agree with
    * each other and members agree on who is alive, at most {@code maxMillis}; returns the virtual
    * milliseconds it took, or -1.
    */
@@ -228,7 +342,9 @@ final class Simulation {
     heal();
     lossy(0, 0);
     for (SimCluster.Node node : nodes) {
-      cluster.restart(node);
+      if (!node.removed) {
+        cluster.restart(node);
+      }
     }
     long start = now();
     while (now() - start < maxMillis) {
@@ -244,54 +360,47 @@ final class Simulation {
     return cluster.divergence();
   }
 
-  /** What the replicas must hold: checked against node 0 once they agree. Empty when they do. */
+  /** What the replicas must hold: checked against the first member once they agree. Empty when they do. */
   List<String> violations() {
     List<String> out = new ArrayList<>(quorumViolations);
-    SimCluster.Node node = nodes.get(0);
-    reference.counters.forEach((key, sum) -> {
-      Crdt<?> s = node.state(k(key));
-      long value = s instanceof PnCounter c ? c.value() : 0;
-      if (value != sum) {
-        out.add("counter " + key + " = " + value + ", acknowledged sum " + sum);
-      }
-    });
-    reference.sets.forEach((key, expected) -> {
-      Crdt<?> s = node.state(k(key));
-      TreeSet<String> actual = new TreeSet<>();
-      if (s instanceof OrSet set) {
-        set.elements().forEach(e -> actual.add(e.toStringUtf8()));
-      }
-      if (!actual.equals(expected)) {
-        out.add("set " + key + " = " + actual + ", add-wins reference " + expected);
-      }
-    });
-    reference.registers.forEach((key, w) -> {
-      Crdt<?> s = node.state(k(key));
-      if (!(s instanceof LwwRegister r) || !r.value().toStringUtf8().equals(w.value())) {
-        out.add("register " + key + " = " + (s == null ? "nothing" : ((LwwRegister) s).value().toStringUtf8())
-            + ", latest acknowledged " + w.value());
-      }
-    });
+    observeFolds();
+    out.addAll(oracle.check(key -> stateAt(cluster.firstMember(), key)));
     return out;
   }
 
-  /** The naive model: what acknowledged writes add up to. */
-  static final class Reference {
-    final Map<String, Long> counters = new HashMap<>();
-    /** Per counter, the sum of increments acknowledged at w=quorum by a node that counted every replica. */
-    final Map<String, Long> quorumAcked = new HashMap<>();
-    final Map<String, TreeSet<String>> sets = new HashMap<>();
-    final Map<String, Write> registers = new HashMap<>();
-    int nextElement;
+  /** The replica ids of the members' current lives: the only ones a settled counter may name. */
+  Set<NodeId> liveReplicaIds() {
+    Set<NodeId> ids = new HashSet<>();
+    for (SimCluster.Node node : nodes) {
+      if (!node.removed) {
+        ids.add(node.replicaId);
+      }
+    }
+    return ids;
+  }
 
-    record Write(String value, long timestamp, NodeId writer) {}
-
-    void assign(String key, String value, HlcTimestamp ts, NodeId writer) {
-      Write w = new Write(value, ts.packed(), writer);
-      registers.merge(key, w, (a, b) -> {
-        int byTime = Long.compareUnsigned(a.timestamp(), b.timestamp());
-        return byTime > 0 || (byTime == 0 && a.writer().compareTo(b.writer()) > 0) ? a : b;
+  /** Counter lives, by key, that still name replica ids of no member's current life. */
+  List<String> retiredIdsLeft() {
+    Set<NodeId> live = liveReplicaIds();
+    List<String> left = new ArrayList<>();
+    for (SimCluster.Node node : nodes) {
+      if (node.removed) {
+        continue;
+      }
+      node.replica.states().forEach((key, state) -> {
+        for (Life life : state.lives()) {
+          if (life.type() == CrdtType.PN_COUNTER) {
+            for (NodeId id : life.replicaIds()) {
+              if (!live.contains(id)) {
+                left.add("node " + node.index + " key " + key.toStringUtf8() + " names " + id + " in " + life
+                    + " (" + life.replicaIds().size() + " ids)");
+                return;
+              }
+            }
+          }
+        }
       });
     }
+    return left;
   }
 }
