@@ -232,25 +232,10 @@ public final class PnCounter implements Crdt<PnCounter> {
    * @throws CounterOverflowException when the value or the replica's total would leave the range
    */
   public PnCounter addDelta(NodeId replica, long amount) {
-    if (amount == 0) {
-      return EMPTY;
+    if (amount != 0 && amount != Long.MIN_VALUE) {
+      checkValueAfter(amount);
     }
-    if (amount == Long.MIN_VALUE) {
-      throw new CounterOverflowException("cannot subtract 2^63: totals are at most 2^63 - 1");
-    }
-    checkValueAfter(amount);
-    boolean up = amount > 0;
-    Totals totals = up ? increments : decrements;
-    long total;
-    try {
-      total = Math.addExact(totals.get(replica), Math.abs(amount));
-    } catch (ArithmeticException e) {
-      throw new CounterOverflowException(
-          "replica " + replica + " has " + (up ? "incremented" : "decremented")
-              + " this counter by more than 2^63 - 1 in total");
-    }
-    Totals entry = Totals.of(replica, total);
-    return up ? new PnCounter(entry, Totals.NONE) : new PnCounter(Totals.NONE, entry);
+    return totalDelta(replica, amount);
   }
 
   private void checkValueAfter(long amount) {

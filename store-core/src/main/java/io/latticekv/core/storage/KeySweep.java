@@ -4,7 +4,6 @@ import com.google.protobuf.ByteString;
 import io.latticekv.core.crdt.CrdtCodec;
 import io.latticekv.core.crdt.CrdtDecodeException;
 import io.latticekv.core.crdt.CrdtUpdate;
-import io.latticekv.core.crdt.Life;
 import io.latticekv.core.crdt.Lives;
 import io.latticekv.core.crdt.NodeId;
 import java.util.ArrayList;
@@ -61,21 +60,12 @@ final class KeySweep {
           log.error("lifecycle sweep: stored value of key {} is damaged: {}", Store.printable(key), e.getMessage());
           continue;
         }
-        List<NodeId> named = new ArrayList<>();
-        if (!toRetire.isEmpty()) {
-          for (NodeId id : state.replicaIds()) {
-            if (toRetire.contains(id)) {
-              named.add(id);
-            }
-          }
-        }
-        seen.addAll(named);
-        for (Life life : state.lives()) {
-          dead += life.isDead() ? 1 : 0;
-          marks += life.retired().size();
-        }
-        if (!named.isEmpty() || !state.collect(at).equals(state)) {
-          writes.add(new Store.Write(key, new CrdtUpdate.Retire(named), Store.Origin.PEER));
+        SweepStep.KeyVisit visit = SweepStep.KeyVisit.of(state, toRetire, at);
+        seen.addAll(visit.named());
+        dead += visit.deadLives();
+        marks += visit.retiredMarks();
+        if (visit.needsWrite()) {
+          writes.add(new Store.Write(key, new CrdtUpdate.Retire(visit.named()), Store.Origin.PEER));
         }
       }
       if (it.isValid()) {

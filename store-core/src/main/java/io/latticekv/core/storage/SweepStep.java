@@ -18,4 +18,31 @@ import java.util.Set;
  * @param retiredMarks retired marks in the keys visited, before this step
  */
 public record SweepStep(byte[] next, int keysVisited, int keysChanged, int keysRemoved,
-    List<Map.Entry<ByteString, Lives>> deltas, Set<NodeId> retiredSeen, long deadLives, long retiredMarks) {}
+    List<Map.Entry<ByteString, Lives>> deltas, Set<NodeId> retiredSeen, long deadLives, long retiredMarks) {
+
+  /**
+   * What the sweep finds in one key's state: the ids of {@code retire} it names, its dead lives
+   * and retired marks, and whether it needs a write (an id to prune, or something epoch {@code at}
+   * lets go).
+   */
+  public record KeyVisit(List<NodeId> named, long deadLives, long retiredMarks, boolean needsWrite) {
+
+    public static KeyVisit of(Lives state, Set<NodeId> retire, long at) {
+      List<NodeId> named = new java.util.ArrayList<>();
+      if (!retire.isEmpty()) {
+        for (NodeId id : state.replicaIds()) {
+          if (retire.contains(id)) {
+            named.add(id);
+          }
+        }
+      }
+      long dead = 0;
+      long marks = 0;
+      for (io.latticekv.core.crdt.Life life : state.lives()) {
+        dead += life.isDead() ? 1 : 0;
+        marks += life.retired().size();
+      }
+      return new KeyVisit(named, dead, marks, !named.isEmpty() || !state.collect(at).equals(state));
+    }
+  }
+}

@@ -13,7 +13,7 @@ import io.latticekv.core.lifecycle.LifecycleRecord;
 import io.latticekv.core.merkle.Hashing;
 import io.latticekv.core.merkle.KeyDigest;
 import io.latticekv.core.merkle.MerkleTree;
-import io.latticekv.core.storage.Store;
+import io.latticekv.core.storage.SweepStep;
 import io.latticekv.core.transport.PeerMessage.KeyState;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -218,7 +218,7 @@ public class SimReplica implements Replica {
   }
 
   @Override
-  public io.latticekv.core.storage.SweepStep sweep(byte[] from, int maxKeys, List<NodeId> retire) {
+  public SweepStep sweep(byte[] from, int maxKeys, List<NodeId> retire) {
     Set<NodeId> toRetire = new HashSet<>(retire);
     Set<NodeId> seen = new HashSet<>();
     List<Map.Entry<ByteString, Lives>> deltas = new ArrayList<>();
@@ -241,18 +241,12 @@ public class SimReplica implements Replica {
     for (Map.Entry<ByteString, Lives> e : batch) {
       visited++;
       Lives state = e.getValue();
-      List<NodeId> named = new ArrayList<>();
-      for (NodeId id : state.replicaIds()) {
-        if (toRetire.contains(id)) {
-          named.add(id);
-        }
-      }
+      SweepStep.KeyVisit visit = SweepStep.KeyVisit.of(state, toRetire, at);
+      List<NodeId> named = visit.named();
       seen.addAll(named);
-      for (Life life : state.lives()) {
-        dead += life.isDead() ? 1 : 0;
-        marks += life.retired().size();
-      }
-      if (named.isEmpty() && collect(state, at).equals(state)) {
+      dead += visit.deadLives();
+      marks += visit.retiredMarks();
+      if (!visit.needsWrite()) {
         continue;
       }
       Lives delta = retire(state, named, new CrdtUpdate.Writer(replicaId, clock, at, () -> ++lifeSeq));
@@ -264,7 +258,7 @@ public class SimReplica implements Replica {
         }
       }
     }
-    return new io.latticekv.core.storage.SweepStep(next, visited, changed, removed, deltas, seen, dead, marks);
+    return new SweepStep(next, visited, changed, removed, deltas, seen, dead, marks);
   }
 
   @Override

@@ -81,6 +81,9 @@ final class Inspection {
         OrSet set = (OrSet) life.data();
         out.put("elements", set.size());
         out.put("context_replicas", set.context().vectorAsMap().size());
+        Map<String, Object> vector = new LinkedHashMap<>();
+        set.context().vectorAsMap().forEach((r, v) -> vector.put(r.toString(), v));
+        out.put("context_vector", vector); // per replica id: the dots up to this counter were seen
         out.put("context_dots", set.context().size());
         out.put("context_cloud", set.context().cloud().size());
         out.put("deferred_removes", set.deferredRemoves().size());
