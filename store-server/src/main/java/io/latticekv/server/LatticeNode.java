@@ -288,6 +288,16 @@ public final class LatticeNode implements AutoCloseable {
             .setKeysPushed(e.keysPushed()).setDetail(e.detail()));
       }
       status.setLifecycle(lifecycle(n.lifecycle(), n.selfRemoved()));
+      if (n.catchUp() != null) {
+        var p = n.catchUp();
+        long elapsed = Math.max(1, now - p.startedAtMillis());
+        int done = p.segmentsTotal() - p.segmentsLeft();
+        double rate = p.keysReceived() * 1000.0 / elapsed;
+        status.setCatchUp(io.latticekv.proto.CatchUp.newBuilder().setPeer(p.peer().toString()).setAddress(p.address())
+            .setStreaming(p.streaming()).setSegmentsTotal(p.segmentsTotal()).setSegmentsLeft(p.segmentsLeft())
+            .setKeysReceived(p.keysReceived()).setBytesReceived(p.bytesReceived()).setElapsedMs(elapsed)
+            .setKeysPerSecond(rate).setEtaMs(done == 0 ? -1 : (long) ((double) elapsed * p.segmentsLeft() / done)));
+      }
       for (Member m : n.members()) {
         boolean self = m.id().equals(store.nodeId());
         status.addMembers(MemberInfo.newBuilder().setNodeId(m.id().toString()).setAddress(m.address())

@@ -146,4 +146,10 @@ final class SlowReplica implements Replica {
   public long discardAll() {
     return delegate.discardAll();
   }
+
+  @Override
+  public StreamChunk streamStates(int[] segments, ByteString resumeAfter, int maxBytes, int maxStates) {
+    take(opDelayMs);
+    return delegate.streamStates(segments, resumeAfter, maxBytes, maxStates);
+  }
 }

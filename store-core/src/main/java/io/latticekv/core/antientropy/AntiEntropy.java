@@ -16,6 +16,7 @@ import io.latticekv.core.transport.PeerMessage.AeHashesReply;
 import io.latticekv.core.transport.PeerMessage.AeSegments;
 import io.latticekv.core.transport.PeerMessage.AeSegmentsReply;
 import io.latticekv.core.transport.PeerMessage.AeStates;
+import io.latticekv.core.transport.PeerMessage.AeStream;
 import io.latticekv.core.transport.PeerMessage.KeyState;
 import io.latticekv.core.transport.Transport;
 import io.latticekv.core.util.RateLimitedLog;
@@ -68,7 +69,7 @@ public final class AntiEntropy {
 
   private static final Logger log = LoggerFactory.getLogger(AntiEntropy.class);
 
-  public enum Phase { ROOT, BRANCH, SEGMENTS, REPAIR, DONE }
+  public enum Phase { ROOT, BRANCH, SEGMENTS, REPAIR, STREAM, DONE }
 
   /**
    * Hears when this node's exchanges start and end (the cluster epoch's barrier, docs/lifecycle.md,
@@ -86,7 +87,71 @@ public final class AntiEntropy {
 
   /** How the last exchange with a peer ended. */
   public record Outcome(NodeId peer, String address, long endedAtMillis, boolean matched, int segmentsDifferent,
-      int keysRepaired, int keysPushed, String detail) {}
+      int keysRepaired, int keysPushed, String detail, long keysReceived, long bytesReceived, long tookMs) {}
+
+  /**
+   * Where the exchange under way is: the differing segments it found and has left, the keys and
+   * bytes of states it took in, since when. {@code streaming}: most of the tree differed, so it
+   * fetches whole segments instead of comparing keys (a node that joined empty, or was away long).
+   */
+  public record Progress(NodeId peer, String address, boolean streaming, int segmentsTotal, int segmentsLeft,
+      long keysReceived, long bytesReceived, long startedAtMillis) {}
+
+  /**
+   * Segments one stream request names at most: the request stays small (4 bytes a segment) and
+   * the answer is bounded by bytes anyway.
+   */
+  static final int STREAM_SEGMENTS_PER_REQUEST = 4_096;
+  /** Stream answers being merged at most while the next is asked for: one in the network, one on disk. */
+  private static final int STREAM_MERGES_MAX = 2;
+  /** A stream answer smaller than this waits for the budget instead: tiny answers cost more than they carry. */
+  private static final int STREAM_CHUNK_MIN = 64 << 10;
+  /** Longest a responder tells an initiator to wait for its budget. */
+  private static final int RETRY_MAX_MS = 1_000;
+
+  /** A byte budget refilled at a rate, for catch-up streams (I/O-free: it reads the protocol clock). */
+  static final class Budget {
+    private final long rate;
+    private double tokens;
+    private long last;
+    private long spent;
+
+    Budget(long bytesPerSecond, long now) {
+      this.rate = bytesPerSecond;
+      this.tokens = bytesPerSecond;
+      this.last = now;
+    }
+
+    /** Bytes that may go now; {@link Long#MAX_VALUE} without a limit. */
+    long available(long now) {
+      if (rate == 0) {
+        return Long.MAX_VALUE;
+      }
+      tokens = Math.min(rate, tokens + (now - last) * rate / 1000.0); // at most a second's worth saved up
+      last = now;
+      return (long) Math.max(0, tokens);
+    }
+
+    void spend(long bytes) {
+      spent += bytes;
+      if (rate > 0) {
+        tokens -= bytes;
+      }
+    }
+
+    /** Bytes spent since start. */
+    long spent() {
+      return spent;
+    }
+
+    /** Milliseconds until {@code bytes} may go (0 without a limit). */
+    long msUntil(long bytes, long now) {
+      if (rate == 0 || available(now) >= bytes) {
+        return 0;
+      }
+      return (long) Math.ceil((bytes - tokens) * 1000.0 / rate);
+    }
+  }
 
   private final NodeId self;
   private final AntiEntropyConfig config;
@@ -99,6 +164,10 @@ public final class AntiEntropy {
   private final StorageRunner storage;
   private final RateLimitedLog hostile;
   private Listener listener = Listener.NONE;
+  /** What this node sends in answers to catch-up streams, and takes in from its own. */
+  private final Budget outbound;
+  private final Budget inbound;
+  private long keysStreamed;
 
   private long nextExchangeAt;
   private long exchangeIds;
@@ -140,6 +209,8 @@ public final class AntiEntropy {
     this.storage = storage;
     this.hostile = new RateLimitedLog(log, clock, 10_000);
     this.nextExchangeAt = clock.millis() + config.intervalMs();
+    this.outbound = new Budget(config.rateBytesPerSecond(), clock.millis());
+    this.inbound = new Budget(config.rateBytesPerSecond(), clock.millis());
   }
 
   public void setListener(Listener listener) {
@@ -158,11 +229,30 @@ public final class AntiEntropy {
     int pushed;
     /** More differs than this exchange could carry (its caps cut it short): another follows at once. */
     boolean truncated;
+    /** The differing segments the descent found, in order; those before {@code next} are done. */
+    int[] queue = new int[0];
+    int next;
+    boolean streaming;
+    /** Streaming: where the next request resumes in {@code queue[next]}; the request in flight. */
+    ByteString resumeAfter = ByteString.EMPTY;
+    int[] inFlight;
+    boolean requestOutstanding;
+    int mergesPending;
+    long retryAt;
+    long keysIn;
+    long bytesIn;
+    int repaired;
+    long lastActivity;
 
     Exchange(long id, Member peer, long startedAt) {
       this.id = id;
       this.peer = peer;
       this.startedAt = startedAt;
+      this.lastActivity = startedAt;
+    }
+
+    boolean withinBudget(long now) {
+      return bytesIn < config.exchangeBytesMax() && now - startedAt < config.exchangeMsMax();
     }
   }
 
@@ -171,14 +261,19 @@ public final class AntiEntropy {
   public void tick() {
     long now = clock.millis();
     List<Member> live = peers.get();
-    if (current != null && now - current.startedAt >= config.exchangeTimeoutMs()) {
-      finish(false, false, 0, "timed out in phase " + current.phase.name().toLowerCase());
+    if (current != null && (now - current.lastActivity >= config.exchangeTimeoutMs()
+        || now - current.startedAt >= config.exchangeMsMax() + config.exchangeTimeoutMs())) {
+      finish(false, false, current.repaired, "timed out in phase " + current.phase.name().toLowerCase());
     } else if (current != null && Member.find(live, current.peer.id()).isEmpty()) {
       // Waiting out the timeout for a peer that is gone would hold up the exchange with a member
       // that comes back (after a partition heals, the first thing to do).
-      finish(false, false, 0, "the peer became unreachable in phase " + current.phase.name().toLowerCase());
+      finish(false, false, current.repaired, "the peer became unreachable in phase " + current.phase.name().toLowerCase());
     }
     if (current != null) {
+      if (current.phase == Phase.STREAM && current.retryAt > 0 && now >= current.retryAt) {
+        current.retryAt = 0;
+        requestStream();
+      }
       return;
     }
     Member next = nextPrioritized(live);
@@ -234,12 +329,15 @@ public final class AntiEntropy {
       case AE_HASHES -> answerHashes((AeHashes) message);
       case AE_SEGMENTS -> answerSegments((AeSegments) message);
       case AE_FETCH -> answerFetch((AeFetch) message);
+      case AE_STREAM -> answerStream((AeStream) message);
       case AE_HASHES_REPLY -> onHashes((AeHashesReply) message);
       case AE_SEGMENTS_REPLY -> onSegments((AeSegmentsReply) message);
       case AE_STATES -> {
         AeStates m = (AeStates) message;
         if (m.push()) {
           mergePushed(m);
+        } else if (current != null && current.phase == Phase.STREAM) {
+          onStreamed(m);
         } else {
           onFetched(m);
         }
@@ -350,6 +448,7 @@ public final class AntiEntropy {
         return;
       }
       statesSent += states.states().size();
+      outbound.spend(states.bytes()); // answers count against the budget too (they are not refused for it)
       reply(m.from(), new AeStates(self, m.exchange(), states.states(), false, states.partial()));
     });
   }
@@ -369,7 +468,7 @@ public final class AntiEntropy {
   }
 
   /** States read for an answer; {@code partial} when the byte limit left some out. */
-  private record States(List<KeyState> states, boolean partial) {}
+  private record States(List<KeyState> states, boolean partial, long bytes) {}
 
   /** The states of {@code keys} this node holds, up to the message byte limit. Runs on a storage thread. */
   private States statesOf(List<ByteString> keys) {
@@ -382,12 +481,12 @@ public final class AntiEntropy {
       }
       int size = state.get().encode().length + key.size();
       if (bytes + size > config.bytesPerMessageMax() && !states.isEmpty()) {
-        return new States(states, true); // the rest in a later exchange
+        return new States(states, true, bytes); // the rest in a later exchange
       }
       bytes += size;
       states.add(new KeyState(key, state.get()));
     }
-    return new States(states, false);
+    return new States(states, false, bytes);
   }
 
   private static int count(boolean[] changed) {
@@ -427,12 +526,18 @@ public final class AntiEntropy {
       return;
     }
     if (m.level() == 0) {
-      List<Integer> segments = differing.subList(0, Math.min(differing.size(), config.segmentsPerExchangeMax()));
       current.segmentsFound = differing.size();
       segmentsDifferent += differing.size();
-      current.phase = Phase.SEGMENTS;
-      current.asked = segments.stream().mapToInt(Integer::intValue).toArray();
-      send(new AeSegments(self, current.id, current.asked));
+      current.queue = differing.stream().mapToInt(Integer::intValue).toArray();
+      // Most of the tree differs (a node that joined empty, or was away long): fetch whole
+      // segments, as a sequential read, instead of comparing key lists first.
+      current.streaming = 2L * differing.size() > replica.tree().segments();
+      if (current.streaming) {
+        current.phase = Phase.STREAM;
+        requestStream();
+      } else {
+        listNextSegments();
+      }
       return;
     }
     current.phase = Phase.BRANCH;
@@ -449,15 +554,35 @@ public final class AntiEntropy {
   }
 
   /** What to repair, found by comparing the peer's listing with ours: the keys to fetch, the states to push. */
-  private record Diff(List<ByteString> fetch, List<KeyState> push, boolean full) {}
+  private record Diff(List<ByteString> fetch, List<KeyState> push, boolean full, long pushBytes) {}
+
+  /** The next segments of the queue, listed whole: the precise path, for differences that are few. */
+  private void listNextSegments() {
+    Exchange x = current;
+    int n = Math.min(config.segmentsPerExchangeMax(), x.queue.length - x.next);
+    x.phase = Phase.SEGMENTS;
+    x.asked = Arrays.copyOfRange(x.queue, x.next, x.next + n);
+    send(new AeSegments(self, x.id, x.asked));
+  }
+
+  /** After a repair: the next segments while the exchange has budget left, or the end. */
+  private void continueOrFinish(Exchange x, String detail) {
+    if (x.next < x.queue.length && !x.truncated && x.withinBudget(clock.millis())) {
+      listNextSegments();
+      return;
+    }
+    x.truncated |= x.next < x.queue.length;
+    finish(false, !x.truncated, x.repaired, detail);
+  }
 
   private void onSegments(AeSegmentsReply m) {
     if (!mine(m.exchange(), m.from()) || current.phase != Phase.SEGMENTS || !subsetOf(m.segments(), current.asked)) {
       return;
     }
     Exchange exchange = current;
+    exchange.lastActivity = clock.millis();
     exchange.phase = Phase.REPAIR;
-    exchange.truncated = exchange.segmentsFound > m.segments().length;
+    exchange.next += m.segments().length; // the listing is a prefix of what was asked
     storage.run(() -> diff(m), (diff, failure) -> {
       if (current != exchange) {
         return; // timed out meanwhile
@@ -467,13 +592,17 @@ public final class AntiEntropy {
         return;
       }
       exchange.truncated |= diff.full();
-      if (!diff.push().isEmpty()) {
+      // Pushes keep to the sending budget: without it they wait, since the peer's own exchanges pull them.
+      if (!diff.push().isEmpty() && outbound.available(clock.millis()) >= diff.pushBytes()) {
+        outbound.spend(diff.pushBytes());
         exchange.pushed = diff.push().size();
         statesSent += diff.push().size();
         send(new AeStates(self, exchange.id, diff.push(), true));
+      } else if (!diff.push().isEmpty()) {
+        exchange.truncated = true; // what it did not push, a later exchange does
       }
       if (diff.fetch().isEmpty()) {
-        finish(false, !exchange.truncated, 0, "pushed " + exchange.pushed + " keys");
+        continueOrFinish(exchange, "pushed " + exchange.pushed + " keys");
       } else {
         send(new AeFetch(self, exchange.id, diff.fetch()));
       }
@@ -521,8 +650,8 @@ public final class AntiEntropy {
         push.add(e.getKey());
       }
     }
-    States pushed = push.isEmpty() ? new States(List.of(), false) : statesOf(push);
-    return new Diff(fetch, pushed.states(), budget < 0);
+    States pushed = push.isEmpty() ? new States(List.of(), false, 0) : statesOf(push);
+    return new Diff(fetch, pushed.states(), budget < 0, pushed.bytes());
   }
 
   private void onFetched(AeStates m) {
@@ -534,23 +663,162 @@ public final class AntiEntropy {
       return;
     }
     Exchange exchange = current;
+    exchange.lastActivity = clock.millis();
     storage.run(() -> replica.mergeAll(m.states()), (changed, failure) -> {
       if (current != exchange) {
         return;
       }
       if (failure != null) {
-        finish(false, false, 0, "merging the fetched states failed: " + failure.getMessage());
+        finish(false, false, exchange.repaired, "merging the fetched states failed: " + failure.getMessage());
         return;
       }
       int repaired = count(changed);
       keysRepaired += repaired;
-      finish(false, !exchange.truncated && !m.partial(), repaired,
-          "repaired " + repaired + " keys here, pushed " + exchange.pushed + (m.partial() ? " (the answer was cut)" : ""));
+      exchange.repaired += repaired;
+      exchange.keysIn += m.states().size();
+      exchange.truncated |= m.partial();
+      continueOrFinish(exchange, "repaired " + exchange.repaired + " keys here, pushed " + exchange.pushed
+          + (m.partial() ? " (an answer was cut)" : ""));
     });
   }
 
   private void send(PeerMessage message) {
     transport.send(current.peer.address(), message);
+  }
+
+  // ---------------------------------------------------------------- catch-up streams
+
+  /** Asks for the next whole segments, within the exchange's and this node's budgets, or ends. */
+  private void requestStream() {
+    Exchange x = current;
+    long now = clock.millis();
+    if (x.requestOutstanding || x.mergesPending >= STREAM_MERGES_MAX) {
+      return;
+    }
+    if (x.next >= x.queue.length || !x.withinBudget(now)) {
+      if (x.mergesPending == 0) {
+        x.truncated |= x.next < x.queue.length;
+        finish(false, !x.truncated, x.repaired, "streamed " + x.keysIn + " keys (" + x.bytesIn + " bytes) of "
+            + x.queue.length + " segments, " + x.repaired + " changed here");
+      }
+      return;
+    }
+    long wait = inbound.msUntil(STREAM_CHUNK_MIN, now);
+    if (wait > 0) {
+      x.retryAt = now + wait; // this node's own intake budget is spent: the tick asks again
+      return;
+    }
+    int n = Math.min(STREAM_SEGMENTS_PER_REQUEST, x.queue.length - x.next);
+    x.inFlight = Arrays.copyOfRange(x.queue, x.next, x.next + n);
+    x.requestOutstanding = true;
+    send(new AeStream(self, x.id, x.inFlight, x.resumeAfter));
+  }
+
+  private void onStreamed(AeStates m) {
+    Exchange x = current;
+    if (!mine(m.exchange(), m.from()) || !x.requestOutstanding) {
+      return;
+    }
+    long now = clock.millis();
+    x.requestOutstanding = false;
+    x.lastActivity = now;
+    if (m.retryAfterMs() > 0 && m.states().isEmpty()) {
+      x.retryAt = now + Math.min(m.retryAfterMs(), RETRY_MAX_MS); // the peer's budget is spent
+      return;
+    }
+    if (m.partial() && (m.resumeIndex() < 0 || m.resumeIndex() >= x.inFlight.length)) {
+      finish(false, false, x.repaired, "the peer resumed a stream at segment " + m.resumeIndex() + " of "
+          + x.inFlight.length);
+      return;
+    }
+    if (m.partial()) {
+      x.next += m.resumeIndex();
+      x.resumeAfter = m.resumeAfter();
+    } else {
+      x.next += x.inFlight.length;
+      x.resumeAfter = ByteString.EMPTY;
+    }
+    x.mergesPending++;
+    List<KeyState> states = m.states();
+    // The bytes as the responder counted them: only this node's budget and progress rely on them.
+    long bytes = m.streamBytes();
+    inbound.spend(bytes);
+    storage.run(() -> count(replica.mergeAll(states)), (changed, failure) -> {
+      x.mergesPending--;
+      if (current != x) {
+        return;
+      }
+      if (failure != null) {
+        finish(false, false, x.repaired, "merging streamed states failed: " + failure.getMessage());
+        return;
+      }
+      x.lastActivity = clock.millis();
+      x.repaired += changed;
+      keysRepaired += changed;
+      x.keysIn += states.size();
+      keysStreamed += states.size();
+      x.bytesIn += bytes;
+      requestStream();
+    });
+    requestStream(); // the next batch travels while this one is merged
+  }
+
+  /** Answers a catch-up stream: whole segments from the resume point, within this node's sending budget. */
+  private void answerStream(AeStream m) {
+    int segments = replica.tree().segments();
+    if (m.segments().length == 0 || m.segments().length > STREAM_SEGMENTS_PER_REQUEST) {
+      refuse(m, m.segments().length + " segments; a stream request names 1 to " + STREAM_SEGMENTS_PER_REQUEST);
+      return;
+    }
+    for (int i = 0; i < m.segments().length; i++) {
+      int seg = m.segments()[i];
+      if (seg < 0 || seg >= segments || (i > 0 && seg <= m.segments()[i - 1])) {
+        refuse(m, "segment " + Integer.toUnsignedString(seg) + " out of range or out of order");
+        return;
+      }
+    }
+    long now = clock.millis();
+    long wait = outbound.msUntil(STREAM_CHUNK_MIN, now);
+    if (wait > 0) {
+      reply(m.from(), new AeStates(self, m.exchange(), List.of(), false, true, 0, m.resumeAfter(),
+          (int) Math.max(1, Math.min(wait, RETRY_MAX_MS)), 0));
+      return;
+    }
+    int maxBytes = (int) Math.min(config.bytesPerMessageMax(), outbound.available(now));
+    // A list of a peer message holds at most as many entries as the tree has segments (the codec's
+    // limit, the same on both sides): so many states at most, however small.
+    int maxStates = segments;
+    storage.run(() -> replica.streamStates(m.segments(), m.resumeAfter(), maxBytes, maxStates), (chunk, failure) -> {
+      if (failure != null) {
+        log.debug("anti-entropy: cannot stream segments for {}: {}", m.from(), failure.getMessage());
+        return;
+      }
+      outbound.spend(chunk.bytes());
+      statesSent += chunk.states().size();
+      reply(m.from(), new AeStates(self, m.exchange(), chunk.states(), false, !chunk.done(),
+          chunk.done() ? 0 : chunk.resumeIndex(), chunk.done() ? ByteString.EMPTY : chunk.resumeAfter(), 0,
+          chunk.bytes()));
+    });
+  }
+
+  /** The exchange under way, when it found differing segments; null otherwise. */
+  public Progress progress() {
+    Exchange x = current;
+    if (x == null || x.queue.length == 0) {
+      return null;
+    }
+    return new Progress(x.peer.id(), x.peer.address(), x.streaming, x.queue.length, x.queue.length - x.next, x.keysIn,
+        x.bytesIn, x.startedAt);
+  }
+
+  /** Bytes of states this node sent in answers, stream answers and pushes, since start: what its budget governs. */
+  public long stateBytesSent() {
+    return outbound.spent();
+  }
+
+  /** Keys taken in by catch-up streams since start. */
+  public long keysStreamed() {
+    return keysStreamed;
   }
 
   private void finish(boolean matched, boolean complete, int repaired, String detail) {
@@ -567,7 +835,7 @@ public final class AntiEntropy {
       prioritized.addFirst(done.peer.id());
     }
     lastByPeer.put(done.peer.id(), new Outcome(done.peer.id(), done.peer.address(), clock.millis(), matched,
-        done.segmentsFound, repaired, done.pushed, detail));
+        done.segmentsFound, repaired, done.pushed, detail, done.keysIn, done.bytesIn, clock.millis() - done.startedAt));
   }
 
   // ---------------------------------------------------------------- stats

@@ -50,7 +50,7 @@ public final class ClusterNode {
       long rumorsReceived, long rumorsNew, long rumorsDropped, long rumorMergesFailed,
       List<AntiEntropy.Outcome> exchanges, long exchangesRun, long keysRepaired, long antiEntropyRequestsRefused,
       long merkleRoot, int replicaRequestsPending, long replicaRequestsTimedOut, long replicaErrorReplies,
-      Lifecycle.Status lifecycle, boolean selfRemoved) {}
+      Lifecycle.Status lifecycle, boolean selfRemoved, AntiEntropy.Progress catchUp, long aeStateBytesSent) {}
 
   private static final Consumer<PeerMessage> IGNORE = m -> {};
 
@@ -159,7 +159,7 @@ public final class ClusterNode {
       case JOIN, JOIN_REPLY, PING, ACK, PING_REQ, GOSSIP -> membership::receive;
       case RUMOR_BATCH, RUMOR_PULL, RUMOR_ACK -> rumors == null ? IGNORE : rumors::receive;
       case REPLICA_WRITE, REPLICA_WRITE_ACK, REPLICA_READ, REPLICA_READ_REPLY -> replication::receive;
-      case AE_HASHES, AE_HASHES_REPLY, AE_SEGMENTS, AE_SEGMENTS_REPLY, AE_FETCH, AE_STATES ->
+      case AE_HASHES, AE_HASHES_REPLY, AE_SEGMENTS, AE_SEGMENTS_REPLY, AE_FETCH, AE_STATES, AE_STREAM ->
           antiEntropy == null ? IGNORE : antiEntropy::receive;
     };
     handler.accept(message);
@@ -241,7 +241,8 @@ public final class ClusterNode {
         antiEntropy == null ? List.of() : antiEntropy.lastExchanges(),
         antiEntropy == null ? 0 : antiEntropy.exchangesRun(), antiEntropy == null ? 0 : antiEntropy.keysRepaired(),
         antiEntropy == null ? 0 : antiEntropy.requestsRefused(), replica.tree().root(), replication.pending(),
-        replication.timedOut(), replication.errorReplies(), lifecycle.status(), membership.selfRemoved());
+        replication.timedOut(), replication.errorReplies(), lifecycle.status(), membership.selfRemoved(),
+        antiEntropy == null ? null : antiEntropy.progress(), antiEntropy == null ? 0 : antiEntropy.stateBytesSent());
   }
 
   /** Rumors as key states, for a replica's batch merge. */

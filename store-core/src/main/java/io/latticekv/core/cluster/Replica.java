@@ -29,6 +29,19 @@ public interface Replica {
   /** Keys and digests of one segment, sorted by key. */
   List<KeyDigest> segmentEntries(int segment);
 
+  /**
+   * A catch-up's read: the full states of {@code segments}, in order, each sorted by key, starting
+   * after {@code resumeAfter} (empty: from the start) in the first, until about {@code maxBytes}
+   * of states or {@code maxStates} of them (at least one state when there is one).
+   */
+  StreamChunk streamStates(int[] segments, ByteString resumeAfter, int maxBytes, int maxStates);
+
+  /**
+   * What {@link #streamStates} read: the states, and where the next read resumes — the index in
+   * the segments asked and the last key sent in it — or {@code done} when every segment was read whole.
+   */
+  record StreamChunk(List<KeyState> states, long bytes, boolean done, int resumeIndex, ByteString resumeAfter) {}
+
   Optional<Crdt<?>> get(ByteString key);
 
   /**

@@ -41,6 +41,11 @@ public final class StoreReplica implements Replica {
   }
 
   @Override
+  public StreamChunk streamStates(int[] segments, ByteString resumeAfter, int maxBytes, int maxStates) {
+    return store.streamStates(segments, resumeAfter, maxBytes, maxStates);
+  }
+
+  @Override
   public Optional<Crdt<?>> get(ByteString key) {
     return store.get(key).map(state -> (Crdt<?>) state);
   }

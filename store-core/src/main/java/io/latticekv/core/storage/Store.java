@@ -723,6 +723,56 @@ public final class Store implements AutoCloseable {
   }
 
   /**
+   * The full states of {@code segments} in order, from after {@code resumeAfter} in the first,
+   * until about {@code maxBytes} (see {@link io.latticekv.core.cluster.Replica#streamStates}): a
+   * sequential read, since a segment's keys are contiguous on disk. Values that do not decode are
+   * skipped and logged.
+   */
+  public io.latticekv.core.cluster.Replica.StreamChunk streamStates(int[] segments, ByteString resumeAfter,
+      int maxBytes, int maxStates) {
+    checkOpen();
+    List<io.latticekv.core.transport.PeerMessage.KeyState> states = new ArrayList<>();
+    long bytes = 0;
+    try (RocksIterator it = db.newIterator(data)) {
+      for (int i = 0; i < segments.length; i++) {
+        byte[] prefix = segmentPrefix(segments[i]);
+        if (i == 0 && !resumeAfter.isEmpty()) {
+          it.seek(dataKey(resumeAfter));
+          if (it.isValid() && java.util.Arrays.equals(it.key(), dataKey(resumeAfter))) {
+            it.next();
+          }
+        } else {
+          it.seek(prefix);
+        }
+        for (; it.isValid() && StoreMeta.startsWith(it.key(), prefix); it.next()) {
+          ByteString key = keyOf(it.key());
+          if ((bytes >= maxBytes || states.size() >= maxStates) && !states.isEmpty()) {
+            return new io.latticekv.core.cluster.Replica.StreamChunk(states, bytes, false, i,
+                lastKeyIn(states, segments[i]));
+          }
+          byte[] v = it.value();
+          try {
+            states.add(new io.latticekv.core.transport.PeerMessage.KeyState(key, CrdtCodec.decode(v)));
+            bytes += v.length + key.size();
+          } catch (CrdtDecodeException e) {
+            log.error("catch-up: stored value of key {} is damaged: {}", printable(key), e.getMessage());
+          }
+        }
+      }
+    }
+    return new io.latticekv.core.cluster.Replica.StreamChunk(states, bytes, true, segments.length, ByteString.EMPTY);
+  }
+
+  /**
+   * Where a stream cut inside segment {@code segment} resumes: after the last state sent from that
+   * segment, or from its start when none was.
+   */
+  private ByteString lastKeyIn(List<io.latticekv.core.transport.PeerMessage.KeyState> states, int segment) {
+    ByteString last = states.get(states.size() - 1).key();
+    return tree.segmentOf(Hashing.keyHash(last)) == segment ? last : ByteString.EMPTY;
+  }
+
+  /**
    * Builds the tree from every stored key. Runs during open, before the store takes writes, so no
    * write can slip between the scan and the first incremental update.
    */

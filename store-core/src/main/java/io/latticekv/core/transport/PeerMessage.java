@@ -23,7 +23,7 @@ public sealed interface PeerMessage {
     JOIN, JOIN_REPLY, PING, ACK, PING_REQ, GOSSIP,
     RUMOR_BATCH, RUMOR_PULL, RUMOR_ACK,
     REPLICA_WRITE, REPLICA_WRITE_ACK, REPLICA_READ, REPLICA_READ_REPLY,
-    AE_HASHES, AE_HASHES_REPLY, AE_SEGMENTS, AE_SEGMENTS_REPLY, AE_FETCH, AE_STATES
+    AE_HASHES, AE_HASHES_REPLY, AE_SEGMENTS, AE_SEGMENTS_REPLY, AE_FETCH, AE_STATES, AE_STREAM
   }
 
   NodeId from();
@@ -229,14 +229,28 @@ public sealed interface PeerMessage {
    * Full states: the answer to a fetch, or (with {@code push}) states for the receiver to merge. A
    * {@code partial} answer left keys out (its byte budget): the exchange did not cover them.
    */
-  record AeStates(NodeId from, long exchange, List<KeyState> states, boolean push, boolean partial)
-      implements PeerMessage {
+  record AeStates(NodeId from, long exchange, List<KeyState> states, boolean push, boolean partial, int resumeIndex,
+      ByteString resumeAfter, int retryAfterMs, long streamBytes) implements PeerMessage {
     public AeStates(NodeId from, long exchange, List<KeyState> states, boolean push) {
       this(from, exchange, states, push, false);
     }
 
+    public AeStates(NodeId from, long exchange, List<KeyState> states, boolean push, boolean partial) {
+      this(from, exchange, states, push, partial, 0, ByteString.EMPTY, 0, 0);
+    }
+
     public Kind kind() {
       return Kind.AE_STATES;
+    }
+  }
+
+  /**
+   * Catch-up: the full states of {@code segments}, in order, from after {@code resumeAfter} in the
+   * first; answered with {@link AeStates} saying where to resume.
+   */
+  record AeStream(NodeId from, long exchange, int[] segments, ByteString resumeAfter) implements PeerMessage {
+    public Kind kind() {
+      return Kind.AE_STREAM;
     }
   }
 }

@@ -93,6 +93,29 @@ public class SimReplica implements Replica {
   }
 
   @Override
+  public StreamChunk streamStates(int[] segments, ByteString resumeAfter, int maxBytes, int maxStates) {
+    List<KeyState> out = new ArrayList<>();
+    long bytes = 0;
+    java.util.Comparator<ByteString> order = ByteString.unsignedLexicographicalComparator();
+    for (int i = 0; i < segments.length; i++) {
+      ByteString last = ByteString.EMPTY;
+      for (Map.Entry<ByteString, Lives> e : states.entrySet()) {
+        if (tree.segmentOf(Hashing.keyHash(e.getKey())) != segments[i]
+            || (i == 0 && !resumeAfter.isEmpty() && order.compare(e.getKey(), resumeAfter) <= 0)) {
+          continue;
+        }
+        if ((bytes >= maxBytes || out.size() >= maxStates) && !out.isEmpty()) {
+          return new StreamChunk(out, bytes, false, i, last);
+        }
+        out.add(new KeyState(e.getKey(), e.getValue()));
+        bytes += e.getValue().encode().length + e.getKey().size();
+        last = e.getKey();
+      }
+    }
+    return new StreamChunk(out, bytes, true, segments.length, ByteString.EMPTY);
+  }
+
+  @Override
   public Optional<Crdt<?>> get(ByteString key) {
     return Optional.ofNullable(states.get(key));
   }

@@ -179,6 +179,21 @@ final class ServerCommand implements Callable<Integer> {
           + "(default: ${DEFAULT-VALUE}).")
   long sweepPauseMs;
 
+  @Option(names = "--ae-rate-mb", paramLabel = "MB", defaultValue = "64",
+      description = "Most megabytes per second of states a node sends in answer to catch-up streams, and takes in "
+          + "from its own; 0 for no limit. Lower leaves more of the disk and network to clients while a node "
+          + "catches up, for a longer catch-up (default: ${DEFAULT-VALUE}).")
+  long aeRateMb;
+
+  @Option(names = "--ae-exchange-mb-max", paramLabel = "MB", defaultValue = "256",
+      description = "Most megabytes of states one anti-entropy exchange takes in before it ends and another "
+          + "starts (default: ${DEFAULT-VALUE}).")
+  long aeExchangeMbMax;
+
+  @Option(names = "--ae-exchange-ms-max", paramLabel = "MS", defaultValue = "60000",
+      description = "Longest an anti-entropy exchange goes on while it finds differences (default: ${DEFAULT-VALUE}).")
+  long aeExchangeMsMax;
+
   @Option(names = "--no-anti-entropy",
       description = "Turn Merkle-tree anti-entropy off (for testing rumors alone).")
   boolean noAntiEntropy;
@@ -256,7 +271,8 @@ final class ServerCommand implements Callable<Integer> {
           noRumors ? null : new RumorConfig(gossipIntervalMs, fanout, feedbackLimit, r.retransmitMult(),
               r.batchBytesMax(), r.queueCapacity(), RumorConfig.Mode.parse(gossipMode)),
           noAntiEntropy ? null : new AntiEntropyConfig(aeIntervalMs, aeSegmentsMax, aeKeysMax,
-              ae.bytesPerMessageMax(), ae.exchangeTimeoutMs()),
+              ae.bytesPerMessageMax(), ae.exchangeTimeoutMs(), Math.max(1, aeExchangeMbMax) << 20, aeExchangeMsMax,
+              aeRateMb << 20),
           new ReplicationConfig(replicaTimeoutMs, ReplicationConfig.PENDING_MAX));
       cluster = new io.latticekv.server.cluster.ClusterService.Settings(parseListen(peerListen), null, seeds,
           clusterName, config.withLifecycle(lifecycle), frameBytesMax, keyBytesMax);

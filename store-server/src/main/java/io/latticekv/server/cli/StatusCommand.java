@@ -87,7 +87,33 @@ final class StatusCommand implements Callable<Integer> {
     if (s.hasLifecycle()) {
       out.put("lifecycle", lifecycleJson(s.getLifecycle()));
     }
+    if (s.hasCatchUp()) {
+      io.latticekv.proto.CatchUp c = s.getCatchUp();
+      Map<String, Object> catchUp = new LinkedHashMap<>();
+      catchUp.put("peer", c.getPeer());
+      catchUp.put("address", c.getAddress());
+      catchUp.put("streaming", c.getStreaming());
+      catchUp.put("segments_total", c.getSegmentsTotal());
+      catchUp.put("segments_left", c.getSegmentsLeft());
+      catchUp.put("keys_received", c.getKeysReceived());
+      catchUp.put("bytes_received", c.getBytesReceived());
+      catchUp.put("keys_per_second", Math.round(c.getKeysPerSecond()));
+      catchUp.put("eta_ms", c.getEtaMs());
+      out.put("catch_up", catchUp);
+    }
     return out;
+  }
+
+  /** A progress bar of a catch-up: how many of the differing segments are done, the rate, the time left. */
+  static String progressBar(io.latticekv.proto.CatchUp c) {
+    int width = 30;
+    int total = Math.max(1, c.getSegmentsTotal());
+    int done = total - c.getSegmentsLeft();
+    int filled = (int) ((long) width * done / total);
+    return String.format("catching up from %s: [%s%s] %d%% of %d segments, %,d keys (%.1f MB) at %,.0f keys/s, %s%n",
+        c.getAddress(), "#".repeat(filled), ".".repeat(width - filled), 100L * done / total, c.getSegmentsTotal(),
+        c.getKeysReceived(), c.getBytesReceived() / 1e6, c.getKeysPerSecond(),
+        c.getEtaMs() < 0 ? "time left unknown" : "about " + Math.max(1, c.getEtaMs() / 1000) + " s left");
   }
 
   static Map<String, Object> lifecycleJson(io.latticekv.proto.Lifecycle l) {
@@ -188,6 +214,9 @@ final class StatusCommand implements Callable<Integer> {
     }
     if (s.hasLifecycle() && !s.getRestricted()) {
       out.append(lifecycleLine(s.getLifecycle()));
+    }
+    if (s.hasCatchUp() && !s.getRestricted() && s.getCatchUp().getSegmentsLeft() > 0) {
+      out.append(progressBar(s.getCatchUp()));
     }
     return out.toString().stripTrailing();
   }

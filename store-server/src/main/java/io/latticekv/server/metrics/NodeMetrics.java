@@ -111,6 +111,12 @@ public final class NodeMetrics implements AutoCloseable {
     gauge("lattice_fenced_messages", "peer data refused: from nodes two epochs behind, or from removed members",
         st -> st.getLifecycle().getFencedMessages() + st.getLifecycle().getFencedRumors());
     gauge("lattice_members_removed", "members removed for good", st -> st.getLifecycle().getRemovedCount());
+    gauge("lattice_catchup_segments_left", "differing Merkle segments the exchange under way has left (0: none)",
+        st -> st.getCatchUp().getSegmentsLeft());
+    gauge("lattice_catchup_keys_per_second", "keys per second the exchange under way takes in",
+        st -> st.getCatchUp().getKeysPerSecond());
+    gauge("lattice_catchup_eta_seconds", "the exchange under way's estimate of the time left (-1: unknown, 0: none)",
+        st -> st.hasCatchUp() ? st.getCatchUp().getEtaMs() / 1000.0 : 0);
     for (String state : new String[] {"alive", "suspect", "dead", "left", "removed"}) {
       Gauge.builder("lattice_members", this, m -> m.current().getMembersList().stream()
               .filter(x -> x.getStatus().equals(state)).count())

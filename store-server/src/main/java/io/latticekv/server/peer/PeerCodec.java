@@ -159,7 +159,13 @@ public final class PeerCodec {
         for (PeerMessage.KeyState ks : m.states()) {
           b.addStates(io.latticekv.proto.KeyState.newBuilder().setKey(ks.key()).setState(CrdtCodec.toProto(ks.state())));
         }
-        yield PeerFrame.newBuilder().setAeStates(b.setPartial(m.partial()));
+        yield PeerFrame.newBuilder().setAeStates(b.setPartial(m.partial()).setResumeIndex(m.resumeIndex())
+            .setResumeAfter(m.resumeAfter()).setRetryAfterMs(m.retryAfterMs()).setStreamBytes(m.streamBytes()));
+      }
+      case AE_STREAM -> {
+        var m = (PeerMessage.AeStream) message;
+        yield PeerFrame.newBuilder().setAeStream(io.latticekv.proto.AeStream.newBuilder().setFrom(m.from().toBytes())
+            .setExchange(m.exchange()).addAllSegments(ints(m.segments())).setResumeAfter(m.resumeAfter()));
       }
     };
     if (stamped instanceof PeerMessage.Stamped s) {
@@ -237,6 +243,8 @@ public final class PeerCodec {
         case AE_SEGMENTS_REPLY -> d.aeSegmentsReply(frame.getAeSegmentsReply());
         case AE_FETCH -> d.aeFetch(frame.getAeFetch());
         case AE_STATES -> d.aeStates(frame.getAeStates());
+        case AE_STREAM -> new PeerMessage.AeStream(id(frame.getAeStream().getFrom()), frame.getAeStream().getExchange(),
+            d.ints(frame.getAeStream().getSegmentsList()), d.resumeKey(frame.getAeStream().getResumeAfter()));
         case HELLO, WELCOME, REFUSED, BODY_NOT_SET -> throw new BadFrame("unexpected peer frame " + frame.getBodyCase());
       };
     } catch (CrdtDecodeException e) {
@@ -358,7 +366,13 @@ public final class PeerCodec {
       for (io.latticekv.proto.KeyState ks : list(m.getStatesList(), limits.listMax())) {
         states.add(new PeerMessage.KeyState(key(ks.getKey()), CrdtCodec.fromProto(ks.getState())));
       }
-      return new PeerMessage.AeStates(id(m.getFrom()), m.getExchange(), states, m.getPush(), m.getPartial());
+      return new PeerMessage.AeStates(id(m.getFrom()), m.getExchange(), states, m.getPush(), m.getPartial(),
+          m.getResumeIndex(), resumeKey(m.getResumeAfter()), m.getRetryAfterMs(), Math.max(0, m.getStreamBytes()));
+    }
+
+    /** A stream's resume point: empty (from the start) or a key within the key limit. */
+    ByteString resumeKey(ByteString key) throws CrdtDecodeException {
+      return key.isEmpty() ? key : key(key);
     }
   }
 
