@@ -2,6 +2,7 @@ package io.latticekv.bench;
 
 import com.google.protobuf.ByteString;
 import io.latticekv.client.LatticeClient;
+import io.latticekv.core.antientropy.AntiEntropyConfig;
 import io.latticekv.core.cluster.ClusterConfig;
 import io.latticekv.core.crdt.CrdtUpdate;
 import io.latticekv.core.storage.Store;
@@ -39,9 +40,13 @@ public final class CatchUpBenchmark {
     }
   }
 
+  /** {@code -Dcatchup.rate.mb=N}: the nodes' --ae-rate-mb (default: the default, 64). */
+  private static final long RATE_MB = Long.getLong("catchup.rate.mb", AntiEntropyConfig.RATE_BYTES_PER_SECOND >> 20);
+
   private static ClusterService.Settings settings(List<String> seeds) {
+    ClusterConfig config = ClusterConfig.DEFAULTS.withAntiEntropy(AntiEntropyConfig.DEFAULTS.withRate(RATE_MB << 20));
     return new ClusterService.Settings(new InetSocketAddress("127.0.0.1", 0), null, seeds, "bench",
-        ClusterConfig.DEFAULTS, Limits.FRAME_BYTES_MAX, Limits.KEY_BYTES_MAX);
+        config, Limits.FRAME_BYTES_MAX, Limits.KEY_BYTES_MAX);
   }
 
   /** Writes the keys straight into the store, in batches: a third counters, a third small sets, a third registers. */
@@ -129,9 +134,9 @@ public final class CatchUpBenchmark {
     double seconds = (System.nanoTime() - start) / 1e9;
     long bytes = a.status().getAntiEntropyBytesSent() - bytesBefore;
     double whileCatchingUp = during.get();
-    System.out.printf("catch-up %,d keys: identical roots after %.1f s: %,.0f keys/s, %.1f MB/s (%,d bytes of "
+    System.out.printf("[rate %d MB/s] catch-up %,d keys: identical roots after %.1f s: %,.0f keys/s, %.1f MB/s (%,d bytes of "
         + "anti-entropy from the full node); its increments/s %,.0f before, %,.0f during (the first 3 s at most; %.0f %%)%n",
-        keys, seconds, keys / seconds, bytes / seconds / 1e6, bytes, before, whileCatchingUp,
+        RATE_MB, keys, seconds, keys / seconds, bytes / seconds / 1e6, bytes, before, whileCatchingUp,
         100 * whileCatchingUp / before);
     b.close();
     a.close();
