@@ -458,6 +458,10 @@ public final class ClusterService implements Coordinator, io.latticekv.server.ap
     network.stopReceiving();
     protocol.shutdownNow();
     storage.shutdownNow();
+    // Storage work under way finishes first (RocksDB calls are not interruptible): the store is
+    // closed next, and a scan on a closed store crashes the process, not just the node.
+    awaitQuietly(protocol);
+    awaitQuietly(storage);
     network.close();
   }
 }
