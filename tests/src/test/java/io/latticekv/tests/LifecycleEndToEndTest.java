@@ -229,6 +229,15 @@ class LifecycleEndToEndTest {
       String goneId = cluster.nodes.get(2).store().nodeId().toString();
       cluster.nodes.get(2).halt();
       assertTrue(ClusterTest.await(() -> cluster.nodes.get(0).cluster().status().node().replicaCount() == 2, 10_000) >= 0);
+      LatticeNode heir = cluster.nodes.stream().filter(n -> n != cluster.nodes.get(2)
+          && detail.contains(n.store().nodeId().toString())).findFirst().orElseThrow();
+      for (int i = 0; i < 50; i++) {
+        assertEquals(i + 1, held(heir, "d" + i).map(Lives::counterValue).orElse(-1L),
+            "key d" + i + " is not at the member the data was handed to");
+      }
+      // The peer it handed over to holds everything; the other gets it from that peer.
+      assertTrue(ClusterTest.await(() -> cluster.nodes.get(0).cluster().tree().root()
+          == cluster.nodes.get(1).cluster().tree().root(), 15_000) >= 0, "the two members left do not agree");
       for (int i = 0; i < 50; i++) {
         Optional<Lives> state = held(cluster.nodes.get(0), "d" + i);
         assertEquals(i + 1, state.map(Lives::counterValue).orElse(-1L), "key d" + i + " was not handed over");

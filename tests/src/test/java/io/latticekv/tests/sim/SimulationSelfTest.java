@@ -42,7 +42,7 @@ class SimulationSelfTest {
   @Test
   @DisplayName("an OR-Set merge that drops a dot")
   void setMergeThatDropsADot() {
-    assertCaught(b -> b.setMergeDropsDots = true, "an OR-Set merge that drops one-sided dots", "reads as set");
+    assertCaught(b -> b.setMergeDropsDots = true, "an OR-Set merge that drops one-sided dots", "add up to set");
   }
 
   @Test
