@@ -167,7 +167,6 @@ public final class AntiEntropy {
   /** What this node sends in answers to catch-up streams, and takes in from its own. */
   private final Budget outbound;
   private final Budget inbound;
-  private long keysStreamed;
 
   private long nextExchangeAt;
   private long exchangeIds;
@@ -756,7 +755,6 @@ public final class AntiEntropy {
       x.repaired += changed;
       keysRepaired += changed;
       x.keysIn += states.size();
-      keysStreamed += states.size();
       x.bytesIn += bytes;
       requestStream();
     });
@@ -816,10 +814,6 @@ public final class AntiEntropy {
     return outbound.spent();
   }
 
-  /** Keys taken in by catch-up streams since start. */
-  public long keysStreamed() {
-    return keysStreamed;
-  }
 
   private void finish(boolean matched, boolean complete, int repaired, String detail) {
     Exchange done = current;

@@ -121,32 +121,13 @@ final class StoreMeta {
     return ids;
   }
 
-  /**
-   * The replica ids to prune at {@code atEpoch}, {@code current} being this life's: the earlier
-   * ones, three epochs after the current one started, and the adopted ones three epochs after
-   * their adoption; none already pruned from every key.
-   */
+  /** The replica ids to prune at {@code atEpoch}, {@code current} being this life's ({@link RetiredIds#due}). */
   List<NodeId> retiredToPrune(NodeId current, long atEpoch) {
-    List<NodeId> due = new ArrayList<>();
-    List<ReplicaRecord> history = replicaHistory();
-    long since = -1;
-    for (ReplicaRecord r : history) {
-      if (r.id().equals(current)) {
-        since = r.epoch(); // every earlier id retired when this one started
-      }
-    }
-    for (ReplicaRecord r : history) {
-      if (!r.id().equals(current) && !r.pruned() && since >= 0
-          && since + io.latticekv.core.crdt.Life.COLLECT_AFTER_EPOCHS <= atEpoch) {
-        due.add(r.id());
-      }
-    }
-    for (ReplicaRecord r : adopted()) {
-      if (!r.pruned() && r.epoch() + io.latticekv.core.crdt.Life.COLLECT_AFTER_EPOCHS <= atEpoch) {
-        due.add(r.id());
-      }
-    }
-    return due;
+    return RetiredIds.due(retired(replicaHistory()), current, retired(adopted()), atEpoch);
+  }
+
+  private static List<RetiredIds.Retired> retired(List<ReplicaRecord> records) {
+    return records.stream().map(r -> new RetiredIds.Retired(r.id(), r.epoch(), r.pruned())).toList();
   }
 
   /** Replica ids of removed members that this node adopted: it prunes them as its own. */

@@ -5,7 +5,6 @@ import io.latticekv.core.clock.HlcTimestamp;
 import io.latticekv.core.cluster.Replica;
 import io.latticekv.core.crdt.Crdt;
 import io.latticekv.core.crdt.CrdtUpdate;
-import io.latticekv.core.crdt.Life;
 import io.latticekv.core.crdt.Lives;
 import io.latticekv.core.crdt.NodeId;
 import io.latticekv.core.crdt.TypeMismatch;
@@ -13,6 +12,7 @@ import io.latticekv.core.lifecycle.LifecycleRecord;
 import io.latticekv.core.merkle.Hashing;
 import io.latticekv.core.merkle.KeyDigest;
 import io.latticekv.core.merkle.MerkleTree;
+import io.latticekv.core.storage.RetiredIds;
 import io.latticekv.core.storage.SweepStep;
 import io.latticekv.core.transport.PeerMessage.KeyState;
 import java.util.ArrayList;
@@ -286,19 +286,13 @@ public class SimReplica implements Replica {
 
   @Override
   public List<NodeId> retiredToPrune(long atEpoch) {
-    List<NodeId> due = new ArrayList<>();
-    long since = replicaId == null || !history.containsKey(replicaId) ? -1 : history.get(replicaId)[0];
-    history.forEach((id, r) -> {
-      if (!id.equals(replicaId) && r[1] == 0 && since >= 0 && since + Life.COLLECT_AFTER_EPOCHS <= atEpoch) {
-        due.add(id);
-      }
-    });
-    adopted.forEach((id, r) -> {
-      if (r[1] == 0 && r[0] + Life.COLLECT_AFTER_EPOCHS <= atEpoch) {
-        due.add(id);
-      }
-    });
-    return due;
+    return RetiredIds.due(retired(history), replicaId, retired(adopted), atEpoch); // the store's own rule
+  }
+
+  private static List<RetiredIds.Retired> retired(Map<NodeId, long[]> records) {
+    List<RetiredIds.Retired> out = new ArrayList<>();
+    records.forEach((id, r) -> out.add(new RetiredIds.Retired(id, r[0], r[1] != 0)));
+    return out;
   }
 
   @Override
