@@ -293,7 +293,10 @@ public final class Store implements AutoCloseable {
    * Keys written meanwhile may survive it.
    */
   public long discardAll() {
-    checkOpen();
+    return whileOpen(this::discardAllOpen);
+  }
+
+  private long discardAllOpen() {
     long dropped = 0;
     while (true) {
       List<ByteString> keys = new ArrayList<>();
@@ -708,7 +711,10 @@ public final class Store implements AutoCloseable {
 
   /** Every key of {@code segment} with its state's digest, sorted by key bytes. */
   public List<KeyDigest> segmentEntries(int segment) {
-    checkOpen();
+    return whileOpen(() -> segmentEntriesOpen(segment));
+  }
+
+  private List<KeyDigest> segmentEntriesOpen(int segment) {
     List<KeyDigest> entries = new ArrayList<>();
     byte[] prefix = segmentPrefix(segment);
     try (RocksIterator it = db.newIterator(data)) {
@@ -730,7 +736,11 @@ public final class Store implements AutoCloseable {
    */
   public io.latticekv.core.cluster.Replica.StreamChunk streamStates(int[] segments, ByteString resumeAfter,
       int maxBytes, int maxStates) {
-    checkOpen();
+    return whileOpen(() -> streamStatesOpen(segments, resumeAfter, maxBytes, maxStates));
+  }
+
+  private io.latticekv.core.cluster.Replica.StreamChunk streamStatesOpen(int[] segments, ByteString resumeAfter,
+      int maxBytes, int maxStates) {
     List<io.latticekv.core.transport.PeerMessage.KeyState> states = new ArrayList<>();
     long bytes = 0;
     try (RocksIterator it = db.newIterator(data)) {
@@ -797,8 +807,7 @@ public final class Store implements AutoCloseable {
 
   /** One step of the lifecycle sweep: see {@link KeySweep#step}. */
   public SweepStep sweep(byte[] from, int maxKeys, List<NodeId> retire) {
-    checkOpen();
-    return KeySweep.step(this, from, maxKeys, retire, Math.max(0, epoch));
+    return whileOpen(() -> KeySweep.step(this, from, maxKeys, retire, Math.max(0, epoch)));
   }
 
   /** An iterator over the stored keys (with their segment prefix), for a sweep. */
@@ -877,6 +886,23 @@ public final class Store implements AutoCloseable {
 
   // ---------------------------------------------------------------- lifecycle
 
+  /**
+   * Held (shared) by scans that iterate RocksDB for a while — catch-up streams, segment listings,
+   * the sweep, a discard — and (exclusive) by {@link #close}, which waits for them.
+   */
+  private final java.util.concurrent.locks.ReentrantReadWriteLock openLock =
+      new java.util.concurrent.locks.ReentrantReadWriteLock();
+
+  private <T> T whileOpen(java.util.function.Supplier<T> scan) {
+    openLock.readLock().lock();
+    try {
+      checkOpen();
+      return scan.get();
+    } finally {
+      openLock.readLock().unlock();
+    }
+  }
+
   private void checkOpen() {
     if (closed) {
       throw new StorageException("the store is closed");
@@ -890,6 +916,15 @@ public final class Store implements AutoCloseable {
       return;
     }
     closed = true;
+    openLock.writeLock().lock(); // scans under way finish first: RocksDB iterators on a closed DB crash the process
+    try {
+      closeOpen();
+    } finally {
+      openLock.writeLock().unlock();
+    }
+  }
+
+  private void closeOpen() {
     if (groupCommitter != null) {
       groupCommitter.close();
     }
