@@ -118,8 +118,9 @@ class CatchUpTest {
         increments(c1, "k", 20_000); // every counter moves on after the copy
         c2.increment("mine", 3);
       }
-      assertTrue(ClusterTest.await(() -> cluster.nodes.get(0).store().epoch() >= backupEpoch + 3, 30_000) >= 0,
-          "the epoch did not move on");
+      long moved = ClusterTest.await(() -> cluster.nodes.get(0).store().epoch() >= backupEpoch + 3, 30_000);
+      System.out.println("the epoch moved from " + backupEpoch + " on by 3 in " + moved + " ms");
+      assertTrue(moved >= 0, "the epoch did not move on");
       assertTrue(ClusterTest.await(() -> cluster.nodes.get(0).store().get(ByteString.copyFromUtf8("mine"))
           .map(st -> st.counterValue() == 3).orElse(false), 10_000) >= 0,
           "the later life's write did not spread (a write only a crashed node held is lost with its directory)");
@@ -132,7 +133,9 @@ class CatchUpTest {
       } catch (io.latticekv.client.LatticeException refused) {
         // it may already be discarding: then the write was refused, not lost
       }
-      assertTrue(ClusterTest.await(() -> converged(cluster.nodes), 60_000) >= 0, "the restored node did not catch up");
+      long caughtUp = ClusterTest.await(() -> converged(cluster.nodes), 60_000);
+      System.out.println("the restored node caught up in " + caughtUp + " ms");
+      assertTrue(caughtUp >= 0, "the restored node did not catch up");
       assertTrue(cluster.nodes.get(2).cluster().status().node().lifecycle().keysDiscarded() > 0,
           "the restored node did not discard its too old keys");
       try (LatticeClient c2 = cluster.client(2).build(); LatticeClient c0 = cluster.client(0).build()) {

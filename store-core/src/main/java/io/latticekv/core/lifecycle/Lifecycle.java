@@ -383,7 +383,15 @@ public final class Lifecycle {
       }
       return;
     }
-    long target = theirs - 1;
+    // One below the furthest participant heard: a node two epochs behind any member is fenced by it.
+    long furthest = theirs;
+    for (NodeId p : participants) {
+      long e = heard.getOrDefault(p, -1L);
+      if (e - epoch < EPOCH_JUMP_MAX) {
+        furthest = Math.max(furthest, e);
+      }
+    }
+    long target = furthest - 1;
     List<Map.Entry<ByteString, Crdt<?>>> replay = List.copyOf(bootWrites);
     bootWrites.clear(); // the log stays open: writes that arrive meanwhile are applied again too
     log.error("member {} is at epoch {}, this node at {}: its data directory was restored from a backup older than "

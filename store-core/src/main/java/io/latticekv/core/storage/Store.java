@@ -33,9 +33,11 @@ import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.DBOptions;
+import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
+import org.rocksdb.Slice;
 import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
 import org.slf4j.Logger;
@@ -298,15 +300,25 @@ public final class Store implements AutoCloseable {
 
   private long discardAllOpen() {
     long dropped = 0;
+    byte[] after = null; // where the next batch starts: a seek from the first key would walk every tombstone left so far
     while (true) {
       List<ByteString> keys = new ArrayList<>();
       try (RocksIterator it = db.newIterator(data)) {
-        for (it.seekToFirst(); it.isValid() && keys.size() < DISCARD_BATCH_KEYS; it.next()) {
-          byte[] k = it.key();
-          keys.add(ByteString.copyFrom(k, SEGMENT_PREFIX_BYTES, k.length - SEGMENT_PREFIX_BYTES));
+        if (after == null) {
+          it.seekToFirst();
+        } else {
+          it.seek(after);
+          if (it.isValid() && java.util.Arrays.equals(it.key(), after)) {
+            it.next();
+          }
+        }
+        for (; it.isValid() && keys.size() < DISCARD_BATCH_KEYS; it.next()) {
+          after = it.key();
+          keys.add(keyOf(after));
         }
       }
       if (keys.isEmpty()) {
+        compactData("discarding " + dropped + " keys");
         return dropped;
       }
       List<Write> writes = keys.stream().map(k -> new Write(k, new CrdtUpdate.JoinState(Lives.empty()), Origin.PEER)).toList();
@@ -325,10 +337,9 @@ public final class Store implements AutoCloseable {
             pending.put(key, p);
           }
         }
-        if (pending.isEmpty()) {
-          return dropped; // keys that do not load (damaged): left for the operator, not looped over
+        if (!pending.isEmpty()) {
+          store(pending); // keys that do not load (damaged) are left for the operator
         }
-        store(pending);
       } finally {
         for (int i = locks.length - 1; i >= 0; i--) {
           locks[i].unlock();
@@ -337,6 +348,24 @@ public final class Store implements AutoCloseable {
       dropped += keys.size();
     }
   }
+
+  /**
+   * Compacts the data column family, which drops the tombstones RocksDB keeps for deleted keys:
+   * after most keys went at once, every scan would otherwise step over them until the background
+   * compactions reach them.
+   */
+  private void compactData(String why) {
+    long start = System.nanoTime();
+    // Forced at the bottom level: a lone file would otherwise move down whole, tombstones and all.
+    try (org.rocksdb.CompactRangeOptions options = new org.rocksdb.CompactRangeOptions()
+        .setBottommostLevelCompaction(org.rocksdb.CompactRangeOptions.BottommostLevelCompaction.kForceOptimized)) {
+      db.compactRange(data, null, null, options);
+      log.info("compacted the stored keys after {} in {} ms", why, (System.nanoTime() - start) / 1_000_000);
+    } catch (RocksDBException e) {
+      log.warn("could not compact the stored keys after {}: {}", why, e.getMessage());
+    }
+  }
+
 
   /**
    * Takes cluster epoch {@code next} even below the current one (persisted): only for a directory
@@ -717,8 +746,9 @@ public final class Store implements AutoCloseable {
   private List<KeyDigest> segmentEntriesOpen(int segment) {
     List<KeyDigest> entries = new ArrayList<>();
     byte[] prefix = segmentPrefix(segment);
-    try (RocksIterator it = db.newIterator(data)) {
-      for (it.seek(prefix); it.isValid() && StoreMeta.startsWith(it.key(), prefix); it.next()) {
+    try (SegmentIterator scan = new SegmentIterator(segment)) {
+      RocksIterator it = scan.it;
+      for (it.seek(prefix); it.isValid(); it.next()) {
         byte[] k = it.key();
         byte[] v = it.value();
         entries.add(new KeyDigest(ByteString.copyFrom(k, SEGMENT_PREFIX_BYTES, k.length - SEGMENT_PREFIX_BYTES),
@@ -743,18 +773,18 @@ public final class Store implements AutoCloseable {
       int maxBytes, int maxStates) {
     List<io.latticekv.core.transport.PeerMessage.KeyState> states = new ArrayList<>();
     long bytes = 0;
-    try (RocksIterator it = db.newIterator(data)) {
-      for (int i = 0; i < segments.length; i++) {
-        byte[] prefix = segmentPrefix(segments[i]);
+    for (int i = 0; i < segments.length; i++) {
+      try (SegmentIterator scan = new SegmentIterator(segments[i])) {
+        RocksIterator it = scan.it;
         if (i == 0 && !resumeAfter.isEmpty()) {
           it.seek(dataKey(resumeAfter));
           if (it.isValid() && java.util.Arrays.equals(it.key(), dataKey(resumeAfter))) {
             it.next();
           }
         } else {
-          it.seek(prefix);
+          it.seek(segmentPrefix(segments[i]));
         }
-        for (; it.isValid() && StoreMeta.startsWith(it.key(), prefix); it.next()) {
+        for (; it.isValid(); it.next()) {
           ByteString key = keyOf(it.key());
           if ((bytes >= maxBytes || states.size() >= maxStates) && !states.isEmpty()) {
             return new io.latticekv.core.cluster.Replica.StreamChunk(states, bytes, false, i,
@@ -771,6 +801,31 @@ public final class Store implements AutoCloseable {
       }
     }
     return new io.latticekv.core.cluster.Replica.StreamChunk(states, bytes, true, segments.length, ByteString.EMPTY);
+  }
+
+  /**
+   * An iterator over the stored keys of one segment alone, bounded above by the next segment's
+   * prefix. RocksDB keeps a deleted key's tombstone until compaction reaches it, and an unbounded
+   * seek steps over every tombstone up to the next live key: in a store that dropped most of its
+   * keys (a discard, a mass delete) each seek would walk the rest of the keyspace.
+   */
+  private final class SegmentIterator implements AutoCloseable {
+    private final Slice upper;
+    private final ReadOptions options;
+    final RocksIterator it;
+
+    SegmentIterator(int segment) {
+      upper = new Slice(segmentPrefix(segment + 1));
+      options = new ReadOptions().setIterateUpperBound(upper);
+      it = db.newIterator(data, options);
+    }
+
+    @Override
+    public void close() {
+      it.close();
+      options.close();
+      upper.close();
+    }
   }
 
   /**
@@ -808,6 +863,11 @@ public final class Store implements AutoCloseable {
   /** One step of the lifecycle sweep: see {@link KeySweep#step}. */
   public SweepStep sweep(byte[] from, int maxKeys, List<NodeId> retire) {
     return whileOpen(() -> KeySweep.step(this, from, maxKeys, retire, Math.max(0, epoch)));
+  }
+
+  /** The RocksDB instance, for tests in this package that read its counters. */
+  RocksDB rocks() {
+    return db;
   }
 
   /** An iterator over the stored keys (with their segment prefix), for a sweep. */
