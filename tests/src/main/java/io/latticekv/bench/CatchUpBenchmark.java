@@ -138,6 +138,12 @@ public final class CatchUpBenchmark {
         + "anti-entropy from the full node); its increments/s %,.0f before, %,.0f during (the first 3 s at most; %.0f %%)%n",
         RATE_MB, keys, seconds, keys / seconds, bytes / seconds / 1e6, bytes, before, whileCatchingUp,
         100 * whileCatchingUp / before);
+    System.out.printf("  the new node stored %,d keys as they came (%,d table files ingested), merged the rest%n",
+        b.store().keysStoredAsStreamed(), b.store().tablesIngested());
+    if (Boolean.getBoolean("catchup.debug")) {
+      a.cluster().status().node().exchanges().forEach(o -> System.out.println("  a: " + o));
+      b.cluster().status().node().exchanges().forEach(o -> System.out.println("  b: " + o));
+    }
     b.close();
     a.close();
   }

@@ -17,6 +17,7 @@ import io.latticekv.core.transport.PeerMessage.AeSegments;
 import io.latticekv.core.transport.PeerMessage.AeSegmentsReply;
 import io.latticekv.core.transport.PeerMessage.AeStates;
 import io.latticekv.core.transport.PeerMessage.AeStream;
+import io.latticekv.core.transport.PeerMessage.StoredState;
 import io.latticekv.core.transport.PeerMessage.KeyState;
 import io.latticekv.core.transport.Transport;
 import io.latticekv.core.util.RateLimitedLog;
@@ -511,10 +512,14 @@ public final class AntiEntropy {
     }
     long[] ours = replica.tree().level(m.level());
     List<Integer> differing = new ArrayList<>();
+    int emptyHere = 0;
+    int emptyThere = 0;
     for (int i = 0; i < m.indexes().length; i++) {
       int index = m.indexes()[i];
       if (ours[index] != m.hashes()[i]) {
         differing.add(index);
+        emptyHere += ours[index] == 0 ? 1 : 0;
+        emptyThere += m.hashes()[i] == 0 ? 1 : 0;
       }
     }
     if (differing.isEmpty()) {
@@ -531,6 +536,14 @@ public final class AntiEntropy {
       // Most of the tree differs (a node that joined empty, or was away long): fetch whole
       // segments, as a sequential read, instead of comparing key lists first.
       current.streaming = 2L * differing.size() > replica.tree().segments();
+      if (current.streaming && 2L * emptyThere > differing.size() && emptyThere > emptyHere) {
+        // The peer holds nothing in most of them: it is the one catching up, and streams from
+        // this node in its own exchanges. Streaming back, or pushing, would only send it
+        // its own few keys again and have this node merge what it already holds.
+        finish(false, false, 0, "the peer holds nothing in " + emptyThere + " of the " + differing.size()
+            + " differing segments: it catches up from this node");
+        return;
+      }
       if (current.streaming) {
         current.phase = Phase.STREAM;
         requestStream();
@@ -710,7 +723,7 @@ public final class AntiEntropy {
     int n = Math.min(STREAM_SEGMENTS_PER_REQUEST, x.queue.length - x.next);
     x.inFlight = Arrays.copyOfRange(x.queue, x.next, x.next + n);
     x.requestOutstanding = true;
-    send(new AeStream(self, x.id, x.inFlight, x.resumeAfter));
+    send(new AeStream(self, x.id, x.inFlight, x.resumeAfter, true));
   }
 
   private void onStreamed(AeStates m) {
@@ -721,7 +734,7 @@ public final class AntiEntropy {
     long now = clock.millis();
     x.requestOutstanding = false;
     x.lastActivity = now;
-    if (m.retryAfterMs() > 0 && m.states().isEmpty()) {
+    if (m.retryAfterMs() > 0 && m.empty()) {
       x.retryAt = now + Math.min(m.retryAfterMs(), RETRY_MAX_MS); // the peer's budget is spent
       return;
     }
@@ -739,10 +752,13 @@ public final class AntiEntropy {
     }
     x.mergesPending++;
     List<KeyState> states = m.states();
+    List<StoredState> stored = m.stored();
+    int received = states.size() + stored.size();
     // The bytes as the responder counted them: only this node's budget and progress rely on them.
     long bytes = m.streamBytes();
     inbound.spend(bytes);
-    storage.run(() -> count(replica.mergeAll(states)), (changed, failure) -> {
+    storage.run(() -> (stored.isEmpty() ? 0 : count(replica.mergeStored(stored)))
+        + (states.isEmpty() ? 0 : count(replica.mergeAll(states))), (changed, failure) -> {
       x.mergesPending--;
       if (current != x) {
         return;
@@ -754,7 +770,7 @@ public final class AntiEntropy {
       x.lastActivity = clock.millis();
       x.repaired += changed;
       keysRepaired += changed;
-      x.keysIn += states.size();
+      x.keysIn += received;
       x.bytesIn += bytes;
       requestStream();
     });
@@ -779,7 +795,7 @@ public final class AntiEntropy {
     long wait = outbound.msUntil(STREAM_CHUNK_MIN, now);
     if (wait > 0) {
       reply(m.from(), new AeStates(self, m.exchange(), List.of(), false, true, 0, m.resumeAfter(),
-          (int) Math.max(1, Math.min(wait, RETRY_MAX_MS)), 0));
+          (int) Math.max(1, Math.min(wait, RETRY_MAX_MS)), 0, List.of()));
       return;
     }
     int maxBytes = (int) Math.min(config.bytesPerMessageMax(), outbound.available(now));
@@ -793,10 +809,25 @@ public final class AntiEntropy {
       }
       outbound.spend(chunk.bytes());
       statesSent += chunk.states().size();
-      reply(m.from(), new AeStates(self, m.exchange(), chunk.states(), false, !chunk.done(),
+      // Stored states pass through undecoded; a peer that did not ask for them gets decoded ones.
+      List<KeyState> decoded = m.stored() ? List.of() : decode(chunk.states());
+      reply(m.from(), new AeStates(self, m.exchange(), decoded, false, !chunk.done(),
           chunk.done() ? 0 : chunk.resumeIndex(), chunk.done() ? ByteString.EMPTY : chunk.resumeAfter(), 0,
-          chunk.bytes()));
+          chunk.bytes(), m.stored() ? chunk.states() : List.of()));
     });
+  }
+
+  private static List<KeyState> decode(List<StoredState> stored) {
+    List<KeyState> states = new ArrayList<>(stored.size());
+    for (StoredState st : stored) {
+      try {
+        states.add(new KeyState(st.key(), io.latticekv.core.crdt.CrdtCodec.decode(st.value().toByteArray())));
+      } catch (io.latticekv.core.crdt.CrdtDecodeException e) {
+        log.error("catch-up: stored value of key {} is damaged: {}", io.latticekv.core.storage.Store.printable(st.key()),
+            e.getMessage());
+      }
+    }
+    return states;
   }
 
   /** The exchange under way, when it found differing segments; null otherwise. */

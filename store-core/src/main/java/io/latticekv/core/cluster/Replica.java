@@ -8,6 +8,7 @@ import io.latticekv.core.storage.Store;
 import io.latticekv.core.merkle.KeyDigest;
 import io.latticekv.core.merkle.MerkleTree;
 import io.latticekv.core.transport.PeerMessage.KeyState;
+import io.latticekv.core.transport.PeerMessage.StoredState;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
@@ -30,17 +31,46 @@ public interface Replica {
   List<KeyDigest> segmentEntries(int segment);
 
   /**
-   * A catch-up's read: the full states of {@code segments}, in order, each sorted by key, starting
-   * after {@code resumeAfter} (empty: from the start) in the first, until about {@code maxBytes}
-   * of states or {@code maxStates} of them (at least one state when there is one).
+   * A catch-up's read: the full states of {@code segments} as stored, in order, each sorted by
+   * key, starting after {@code resumeAfter} (empty: from the start) in the first, until about
+   * {@code maxBytes} of states or {@code maxStates} of them (at least one state when there is one).
    */
   StreamChunk streamStates(int[] segments, ByteString resumeAfter, int maxBytes, int maxStates);
 
   /**
-   * What {@link #streamStates} read: the states, and where the next read resumes — the index in
-   * the segments asked and the last key sent in it — or {@code done} when every segment was read whole.
+   * What {@link #streamStates} read: the stored states, and where the next read resumes — the
+   * index in the segments asked and the last key sent in it — or {@code done} when every segment
+   * was read whole.
    */
-  record StreamChunk(List<KeyState> states, long bytes, boolean done, int resumeIndex, ByteString resumeAfter) {}
+  record StreamChunk(List<StoredState> states, long bytes, boolean done, int resumeIndex, ByteString resumeAfter) {}
+
+  /**
+   * Joins streamed states, as stored by a peer (untrusted: each is decoded and checked), as {@link
+   * #mergeAll} does; a replica may store those of keys it holds nothing of as they are, without a
+   * merge. Element i says whether the i-th changed the replica; one that does not decode or is
+   * refused counts as no change.
+   */
+  default boolean[] mergeStored(List<StoredState> stored) {
+    List<KeyState> states = new java.util.ArrayList<>(stored.size());
+    int[] at = new int[stored.size()];
+    java.util.Arrays.fill(at, -1);
+    for (int i = 0; i < stored.size(); i++) {
+      StoredState st = stored.get(i);
+      try {
+        states.add(new KeyState(st.key(), io.latticekv.core.crdt.CrdtCodec.decode(st.value().toByteArray())));
+        at[i] = states.size() - 1;
+      } catch (io.latticekv.core.crdt.CrdtDecodeException e) {
+        org.slf4j.LoggerFactory.getLogger(Replica.class).warn("a streamed state of {} does not decode: {}",
+            io.latticekv.core.storage.Store.printable(st.key()), e.getMessage());
+      }
+    }
+    boolean[] merged = mergeAll(states);
+    boolean[] changed = new boolean[stored.size()];
+    for (int i = 0; i < changed.length; i++) {
+      changed[i] = at[i] >= 0 && merged[at[i]];
+    }
+    return changed;
+  }
 
   Optional<Crdt<?>> get(ByteString key);
 

@@ -46,6 +46,11 @@ public final class StoreReplica implements Replica {
   }
 
   @Override
+  public boolean[] mergeStored(List<io.latticekv.core.transport.PeerMessage.StoredState> stored) {
+    return store.mergeStored(stored);
+  }
+
+  @Override
   public Optional<Crdt<?>> get(ByteString key) {
     return store.get(key).map(state -> (Crdt<?>) state);
   }

@@ -16,10 +16,12 @@ import io.latticekv.core.crdt.TypeMismatch;
 import io.latticekv.core.merkle.Hashing;
 import io.latticekv.core.merkle.KeyDigest;
 import io.latticekv.core.merkle.MerkleTree;
+import io.latticekv.core.transport.PeerMessage.StoredState;
 import io.latticekv.core.util.RateLimitedLog;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -188,6 +190,7 @@ public final class Store implements AutoCloseable {
       throw e;
     }
     this.tree = new MerkleTree(metadata.segmentBits(options.segmentBits()));
+    removeLeftoverTables();
     buildTree();
     this.groupCommitter = options.sync() == SyncPolicy.BATCH ? new GroupCommitter(db) : null;
     this.stripes = new ReentrantLock[options.lockStripes()];
@@ -771,7 +774,7 @@ public final class Store implements AutoCloseable {
 
   private io.latticekv.core.cluster.Replica.StreamChunk streamStatesOpen(int[] segments, ByteString resumeAfter,
       int maxBytes, int maxStates) {
-    List<io.latticekv.core.transport.PeerMessage.KeyState> states = new ArrayList<>();
+    List<StoredState> states = new ArrayList<>();
     long bytes = 0;
     for (int i = 0; i < segments.length; i++) {
       try (SegmentIterator scan = new SegmentIterator(segments[i])) {
@@ -791,12 +794,8 @@ public final class Store implements AutoCloseable {
                 lastKeyIn(states, segments[i]));
           }
           byte[] v = it.value();
-          try {
-            states.add(new io.latticekv.core.transport.PeerMessage.KeyState(key, CrdtCodec.decode(v)));
-            bytes += v.length + key.size();
-          } catch (CrdtDecodeException e) {
-            log.error("catch-up: stored value of key {} is damaged: {}", printable(key), e.getMessage());
-          }
+          states.add(new StoredState(key, com.google.protobuf.UnsafeByteOperations.unsafeWrap(v))); // v is ours alone
+          bytes += v.length + key.size();
         }
       }
     }
@@ -832,7 +831,7 @@ public final class Store implements AutoCloseable {
    * Where a stream cut inside segment {@code segment} resumes: after the last state sent from that
    * segment, or from its start when none was.
    */
-  private ByteString lastKeyIn(List<io.latticekv.core.transport.PeerMessage.KeyState> states, int segment) {
+  private ByteString lastKeyIn(List<StoredState> states, int segment) {
     ByteString last = states.get(states.size() - 1).key();
     return tree.segmentOf(Hashing.keyHash(last)) == segment ? last : ByteString.EMPTY;
   }
@@ -863,6 +862,135 @@ public final class Store implements AutoCloseable {
   /** One step of the lifecycle sweep: see {@link KeySweep#step}. */
   public SweepStep sweep(byte[] from, int maxKeys, List<NodeId> retire) {
     return whileOpen(() -> KeySweep.step(this, from, maxKeys, retire, Math.max(0, epoch)));
+  }
+
+  // ---------------------------------------------------------------- catch-up streams
+
+  /** Where table files of streamed states wait to be ingested; emptied at open. */
+  private Path ingestDirectory() {
+    return options.directory().resolve("ingest");
+  }
+
+  /**
+   * Joins states a peer streamed as it stores them ({@link io.latticekv.core.cluster.Replica#mergeStored}):
+   * those of keys this store holds nothing of are stored as they came ({@link StreamedLoad}).
+   */
+  public boolean[] mergeStored(List<StoredState> stored) {
+    return whileOpen(() -> StreamedLoad.merge(this, stored));
+  }
+
+  /**
+   * Stores each of {@code absent} (sorted by stored key, distinct, checked) as it came if its key
+   * holds nothing here, under the keys' locks, so that no write slips between the check and the
+   * store; returns those whose key did hold something (for the caller to merge).
+   */
+  List<StreamedLoad.Candidate> storeAbsent(List<StreamedLoad.Candidate> absent) {
+    if (absent.isEmpty()) {
+      return List.of();
+    }
+    List<Write> keys = new ArrayList<>(absent.size());
+    absent.forEach(c -> keys.add(new Write(c.key(), null, Origin.PEER)));
+    ReentrantLock[] locks = stripesOf(keys);
+    for (ReentrantLock lock : locks) {
+      lock.lock();
+    }
+    try {
+      List<StreamedLoad.Candidate> held = new ArrayList<>();
+      List<StreamedLoad.Candidate> free = new ArrayList<>(absent.size());
+      for (StreamedLoad.Candidate c : absent) {
+        boolean mayExist = cache.getIfPresent(c.key()) != null || db.keyMayExist(data, c.dataKey(), null);
+        if (mayExist && (cache.getIfPresent(c.key()) != null || db.get(data, c.dataKey()) != null)) {
+          held.add(c);
+        } else {
+          free.add(c);
+        }
+      }
+      if (free.size() >= StreamedLoad.INGEST_KEYS_MIN) {
+        ingest(free);
+      } else if (!free.isEmpty()) {
+        try (WriteBatch batch = new WriteBatch()) {
+          for (StreamedLoad.Candidate c : free) {
+            batch.put(data, c.dataKey(), c.value());
+          }
+          db.write(writeOptions, batch);
+        }
+        rocksDbWrites.increment();
+      }
+      for (StreamedLoad.Candidate c : free) {
+        tree.update(Hashing.keyHash(c.key()), 0, entryHash(c.key(), c.value()));
+      }
+      keysStoredAsStreamed.add(free.size());
+      return held;
+    } catch (RocksDBException e) {
+      throw new StorageException("storing " + absent.size() + " streamed states failed: " + e.getMessage(), e);
+    } finally {
+      for (int i = locks.length - 1; i >= 0; i--) {
+        locks[i].unlock();
+      }
+    }
+  }
+
+  /** Table files a crash left before their ingestion: their states come again with the next exchange. */
+  private void removeLeftoverTables() {
+    Path dir = ingestDirectory();
+    if (!Files.isDirectory(dir)) {
+      return;
+    }
+    try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+      files.forEach(StreamedLoad::deleteQuietly);
+    } catch (IOException e) {
+      log.warn("cannot list {} to remove leftover table files: {}", dir, e.getMessage());
+    }
+  }
+
+  private void ingest(List<StreamedLoad.Candidate> free) throws RocksDBException {
+    Path file;
+    try (org.rocksdb.Options tableOptions = new org.rocksdb.Options(dbOptions, cfOptions)) {
+      file = StreamedLoad.writeTable(ingestDirectory(), tableOptions, free);
+    }
+    // Moved, not copied (a hard link); a memtable holding keys of the file's range is flushed first.
+    try (org.rocksdb.IngestExternalFileOptions ingest = new org.rocksdb.IngestExternalFileOptions()
+        .setMoveFiles(true)) {
+      db.ingestExternalFile(data, List.of(file.toString()), ingest);
+      tablesIngested.increment();
+    } finally {
+      StreamedLoad.deleteQuietly(file);
+    }
+  }
+
+  /** Keys a catch-up stored as they came, without a merge (they were new here). */
+  public long keysStoredAsStreamed() {
+    return keysStoredAsStreamed.sum();
+  }
+
+  /** Table files of streamed states ingested. */
+  public long tablesIngested() {
+    return tablesIngested.sum();
+  }
+
+  private final java.util.concurrent.atomic.LongAdder keysStoredAsStreamed = new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder tablesIngested = new java.util.concurrent.atomic.LongAdder();
+
+  byte[] dataKeyOf(ByteString key) {
+    return dataKey(key);
+  }
+
+  int valueBytesMax() {
+    return options.valueBytesMax();
+  }
+
+  StatePolicy policy() {
+    return options.policy();
+  }
+
+  long nowMillis() {
+    return options.clock().millis();
+  }
+
+  /** A streamed state that does not decode: counted and logged as a refused peer state. */
+  void refusedStreamedState(ByteString key, String reason, String detail) {
+    peerStatesRefused.computeIfAbsent(reason, r -> new java.util.concurrent.atomic.LongAdder()).increment();
+    refusals.warn(reason, "refused a peer's state of {} ({}): {}", printable(key), reason, detail);
   }
 
   /** The RocksDB instance, for tests in this package that read its counters. */

@@ -226,17 +226,29 @@ public sealed interface PeerMessage {
   record KeyState(ByteString key, Crdt<?> state) {}
 
   /**
+   * A key's state as a replica stores it (an encoded {@code CrdtValue}): what a catch-up stream
+   * carries, so that the responder need not decode it nor the receiver merge it when it holds
+   * nothing of the key. Not trusted: the receiver decodes and checks it before storing it.
+   */
+  record StoredState(ByteString key, ByteString value) {}
+
+  /**
    * Full states: the answer to a fetch, or (with {@code push}) states for the receiver to merge. A
    * {@code partial} answer left keys out (its byte budget): the exchange did not cover them.
    */
   record AeStates(NodeId from, long exchange, List<KeyState> states, boolean push, boolean partial, int resumeIndex,
-      ByteString resumeAfter, int retryAfterMs, long streamBytes) implements PeerMessage {
+      ByteString resumeAfter, int retryAfterMs, long streamBytes, List<StoredState> stored) implements PeerMessage {
     public AeStates(NodeId from, long exchange, List<KeyState> states, boolean push) {
       this(from, exchange, states, push, false);
     }
 
     public AeStates(NodeId from, long exchange, List<KeyState> states, boolean push, boolean partial) {
-      this(from, exchange, states, push, partial, 0, ByteString.EMPTY, 0, 0);
+      this(from, exchange, states, push, partial, 0, ByteString.EMPTY, 0, 0, List.of());
+    }
+
+    /** Whether the answer carries no state at all. */
+    public boolean empty() {
+      return states.isEmpty() && stored.isEmpty();
     }
 
     public Kind kind() {
@@ -248,7 +260,8 @@ public sealed interface PeerMessage {
    * Catch-up: the full states of {@code segments}, in order, from after {@code resumeAfter} in the
    * first; answered with {@link AeStates} saying where to resume.
    */
-  record AeStream(NodeId from, long exchange, int[] segments, ByteString resumeAfter) implements PeerMessage {
+  record AeStream(NodeId from, long exchange, int[] segments, ByteString resumeAfter, boolean stored)
+      implements PeerMessage {
     public Kind kind() {
       return Kind.AE_STREAM;
     }

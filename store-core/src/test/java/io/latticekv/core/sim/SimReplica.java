@@ -94,7 +94,7 @@ public class SimReplica implements Replica {
 
   @Override
   public StreamChunk streamStates(int[] segments, ByteString resumeAfter, int maxBytes, int maxStates) {
-    List<KeyState> out = new ArrayList<>();
+    List<io.latticekv.core.transport.PeerMessage.StoredState> out = new ArrayList<>();
     long bytes = 0;
     java.util.Comparator<ByteString> order = ByteString.unsignedLexicographicalComparator();
     for (int i = 0; i < segments.length; i++) {
@@ -107,8 +107,9 @@ public class SimReplica implements Replica {
         if ((bytes >= maxBytes || out.size() >= maxStates) && !out.isEmpty()) {
           return new StreamChunk(out, bytes, false, i, last);
         }
-        out.add(new KeyState(e.getKey(), e.getValue()));
-        bytes += e.getValue().encode().length + e.getKey().size();
+        byte[] encoded = e.getValue().encode();
+        out.add(new io.latticekv.core.transport.PeerMessage.StoredState(e.getKey(), ByteString.copyFrom(encoded)));
+        bytes += encoded.length + e.getKey().size();
         last = e.getKey();
       }
     }

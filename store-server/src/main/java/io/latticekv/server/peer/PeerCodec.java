@@ -159,13 +159,17 @@ public final class PeerCodec {
         for (PeerMessage.KeyState ks : m.states()) {
           b.addStates(io.latticekv.proto.KeyState.newBuilder().setKey(ks.key()).setState(CrdtCodec.toProto(ks.state())));
         }
+        for (PeerMessage.StoredState st : m.stored()) {
+          b.addStored(io.latticekv.proto.StoredState.newBuilder().setKey(st.key()).setValue(st.value()));
+        }
         yield PeerFrame.newBuilder().setAeStates(b.setPartial(m.partial()).setResumeIndex(m.resumeIndex())
             .setResumeAfter(m.resumeAfter()).setRetryAfterMs(m.retryAfterMs()).setStreamBytes(m.streamBytes()));
       }
       case AE_STREAM -> {
         var m = (PeerMessage.AeStream) message;
         yield PeerFrame.newBuilder().setAeStream(io.latticekv.proto.AeStream.newBuilder().setFrom(m.from().toBytes())
-            .setExchange(m.exchange()).addAllSegments(ints(m.segments())).setResumeAfter(m.resumeAfter()));
+            .setExchange(m.exchange()).addAllSegments(ints(m.segments())).setResumeAfter(m.resumeAfter())
+            .setStored(m.stored()));
       }
     };
     if (stamped instanceof PeerMessage.Stamped s) {
@@ -244,7 +248,8 @@ public final class PeerCodec {
         case AE_FETCH -> d.aeFetch(frame.getAeFetch());
         case AE_STATES -> d.aeStates(frame.getAeStates());
         case AE_STREAM -> new PeerMessage.AeStream(id(frame.getAeStream().getFrom()), frame.getAeStream().getExchange(),
-            d.ints(frame.getAeStream().getSegmentsList()), d.resumeKey(frame.getAeStream().getResumeAfter()));
+            d.ints(frame.getAeStream().getSegmentsList()), d.resumeKey(frame.getAeStream().getResumeAfter()),
+            frame.getAeStream().getStored());
         case HELLO, WELCOME, REFUSED, BODY_NOT_SET -> throw new BadFrame("unexpected peer frame " + frame.getBodyCase());
       };
     } catch (CrdtDecodeException e) {
@@ -366,8 +371,18 @@ public final class PeerCodec {
       for (io.latticekv.proto.KeyState ks : list(m.getStatesList(), limits.listMax())) {
         states.add(new PeerMessage.KeyState(key(ks.getKey()), CrdtCodec.fromProto(ks.getState())));
       }
+      if (m.getStatesCount() + m.getStoredCount() > limits.listMax()) {
+        throw new CrdtDecodeException(m.getStatesCount() + m.getStoredCount() + " states in one answer, over the limit of "
+            + limits.listMax());
+      }
+      List<PeerMessage.StoredState> stored = new ArrayList<>(m.getStoredCount());
+      for (io.latticekv.proto.StoredState st : m.getStoredList()) {
+        // Only the key is checked here; the value is decoded and checked where it is stored.
+        stored.add(new PeerMessage.StoredState(key(st.getKey()), st.getValue()));
+      }
       return new PeerMessage.AeStates(id(m.getFrom()), m.getExchange(), states, m.getPush(), m.getPartial(),
-          m.getResumeIndex(), resumeKey(m.getResumeAfter()), m.getRetryAfterMs(), Math.max(0, m.getStreamBytes()));
+          m.getResumeIndex(), resumeKey(m.getResumeAfter()), m.getRetryAfterMs(), Math.max(0, m.getStreamBytes()),
+          stored);
     }
 
     /** A stream's resume point: empty (from the start) or a key within the key limit. */
