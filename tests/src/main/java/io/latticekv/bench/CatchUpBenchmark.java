@@ -96,6 +96,140 @@ public final class CatchUpBenchmark {
     }
   }
 
+  /**
+   * {@code -Dcatchup.core=N}: the new node runs in a process of its own pinned to core N (taskset),
+   * so that its work does not take the serving node's CPU; run the benchmark itself pinned to the
+   * other cores (bench/catch-up does, on a machine with two cores or more). Unset: in this JVM.
+   */
+  private static final String NEW_NODE_CORE = System.getProperty("catchup.core", "");
+
+  /** The node that joins empty: in this JVM, or a process of its own. */
+  private interface Joiner extends AutoCloseable {
+    long root() throws Exception;
+
+    long keys() throws Exception;
+
+    String stored();
+
+    @Override
+    void close() throws Exception;
+  }
+
+  private static Joiner join(Path dir, String seed) throws Exception {
+    if (NEW_NODE_CORE.isEmpty()) {
+      LatticeNode b = new LatticeNode(StoreOptions.defaults(dir, SyncPolicy.NONE),
+          new InetSocketAddress("127.0.0.1", 0), Limits.DEFAULTS, 1, 2, settings(List.of(seed)));
+      return new Joiner() {
+        public long root() {
+          return b.cluster().tree().root();
+        }
+
+        public long keys() {
+          return b.store().estimatedKeyCount();
+        }
+
+        public String stored() {
+          return String.format("%,d keys stored as they came (%,d table files ingested)", b.store().keysStoredAsStreamed(),
+              b.store().tablesIngested());
+        }
+
+        public void close() {
+          b.close();
+        }
+      };
+    }
+    int clientPort = freePort();
+    int peerPort = freePort();
+    List<String> command = List.of("taskset", "-c", NEW_NODE_CORE, Path.of(System.getProperty("java.home"), "bin", "java")
+        .toString(), "-Xmx4g", "-Dlattice.log.level=WARN", "-cp", System.getProperty("java.class.path"),
+        "io.latticekv.server.cli.Lattice", "server", "--dir", dir.toString(), "--listen", "127.0.0.1:" + clientPort,
+        "--peer-listen", "127.0.0.1:" + peerPort, "--seeds", seed, "--cluster", "bench", "--sync", "none",
+        "--ae-rate-mb", Long.toString(RATE_MB));
+    Process process = new ProcessBuilder(command).inheritIO().start();
+    LatticeClient client = connect(clientPort, process);
+    return new Joiner() {
+      public long root() {
+        return Long.parseUnsignedLong(client.status().getMerkleRoot(), 16);
+      }
+
+      public long keys() {
+        return client.status().getKeysEstimated();
+      }
+
+      public String stored() {
+        return "(a process of its own on core " + NEW_NODE_CORE + ")";
+      }
+
+      public void close() throws Exception {
+        client.close();
+        process.destroy();
+        if (!process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+          process.destroyForcibly().waitFor();
+        }
+      }
+    };
+  }
+
+  /**
+   * The parts of the other bootstrap issue 15 names, measured on the full node's directory: the
+   * bytes a copy of its files (a RocksDB checkpoint) would move, and how long a node takes to open
+   * such a copy (RocksDB's open and the Merkle tree rebuilt from every key). A checkpoint itself is
+   * hard links (no time to speak of); the transfer is estimated at the catch-up rate.
+   */
+  private static void checkpointEstimate(Path full) throws Exception {
+    Path copy = full.resolveSibling("copy");
+    long bytes = 0;
+    try (var paths = Files.walk(full)) {
+      for (Path p : (Iterable<Path>) paths::iterator) {
+        Path target = copy.resolve(full.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(target);
+        } else {
+          Files.copy(p, target);
+          bytes += Files.size(p);
+        }
+      }
+    }
+    long start = System.nanoTime();
+    try (Store store = Store.open(StoreOptions.defaults(copy, SyncPolicy.NONE))) {
+      double open = (System.nanoTime() - start) / 1e9;
+      System.out.printf("  a checkpoint bootstrap instead: %,d bytes of files (%.1f s at %d MB/s), opened with its "
+          + "Merkle tree rebuilt in %.1f s: about %.1f s in all%n", bytes, bytes / (RATE_MB * 1e6), RATE_MB, open,
+          bytes / (RATE_MB * 1e6) + open);
+    }
+  }
+
+  /** Waits (at most a minute) for the store's flushes and compactions: a throughput measured beside them says little. */
+  private static void settle(Store store) {
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (store.backgroundWorkPending() && System.nanoTime() < deadline) {
+      LockSupport.parkNanos(100_000_000);
+    }
+  }
+
+  private static LatticeClient connect(int port, Process process) throws Exception {
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (true) {
+      LatticeClient client = LatticeClient.builder().addresses("127.0.0.1:" + port).build();
+      try {
+        client.status();
+        return client;
+      } catch (RuntimeException notYet) {
+        client.close();
+        if (System.nanoTime() > deadline || !process.isAlive()) {
+          throw new IllegalStateException("the new node did not start", notYet);
+        }
+        LockSupport.parkNanos(100_000_000);
+      }
+    }
+  }
+
+  private static int freePort() throws java.io.IOException {
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+
   static void run(long keys) throws Exception {
     Path root = Files.createTempDirectory("catch-up");
     LatticeNode a = new LatticeNode(StoreOptions.defaults(root.resolve("a"), SyncPolicy.NONE),
@@ -104,11 +238,12 @@ public final class CatchUpBenchmark {
     load(a.store(), keys);
     System.out.printf("catch-up %,d keys: loaded in %.1f s%n", keys, (System.nanoTime() - loadStart) / 1e9);
     int port = a.clientAddress().getPort();
+    throughput(port, 3_000); // warms the JIT up: the first seconds of a JVM say little
+    settle(a.store());
     double before = throughput(port, 5_000);
     long bytesBefore = a.status().getAntiEntropyBytesSent();
     long start = System.nanoTime();
-    LatticeNode b = new LatticeNode(StoreOptions.defaults(root.resolve("b"), SyncPolicy.NONE),
-        new InetSocketAddress("127.0.0.1", 0), Limits.DEFAULTS, 1, 2, settings(List.of(a.cluster().peerAddress())));
+    Joiner b = join(root.resolve("b"), a.cluster().peerAddress());
     AtomicBoolean caughtUp = new AtomicBoolean();
     CompletableFuture<Double> during = CompletableFuture.supplyAsync(() -> {
       try {
@@ -119,32 +254,36 @@ public final class CatchUpBenchmark {
     });
     long deadline = System.nanoTime() + 3_600_000_000_000L;
     long lastReport = System.nanoTime();
-    while (a.cluster().tree().root() != b.cluster().tree().root()) {
+    long poll = NEW_NODE_CORE.isEmpty() ? 5_000_000 : 50_000_000; // a status request per poll to a process
+    while (a.cluster().tree().root() != b.root()) {
       if (System.nanoTime() > deadline) {
         throw new IllegalStateException("no catch-up within an hour");
       }
       if (System.nanoTime() - lastReport > 10_000_000_000L) {
         lastReport = System.nanoTime();
-        System.out.printf("  ... %.0f s: %,d keys at the new node%n", (lastReport - start) / 1e9,
-            b.store().estimatedKeyCount());
+        System.out.printf("  ... %.0f s: %,d keys at the new node%n", (lastReport - start) / 1e9, b.keys());
       }
-      LockSupport.parkNanos(5_000_000);
+      LockSupport.parkNanos(poll);
     }
     caughtUp.set(true);
     double seconds = (System.nanoTime() - start) / 1e9;
     long bytes = a.status().getAntiEntropyBytesSent() - bytesBefore;
     double whileCatchingUp = during.get();
-    System.out.printf("[rate %d MB/s] catch-up %,d keys: identical roots after %.1f s: %,.0f keys/s, %.1f MB/s (%,d bytes of "
-        + "anti-entropy from the full node); its increments/s %,.0f before, %,.0f during (the first 3 s at most; %.0f %%)%n",
-        RATE_MB, keys, seconds, keys / seconds, bytes / seconds / 1e6, bytes, before, whileCatchingUp,
-        100 * whileCatchingUp / before);
-    System.out.printf("  the new node stored %,d keys as they came (%,d table files ingested), merged the rest%n",
-        b.store().keysStoredAsStreamed(), b.store().tablesIngested());
-    if (Boolean.getBoolean("catchup.debug")) {
-      a.cluster().status().node().exchanges().forEach(o -> System.out.println("  a: " + o));
-      b.cluster().status().node().exchanges().forEach(o -> System.out.println("  b: " + o));
-    }
+    settle(a.store());
+    double after = throughput(port, 5_000);
+    System.out.printf("[rate %d MB/s%s] catch-up %,d keys: identical roots after %.1f s: %,.0f keys/s, %.1f MB/s (%,d "
+        + "bytes of anti-entropy from the full node); its increments/s %,.0f before, %,.0f during (the first 3 s at "
+        + "most), %,.0f after: during / mean of before and after %.0f %%%n", RATE_MB,
+        NEW_NODE_CORE.isEmpty() ? "" : ", new node on core " + NEW_NODE_CORE, keys, seconds, keys / seconds,
+        bytes / seconds / 1e6, bytes, before, whileCatchingUp, after, 200 * whileCatchingUp / (before + after));
+    System.out.println("  the new node: " + b.stored());
     b.close();
     a.close();
+    if (Boolean.getBoolean("catchup.checkpoint")) {
+      checkpointEstimate(root.resolve("a"));
+    }
+    try (var paths = Files.walk(root)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+    }
   }
 }

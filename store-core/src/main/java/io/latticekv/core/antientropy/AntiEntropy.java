@@ -704,6 +704,9 @@ public final class AntiEntropy {
   private void requestStream() {
     Exchange x = current;
     long now = clock.millis();
+    if (x == null || x.phase != Phase.STREAM) {
+      return; // ended meanwhile (a merge that completed at once may have finished it)
+    }
     if (x.requestOutstanding || x.mergesPending >= STREAM_MERGES_MAX) {
       return;
     }

@@ -1031,6 +1031,18 @@ public final class Store implements AutoCloseable {
     }
   }
 
+  /** Whether RocksDB has flushes or compactions running or due: its background work on the stored keys. */
+  public boolean backgroundWorkPending() {
+    try {
+      return db.getLongProperty(data, "rocksdb.compaction-pending") > 0
+          || db.getLongProperty(data, "rocksdb.num-running-compactions") > 0
+          || db.getLongProperty(data, "rocksdb.num-running-flushes") > 0
+          || db.getLongProperty(data, "rocksdb.mem-table-flush-pending") > 0;
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot read RocksDB's background state: " + e.getMessage(), e);
+    }
+  }
+
   /** Bytes of the data in SST files and memtables (RocksDB's estimates). */
   public long diskBytes() {
     try {

@@ -100,6 +100,52 @@ class ExchangeTest {
   }
 
   /**
+   * A node that joined empty: the full side's exchange leaves the stream to it (streaming its few
+   * keys back would only have the full side merge what it holds); the empty side's exchange
+   * streams every segment and stores what it had nothing of as it came, in ingested tables.
+   */
+  @Test
+  void theEmptySideStreamsEverythingAndTheFullSideLeavesItTo() {
+    long[] now = {1_000};
+    try (Store full = Store.open(StoreOptions.defaults(dir.resolve("a"), SyncPolicy.NONE));
+        Store empty = Store.open(StoreOptions.defaults(dir.resolve("b"), SyncPolicy.NONE))) {
+      List<Store.Write> batch = new java.util.ArrayList<>();
+      for (int i = 0; i < 30_000; i++) {
+        batch.add(new Store.Write(k("key-" + i), new CrdtUpdate.CounterAdd(i + 1)));
+        if (batch.size() == 1_000) {
+          full.applyAll(batch);
+          batch.clear();
+        }
+      }
+      empty.apply(k("key-7"), new CrdtUpdate.CounterAdd(100)); // a key both hold: merged, not overwritten
+      AntiEntropy a = node("a", full, member(empty, "b"), now);
+      AntiEntropy b = node("b", empty, member(full, "a"), now);
+
+      a.start(member(empty, "b"), now[0]);
+      deliver(a, b);
+      AntiEntropy.Outcome fromFull = a.lastExchanges().get(0);
+      assertTrue(fromFull.detail().contains("catches up from this node"), fromFull.toString());
+      assertEquals(0, fromFull.keysPushed(), fromFull.toString());
+
+      b.start(member(full, "a"), now[0]);
+      for (int round = 0; round < 100 && !wire.isEmpty(); round++) {
+        deliver(a, b);
+      }
+      AntiEntropy.Outcome streamed = b.lastExchanges().get(0);
+      assertTrue(streamed.detail().startsWith("streamed 30000 keys"), streamed.toString());
+      assertTrue(full.tree().root() != empty.tree().root(), "key-7 differs still: b's own increments are not at a");
+      assertEquals(8 + 100, empty.get(k("key-7")).orElseThrow().counterValue());
+      assertEquals(30_000 - 1, empty.keysStoredAsStreamed(), "every key but key-7 was new at b");
+      assertTrue(empty.tablesIngested() >= 1);
+      assertEquals(12_346, empty.get(k("key-12345")).orElseThrow().counterValue());
+
+      a.start(member(empty, "b"), now[0]); // the last difference (key-7) goes the precise way
+      deliver(a, b);
+      assertEquals(full.tree().root(), empty.tree().root());
+    }
+  }
+
+  /**
    * Requests no correct peer sends are dropped before any work: an {@code AeHashes} at level
    * 2^31 - 1 held the protocol thread 11 s; an {@code AeSegments} repeating one segment 15 s.
    */

@@ -98,6 +98,11 @@ public final class NodeMetrics implements AutoCloseable {
       FunctionCounter.builder("lattice_peer_states_refused", store, st -> st.peerStatesRefused().getOrDefault(reason, 0L))
           .tag("reason", reason).description("states from peers refused by the state policy").register(registry);
     }
+    FunctionCounter.builder("lattice_catchup_keys_stored_whole", store, st -> st.keysStoredAsStreamed())
+        .description("keys a catch-up stream brought that were new here, stored as they came without a merge")
+        .register(registry);
+    FunctionCounter.builder("lattice_catchup_tables_ingested", store, st -> st.tablesIngested())
+        .description("table files of streamed states ingested into RocksDB").register(registry);
     gauge("lattice_epoch", "the cluster epoch this node is at (docs/lifecycle.md); -1 before it takes one",
         st -> st.getLifecycle().getEpoch());
     gauge("lattice_epoch_waiting_for", "participants the epoch waits for: not yet exchanged with at this epoch",
