@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Catch-up on real nodes (docs/gossip.md, "Catching up"): a node that was down while most of the
- * tree changed is current again within seconds; a node restored from a copy two epochs old discards it
+ * tree changed is current again within seconds (over TLS); a node restored from a copy two epochs old discards it
  * and catches up both ways; a catch-up keeps to its byte budget of states.
  */
 class CatchUpTest {
@@ -31,10 +31,11 @@ class CatchUpTest {
     return nodes.stream().allMatch(n -> n.cluster().tree().root() == root);
   }
 
+  /** Over TLS between peers (and logins for clients): the catch-up streams through it like any exchange. */
   @Test
   void aNodeDownFor100kWritesCatchesUp() throws Exception {
     try (TestCluster cluster = TestCluster.start(new TestCluster(dir, true,
-        new AntiEntropyConfig(200, 64, 1_000, 1 << 20, 2_000)), 3)) {
+        new AntiEntropyConfig(200, 64, 1_000, 1 << 20, 2_000)).secure(), 3)) {
       assertTrue(ClusterTest.await(() -> ClusterTest.allSee(cluster.nodes, 3), 15_000) >= 0);
       cluster.nodes.get(2).halt();
       try (LatticeClient c0 = cluster.client(0).build(); LatticeClient c1 = cluster.client(1).build()) {

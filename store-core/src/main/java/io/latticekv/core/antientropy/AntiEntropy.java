@@ -103,56 +103,18 @@ public final class AntiEntropy {
    * the answer is bounded by bytes anyway.
    */
   static final int STREAM_SEGMENTS_PER_REQUEST = 4_096;
+  /**
+   * Fewest differing segments (or half the tree, if smaller) for which the side that holds
+   * nothing in most of them streams them, and the other leaves it to: below, the precise path
+   * costs a few listing rounds at most (64 segments a round by default).
+   */
+  static final int STREAM_SEGMENTS_MIN = 256;
   /** Stream answers being merged at most while the next is asked for: one in the network, one on disk. */
   private static final int STREAM_MERGES_MAX = 2;
   /** A stream answer smaller than this waits for the budget instead: tiny answers cost more than they carry. */
   private static final int STREAM_CHUNK_MIN = 64 << 10;
   /** Longest a responder tells an initiator to wait for its budget. */
   private static final int RETRY_MAX_MS = 1_000;
-
-  /** A byte budget refilled at a rate, for catch-up streams (I/O-free: it reads the protocol clock). */
-  static final class Budget {
-    private final long rate;
-    private double tokens;
-    private long last;
-    private long spent;
-
-    Budget(long bytesPerSecond, long now) {
-      this.rate = bytesPerSecond;
-      this.tokens = bytesPerSecond;
-      this.last = now;
-    }
-
-    /** Bytes that may go now; {@link Long#MAX_VALUE} without a limit. */
-    long available(long now) {
-      if (rate == 0) {
-        return Long.MAX_VALUE;
-      }
-      tokens = Math.min(rate, tokens + (now - last) * rate / 1000.0); // at most a second's worth saved up
-      last = now;
-      return (long) Math.max(0, tokens);
-    }
-
-    void spend(long bytes) {
-      spent += bytes;
-      if (rate > 0) {
-        tokens -= bytes;
-      }
-    }
-
-    /** Bytes spent since start. */
-    long spent() {
-      return spent;
-    }
-
-    /** Milliseconds until {@code bytes} may go (0 without a limit). */
-    long msUntil(long bytes, long now) {
-      if (rate == 0 || available(now) >= bytes) {
-        return 0;
-      }
-      return (long) Math.ceil((bytes - tokens) * 1000.0 / rate);
-    }
-  }
 
   private final NodeId self;
   private final AntiEntropyConfig config;
@@ -167,6 +129,11 @@ public final class AntiEntropy {
   private Listener listener = Listener.NONE;
   /** What this node sends in answers to catch-up streams, and takes in from its own. */
   private final Budget outbound;
+  /**
+   * Peers that asked this node for a stream, and when last: they are catching up from it. At most
+   * one entry per member that sent a valid request; an entry leaves an exchange timeout later.
+   */
+  private final Map<NodeId, Long> streamingFromHere = new HashMap<>();
   private final Budget inbound;
 
   private long nextExchangeAt;
@@ -276,15 +243,35 @@ public final class AntiEntropy {
       }
       return;
     }
-    Member next = nextPrioritized(live);
+    List<Member> candidates = withoutPeersCatchingUpHere(live, now);
+    Member next = nextPrioritized(candidates);
     if (next != null) {
       start(next, now);
-    } else if (now >= nextExchangeAt && !live.isEmpty()) {
-      start(live.get(random.nextInt(live.size())), now);
+    } else if (now >= nextExchangeAt && !candidates.isEmpty()) {
+      start(candidates.get(random.nextInt(candidates.size())), now);
     }
     if (current != null) {
       nextExchangeAt = now + config.intervalMs();
     }
+  }
+
+  /**
+   * {@code live} without the peers that streamed from this node within an exchange timeout: they
+   * are catching up from it, and an exchange started from here would only find them behind and
+   * end (after the whole descent, 16,384 level-0 hashes a time at the default tree size).
+   */
+  private List<Member> withoutPeersCatchingUpHere(List<Member> live, long now) {
+    if (streamingFromHere.isEmpty()) {
+      return live;
+    }
+    streamingFromHere.values().removeIf(at -> now - at >= config.exchangeTimeoutMs());
+    List<Member> out = new ArrayList<>(live.size());
+    for (Member m : live) {
+      if (!streamingFromHere.containsKey(m.id())) {
+        out.add(m);
+      }
+    }
+    return out;
   }
 
   /** Exchanges with {@code peer} as soon as no other exchange runs: it came back after being cut off. */
@@ -533,15 +520,19 @@ public final class AntiEntropy {
       current.segmentsFound = differing.size();
       segmentsDifferent += differing.size();
       current.queue = differing.stream().mapToInt(Integer::intValue).toArray();
-      // Most of the tree differs (a node that joined empty, or was away long): fetch whole
-      // segments, as a sequential read, instead of comparing key lists first.
-      current.streaming = 2L * differing.size() > replica.tree().segments();
-      if (current.streaming && 2L * emptyThere > differing.size() && emptyThere > emptyHere) {
-        // The peer holds nothing in most of them: it is the one catching up, and streams from
-        // this node in its own exchanges. Streaming back, or pushing, would only send it
-        // its own few keys again and have this node merge what it already holds.
+      // Most of the tree differs (a node that joined empty, or was away long), or most of the
+      // many differing segments are empty here (the rest of a catch-up cut by its caps): fetch
+      // whole segments, as a sequential read, instead of comparing key lists first.
+      int segments = replica.tree().segments();
+      boolean many = differing.size() >= Math.min(STREAM_SEGMENTS_MIN, segments / 2);
+      current.streaming = 2L * differing.size() > segments || (many && 2L * emptyHere > differing.size());
+      if (many && 2L * emptyThere > differing.size() && emptyThere > emptyHere) {
+        // The peer holds nothing in most of them: it is the one catching up, and streams them
+        // from this node in its own exchanges. Streaming back, or pushing, would send it its own
+        // keys again and have this node merge what it already holds; what it holds that this
+        // node lacks comes once it is no longer the emptier side.
         finish(false, false, 0, "the peer holds nothing in " + emptyThere + " of the " + differing.size()
-            + " differing segments: it catches up from this node");
+            + " differing segments (this node in " + emptyHere + "): it catches up from this node");
         return;
       }
       if (current.streaming) {
@@ -795,6 +786,9 @@ public final class AntiEntropy {
       }
     }
     long now = clock.millis();
+    if (members.apply(m.from()) != null) {
+      streamingFromHere.put(m.from(), now);
+    }
     long wait = outbound.msUntil(STREAM_CHUNK_MIN, now);
     if (wait > 0) {
       reply(m.from(), new AeStates(self, m.exchange(), List.of(), false, true, 0, m.resumeAfter(),

@@ -85,7 +85,7 @@ public final class Store implements AutoCloseable {
   private static final byte[] CF_DATA = "data".getBytes(StandardCharsets.UTF_8);
   private static final byte[] CF_META = "meta".getBytes(StandardCharsets.UTF_8);
   /** Every data key starts with its Merkle segment, so a segment's keys are one prefix scan. */
-  private static final int SEGMENT_PREFIX_BYTES = 4;
+  static final int SEGMENT_PREFIX_BYTES = 4;
   /** Progress of the tree build at startup is logged every this many keys. */
   private static final long BUILD_LOG_EVERY = 500_000;
 
@@ -134,6 +134,7 @@ public final class Store implements AutoCloseable {
   private final java.util.concurrent.atomic.AtomicLong lifeSeq = new java.util.concurrent.atomic.AtomicLong();
 
   private final MerkleTree tree;
+  private final SegmentScans scans;
 
   private Store(StoreOptions options) {
     this.options = options;
@@ -190,7 +191,8 @@ public final class Store implements AutoCloseable {
       throw e;
     }
     this.tree = new MerkleTree(metadata.segmentBits(options.segmentBits()));
-    removeLeftoverTables();
+    this.scans = new SegmentScans(db, data, tree);
+    StreamedLoad.removeLeftovers(ingestDirectory());
     buildTree();
     this.groupCommitter = options.sync() == SyncPolicy.BATCH ? new GroupCommitter(db) : null;
     this.stripes = new ReentrantLock[options.lockStripes()];
@@ -428,7 +430,7 @@ public final class Store implements AutoCloseable {
     return out;
   }
 
-  private static byte[] segmentPrefix(int segment) {
+  static byte[] segmentPrefix(int segment) {
     return new byte[] {(byte) (segment >>> 24), (byte) (segment >>> 16), (byte) (segment >>> 8), (byte) segment};
   }
 
@@ -743,98 +745,19 @@ public final class Store implements AutoCloseable {
 
   /** Every key of {@code segment} with its state's digest, sorted by key bytes. */
   public List<KeyDigest> segmentEntries(int segment) {
-    return whileOpen(() -> segmentEntriesOpen(segment));
-  }
-
-  private List<KeyDigest> segmentEntriesOpen(int segment) {
-    List<KeyDigest> entries = new ArrayList<>();
-    byte[] prefix = segmentPrefix(segment);
-    try (SegmentIterator scan = new SegmentIterator(segment)) {
-      RocksIterator it = scan.it;
-      for (it.seek(prefix); it.isValid(); it.next()) {
-        byte[] k = it.key();
-        byte[] v = it.value();
-        entries.add(new KeyDigest(ByteString.copyFrom(k, SEGMENT_PREFIX_BYTES, k.length - SEGMENT_PREFIX_BYTES),
-            CrdtCodec.digest(v)));
-      }
-    }
-    return entries;
+    return whileOpen(() -> scans.segmentEntries(segment));
   }
 
   /**
    * The full states of {@code segments} in order, from after {@code resumeAfter} in the first,
    * until about {@code maxBytes} (see {@link io.latticekv.core.cluster.Replica#streamStates}): a
-   * sequential read, since a segment's keys are contiguous on disk. Values that do not decode are
-   * skipped and logged.
+   * sequential read, since a segment's keys are contiguous on disk. The values pass through undecoded.
    */
   public io.latticekv.core.cluster.Replica.StreamChunk streamStates(int[] segments, ByteString resumeAfter,
       int maxBytes, int maxStates) {
-    return whileOpen(() -> streamStatesOpen(segments, resumeAfter, maxBytes, maxStates));
+    return whileOpen(() -> scans.streamStates(segments, resumeAfter, maxBytes, maxStates));
   }
 
-  private io.latticekv.core.cluster.Replica.StreamChunk streamStatesOpen(int[] segments, ByteString resumeAfter,
-      int maxBytes, int maxStates) {
-    List<StoredState> states = new ArrayList<>();
-    long bytes = 0;
-    for (int i = 0; i < segments.length; i++) {
-      try (SegmentIterator scan = new SegmentIterator(segments[i])) {
-        RocksIterator it = scan.it;
-        if (i == 0 && !resumeAfter.isEmpty()) {
-          it.seek(dataKey(resumeAfter));
-          if (it.isValid() && java.util.Arrays.equals(it.key(), dataKey(resumeAfter))) {
-            it.next();
-          }
-        } else {
-          it.seek(segmentPrefix(segments[i]));
-        }
-        for (; it.isValid(); it.next()) {
-          ByteString key = keyOf(it.key());
-          if ((bytes >= maxBytes || states.size() >= maxStates) && !states.isEmpty()) {
-            return new io.latticekv.core.cluster.Replica.StreamChunk(states, bytes, false, i,
-                lastKeyIn(states, segments[i]));
-          }
-          byte[] v = it.value();
-          states.add(new StoredState(key, com.google.protobuf.UnsafeByteOperations.unsafeWrap(v))); // v is ours alone
-          bytes += v.length + key.size();
-        }
-      }
-    }
-    return new io.latticekv.core.cluster.Replica.StreamChunk(states, bytes, true, segments.length, ByteString.EMPTY);
-  }
-
-  /**
-   * An iterator over the stored keys of one segment alone, bounded above by the next segment's
-   * prefix. RocksDB keeps a deleted key's tombstone until compaction reaches it, and an unbounded
-   * seek steps over every tombstone up to the next live key: in a store that dropped most of its
-   * keys (a discard, a mass delete) each seek would walk the rest of the keyspace.
-   */
-  private final class SegmentIterator implements AutoCloseable {
-    private final Slice upper;
-    private final ReadOptions options;
-    final RocksIterator it;
-
-    SegmentIterator(int segment) {
-      upper = new Slice(segmentPrefix(segment + 1));
-      options = new ReadOptions().setIterateUpperBound(upper);
-      it = db.newIterator(data, options);
-    }
-
-    @Override
-    public void close() {
-      it.close();
-      options.close();
-      upper.close();
-    }
-  }
-
-  /**
-   * Where a stream cut inside segment {@code segment} resumes: after the last state sent from that
-   * segment, or from its start when none was.
-   */
-  private ByteString lastKeyIn(List<StoredState> states, int segment) {
-    ByteString last = states.get(states.size() - 1).key();
-    return tree.segmentOf(Hashing.keyHash(last)) == segment ? last : ByteString.EMPTY;
-  }
 
   /**
    * Builds the tree from every stored key. Runs during open, before the store takes writes, so no
@@ -930,32 +853,9 @@ public final class Store implements AutoCloseable {
     }
   }
 
-  /** Table files a crash left before their ingestion: their states come again with the next exchange. */
-  private void removeLeftoverTables() {
-    Path dir = ingestDirectory();
-    if (!Files.isDirectory(dir)) {
-      return;
-    }
-    try (java.util.stream.Stream<Path> files = Files.list(dir)) {
-      files.forEach(StreamedLoad::deleteQuietly);
-    } catch (IOException e) {
-      log.warn("cannot list {} to remove leftover table files: {}", dir, e.getMessage());
-    }
-  }
-
   private void ingest(List<StreamedLoad.Candidate> free) throws RocksDBException {
-    Path file;
-    try (org.rocksdb.Options tableOptions = new org.rocksdb.Options(dbOptions, cfOptions)) {
-      file = StreamedLoad.writeTable(ingestDirectory(), tableOptions, free);
-    }
-    // Moved, not copied (a hard link); a memtable holding keys of the file's range is flushed first.
-    try (org.rocksdb.IngestExternalFileOptions ingest = new org.rocksdb.IngestExternalFileOptions()
-        .setMoveFiles(true)) {
-      db.ingestExternalFile(data, List.of(file.toString()), ingest);
-      tablesIngested.increment();
-    } finally {
-      StreamedLoad.deleteQuietly(file);
-    }
+    StreamedLoad.ingest(db, data, dbOptions, cfOptions, ingestDirectory(), free);
+    tablesIngested.increment();
   }
 
   /** Keys a catch-up stored as they came, without a merge (they were new here). */

@@ -14,8 +14,13 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.DBOptions;
 import org.rocksdb.EnvOptions;
+import org.rocksdb.IngestExternalFileOptions;
 import org.rocksdb.Options;
+import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.SstFileWriter;
 
@@ -145,6 +150,37 @@ final class StreamedLoad {
     } catch (RocksDBException | IOException e) {
       deleteQuietly(file);
       throw new StorageException("cannot write a table of " + absent.size() + " streamed states: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Ingests {@code free} (sorted, distinct, absent from the store) into {@code data} as one table
+   * file: moved in, not copied (a hard link); a memtable holding keys of the file's range is
+   * flushed first.
+   */
+  static void ingest(RocksDB db, ColumnFamilyHandle data, DBOptions dbOptions, ColumnFamilyOptions cfOptions,
+      Path directory, List<Candidate> free) throws RocksDBException {
+    Path file;
+    try (Options tableOptions = new Options(dbOptions, cfOptions)) {
+      file = writeTable(directory, tableOptions, free);
+    }
+    try (IngestExternalFileOptions ingest = new IngestExternalFileOptions().setMoveFiles(true)) {
+      db.ingestExternalFile(data, List.of(file.toString()), ingest);
+    } finally {
+      deleteQuietly(file);
+    }
+  }
+
+  /** Removes table files a crash left before their ingestion: their states come again with the next exchange. */
+  static void removeLeftovers(Path directory) {
+    if (!Files.isDirectory(directory)) {
+      return;
+    }
+    try (java.util.stream.Stream<Path> files = Files.list(directory)) {
+      files.forEach(StreamedLoad::deleteQuietly);
+    } catch (IOException e) {
+      org.slf4j.LoggerFactory.getLogger(StreamedLoad.class).warn("cannot list {} to remove leftover table files: {}",
+          directory, e.getMessage());
     }
   }
 
