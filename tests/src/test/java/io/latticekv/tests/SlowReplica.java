@@ -80,6 +80,12 @@ final class SlowReplica implements Replica {
   }
 
   @Override
+  public boolean[] mergeStored(List<io.latticekv.core.transport.PeerMessage.StoredState> stored) {
+    take(opDelayMs);
+    return delegate.mergeStored(stored);
+  }
+
+  @Override
   public CompletionStage<Void> mergeDurable(ByteString key, Crdt<?> state) {
     take(opDelayMs);
     return delegate.mergeDurable(key, state);

@@ -130,10 +130,13 @@ public final class AntiEntropy {
   /** What this node sends in answers to catch-up streams, and takes in from its own. */
   private final Budget outbound;
   /**
-   * Peers that asked this node for a stream, and when last: they are catching up from it. At most
-   * one entry per member that sent a valid request; an entry leaves an exchange timeout later.
+   * Peers this node found emptier than itself in most differing segments and that asked it for a
+   * stream since, with when they last did: they are catching up from it. At most one entry per
+   * member; an entry leaves an exchange timeout after the peer's last request.
    */
   private final Map<NodeId, Long> streamingFromHere = new HashMap<>();
+  /** Peers the last exchange with found emptier (see above): only those are left to stream. */
+  private final java.util.Set<NodeId> foundEmptier = new java.util.HashSet<>();
   private final Budget inbound;
 
   private long nextExchangeAt;
@@ -256,9 +259,11 @@ public final class AntiEntropy {
   }
 
   /**
-   * {@code live} without the peers that streamed from this node within an exchange timeout: they
-   * are catching up from it, and an exchange started from here would only find them behind and
-   * end (after the whole descent, 16,384 level-0 hashes a time at the default tree size).
+   * {@code live} without the peers this node found emptier than itself and that streamed from it
+   * within an exchange timeout: they are catching up from it, and an exchange started from here
+   * would only find them behind and end (after the whole descent, 16,384 level-0 hashes a time at
+   * the default tree size). A peer that streams without having been found emptier (both sides
+   * took writes the other lacks) is not skipped: this node's exchanges bring its writes here.
    */
   private List<Member> withoutPeersCatchingUpHere(List<Member> live, long now) {
     if (streamingFromHere.isEmpty()) {
@@ -531,10 +536,13 @@ public final class AntiEntropy {
         // from this node in its own exchanges. Streaming back, or pushing, would send it its own
         // keys again and have this node merge what it already holds; what it holds that this
         // node lacks comes once it is no longer the emptier side.
+        foundEmptier.add(current.peer.id());
         finish(false, false, 0, "the peer holds nothing in " + emptyThere + " of the " + differing.size()
             + " differing segments (this node in " + emptyHere + "): it catches up from this node");
         return;
       }
+      foundEmptier.remove(current.peer.id());
+      streamingFromHere.remove(current.peer.id());
       if (current.streaming) {
         current.phase = Phase.STREAM;
         requestStream();
@@ -748,8 +756,9 @@ public final class AntiEntropy {
     List<KeyState> states = m.states();
     List<StoredState> stored = m.stored();
     int received = states.size() + stored.size();
-    // The bytes as the responder counted them: only this node's budget and progress rely on them.
-    long bytes = m.streamBytes();
+    // Stored states are counted here, as the responder would; decoded ones (from a peer that does
+    // not send stored states) as the responder says: only this node's budget and progress rely on it.
+    long bytes = stored.isEmpty() ? m.streamBytes() : storedBytes(stored);
     inbound.spend(bytes);
     storage.run(() -> (stored.isEmpty() ? 0 : count(replica.mergeStored(stored)))
         + (states.isEmpty() ? 0 : count(replica.mergeAll(states))), (changed, failure) -> {
@@ -786,7 +795,7 @@ public final class AntiEntropy {
       }
     }
     long now = clock.millis();
-    if (members.apply(m.from()) != null) {
+    if (foundEmptier.contains(m.from()) && members.apply(m.from()) != null) {
       streamingFromHere.put(m.from(), now);
     }
     long wait = outbound.msUntil(STREAM_CHUNK_MIN, now);
@@ -799,19 +808,32 @@ public final class AntiEntropy {
     // A list of a peer message holds at most as many entries as the tree has segments (the codec's
     // limit, the same on both sides): so many states at most, however small.
     int maxStates = segments;
-    storage.run(() -> replica.streamStates(m.segments(), m.resumeAfter(), maxBytes, maxStates), (chunk, failure) -> {
+    // Stored states pass through undecoded; a peer that did not ask for them gets decoded ones,
+    // decoded here on the storage thread (the callback runs on the protocol thread).
+    storage.run(() -> {
+      Replica.StreamChunk read = replica.streamStates(m.segments(), m.resumeAfter(), maxBytes, maxStates);
+      return Map.entry(read, m.stored() ? List.<KeyState>of() : decode(read.states()));
+    }, (answer, failure) -> {
       if (failure != null) {
         log.debug("anti-entropy: cannot stream segments for {}: {}", m.from(), failure.getMessage());
         return;
       }
+      Replica.StreamChunk chunk = answer.getKey();
+      List<KeyState> decoded = answer.getValue();
       outbound.spend(chunk.bytes());
       statesSent += chunk.states().size();
-      // Stored states pass through undecoded; a peer that did not ask for them gets decoded ones.
-      List<KeyState> decoded = m.stored() ? List.of() : decode(chunk.states());
       reply(m.from(), new AeStates(self, m.exchange(), decoded, false, !chunk.done(),
           chunk.done() ? 0 : chunk.resumeIndex(), chunk.done() ? ByteString.EMPTY : chunk.resumeAfter(), 0,
           chunk.bytes(), m.stored() ? chunk.states() : List.of()));
     });
+  }
+
+  private static long storedBytes(List<StoredState> stored) {
+    long bytes = 0;
+    for (StoredState st : stored) {
+      bytes += st.key().size() + st.value().size();
+    }
+    return bytes;
   }
 
   private static List<KeyState> decode(List<StoredState> stored) {

@@ -383,15 +383,19 @@ public final class Lifecycle {
       }
       return;
     }
-    // One below the furthest participant heard: a node two epochs behind any member is fenced by it.
-    long furthest = theirs;
+    // One below the furthest epoch most participants have reached (not the furthest any has: one
+    // buggy member must not make this node skip epochs and collect tombstones the others need).
+    // A member further on fences this node until its barrier moves it up; the majority does not.
+    List<Long> reached = new ArrayList<>();
     for (NodeId p : participants) {
       long e = heard.getOrDefault(p, -1L);
       if (e - epoch < EPOCH_JUMP_MAX) {
-        furthest = Math.max(furthest, e);
+        reached.add(e);
       }
     }
-    long target = furthest - 1;
+    reached.sort(java.util.Comparator.reverseOrder());
+    long majority = reached.isEmpty() ? theirs : reached.get(reached.size() / 2);
+    long target = majority - 1; // at least epoch + 1: most participants were heard at epoch + 2 or more
     List<Map.Entry<ByteString, Crdt<?>>> replay = List.copyOf(bootWrites);
     bootWrites.clear(); // the log stays open: writes that arrive meanwhile are applied again too
     log.error("member {} is at epoch {}, this node at {}: its data directory was restored from a backup older than "

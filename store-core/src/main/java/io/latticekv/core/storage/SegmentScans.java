@@ -56,7 +56,8 @@ final class SegmentScans {
     for (int i = 0; i < segments.length; i++) {
       try (SegmentIterator scan = new SegmentIterator(segments[i])) {
         RocksIterator it = scan.it;
-        if (i == 0 && !resumeAfter.isEmpty()) {
+        // A resume key outside the first segment (no correct peer sends one) reads it whole.
+        if (i == 0 && !resumeAfter.isEmpty() && tree.segmentOf(Hashing.keyHash(resumeAfter)) == segments[0]) {
           it.seek(Store.dataKey(resumeAfter, tree));
           if (it.isValid() && java.util.Arrays.equals(it.key(), Store.dataKey(resumeAfter, tree))) {
             it.next();

@@ -828,7 +828,7 @@ public final class Store implements AutoCloseable {
           free.add(c);
         }
       }
-      if (free.size() >= StreamedLoad.INGEST_KEYS_MIN) {
+      if (free.size() >= StreamedLoad.INGEST_KEYS_MIN && !memtableHolds(free)) {
         ingest(free);
       } else if (!free.isEmpty()) {
         try (WriteBatch batch = new WriteBatch()) {
@@ -850,6 +850,19 @@ public final class Store implements AutoCloseable {
       for (int i = locks.length - 1; i >= 0; i--) {
         locks[i].unlock();
       }
+    }
+  }
+
+  /**
+   * Whether the memtable holds keys in the range of {@code sorted}: a file ingested over it would
+   * make RocksDB flush the memtable first — on a node taking writes while it catches up, a flush
+   * per answer, and a pile of small level-0 files. Those states take one write batch instead.
+   */
+  private boolean memtableHolds(List<StreamedLoad.Candidate> sorted) {
+    byte[] last = sorted.get(sorted.size() - 1).dataKey();
+    byte[] end = java.util.Arrays.copyOf(last, last.length + 1); // just past the last key
+    try (Slice from = new Slice(sorted.get(0).dataKey()); Slice to = new Slice(end)) {
+      return db.getApproximateMemTableStats(data, new org.rocksdb.Range(from, to)).count > 0;
     }
   }
 

@@ -130,7 +130,10 @@ final class StreamedLoad {
     } catch (RuntimeException refused) {
       return false;
     }
-    return state.collect(at).equals(state);
+    // As the merge would encode it, byte for byte: the Merkle leaf hashes the stored bytes, and a
+    // state that decodes alike from other bytes (an unknown field, an older format, a peer's bug)
+    // would leave this replica's tree apart from one that stored the canonical encoding.
+    return state.collect(at).equals(state) && Arrays.equals(state.encode(), value);
   }
 
   /**

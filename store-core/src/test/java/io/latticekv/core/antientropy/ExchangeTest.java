@@ -146,6 +146,46 @@ class ExchangeTest {
   }
 
   /**
+   * Two replicas that took different writes all over the tree (a partition healed): both stream,
+   * and the one streamed from still starts its own exchanges with the other — only a peer found
+   * emptier is left to stream alone — so each ends with the other's writes.
+   */
+  @Test
+  void replicasThatBothTookWritesBothStreamAndConverge() {
+    long[] now = {1_000};
+    try (Store left = Store.open(StoreOptions.defaults(dir.resolve("a"), SyncPolicy.NONE));
+        Store right = Store.open(StoreOptions.defaults(dir.resolve("b"), SyncPolicy.NONE))) {
+      List<Store.Write> l = new java.util.ArrayList<>();
+      List<Store.Write> r = new java.util.ArrayList<>();
+      for (int i = 0; i < 40_000; i++) {
+        l.add(new Store.Write(k("left-" + i), new CrdtUpdate.CounterAdd(1)));
+        r.add(new Store.Write(k("right-" + i), new CrdtUpdate.CounterAdd(1)));
+        if (l.size() == 1_000) {
+          left.applyAll(l);
+          right.applyAll(r);
+          l.clear();
+          r.clear();
+        }
+      }
+      AntiEntropy a = node("a", left, member(right, "b"), now);
+      AntiEntropy b = node("b", right, member(left, "a"), now);
+      b.start(member(left, "a"), now[0]);
+      for (int round = 0; round < 100 && !wire.isEmpty(); round++) {
+        deliver(a, b);
+      }
+      assertTrue(b.lastExchanges().get(0).detail().startsWith("streamed 40000 keys"), b.lastExchanges().toString());
+      now[0] += AntiEntropyConfig.DEFAULTS.intervalMs();
+      a.tick();
+      assertTrue(a.exchanging(), "the node streamed from started no exchange of its own with the streaming peer");
+      for (int round = 0; round < 100 && !wire.isEmpty(); round++) {
+        deliver(a, b);
+      }
+      assertEquals(left.tree().root(), right.tree().root());
+      assertEquals(1, left.get(k("right-39999")).orElseThrow().counterValue());
+    }
+  }
+
+  /**
    * Requests no correct peer sends are dropped before any work: an {@code AeHashes} at level
    * 2^31 - 1 held the protocol thread 11 s; an {@code AeSegments} repeating one segment 15 s.
    */
