@@ -804,53 +804,76 @@ public final class Store implements AutoCloseable {
 
   /**
    * Stores each of {@code absent} (sorted by stored key, distinct, checked) as it came if its key
-   * holds nothing here, under the keys' locks, so that no write slips between the check and the
-   * store; returns those whose key did hold something (for the caller to merge).
+   * holds nothing here; returns those whose key did hold something (for the caller to merge).
+   * Which keys look absent, and the table file for them, are found outside the keys' locks (the
+   * file is the slow part); under the locks each is checked again, since a write may have come
+   * in between, and only then stored — the file ingested if no key of it was written meanwhile.
    */
   List<StreamedLoad.Candidate> storeAbsent(List<StreamedLoad.Candidate> absent) {
     if (absent.isEmpty()) {
       return List.of();
     }
-    List<Write> keys = new ArrayList<>(absent.size());
-    absent.forEach(c -> keys.add(new Write(c.key(), null, Origin.PEER)));
-    ReentrantLock[] locks = stripesOf(keys);
-    for (ReentrantLock lock : locks) {
-      lock.lock();
-    }
+    List<StreamedLoad.Candidate> held = new ArrayList<>();
+    List<StreamedLoad.Candidate> free = new ArrayList<>(absent.size());
+    Path table = null;
     try {
-      List<StreamedLoad.Candidate> held = new ArrayList<>();
-      List<StreamedLoad.Candidate> free = new ArrayList<>(absent.size());
       for (StreamedLoad.Candidate c : absent) {
-        boolean mayExist = cache.getIfPresent(c.key()) != null || db.keyMayExist(data, c.dataKey(), null);
-        if (mayExist && (cache.getIfPresent(c.key()) != null || db.get(data, c.dataKey()) != null)) {
-          held.add(c);
-        } else {
-          free.add(c);
-        }
+        (holds(c) ? held : free).add(c);
       }
       if (free.size() >= StreamedLoad.INGEST_KEYS_MIN && !memtableHolds(free)) {
-        ingest(free);
-      } else if (!free.isEmpty()) {
-        try (WriteBatch batch = new WriteBatch()) {
-          for (StreamedLoad.Candidate c : free) {
-            batch.put(data, c.dataKey(), c.value());
-          }
-          db.write(writeOptions, batch);
+        try (org.rocksdb.Options tableOptions = new org.rocksdb.Options(dbOptions, cfOptions)) {
+          table = StreamedLoad.writeTable(ingestDirectory(), tableOptions, free);
         }
-        rocksDbWrites.increment();
       }
-      for (StreamedLoad.Candidate c : free) {
-        tree.update(Hashing.keyHash(c.key()), 0, entryHash(c.key(), c.value()));
+      if (free.isEmpty()) {
+        return held;
       }
-      keysStoredAsStreamed.add(free.size());
-      return held;
+      List<Write> keys = new ArrayList<>(free.size());
+      free.forEach(c -> keys.add(new Write(c.key(), null, Origin.PEER)));
+      ReentrantLock[] locks = stripesOf(keys);
+      for (ReentrantLock lock : locks) {
+        lock.lock();
+      }
+      try {
+        List<StreamedLoad.Candidate> stored = new ArrayList<>(free.size());
+        for (StreamedLoad.Candidate c : free) {
+          (holds(c) ? held : stored).add(c);
+        }
+        if (table != null && stored.size() == free.size()) {
+          StreamedLoad.ingestTable(db, data, table);
+          tablesIngested.increment();
+        } else if (!stored.isEmpty()) {
+          try (WriteBatch batch = new WriteBatch()) {
+            for (StreamedLoad.Candidate c : stored) {
+              batch.put(data, c.dataKey(), c.value());
+            }
+            db.write(writeOptions, batch);
+          }
+          rocksDbWrites.increment();
+        }
+        for (StreamedLoad.Candidate c : stored) {
+          tree.update(Hashing.keyHash(c.key()), 0, entryHash(c.key(), c.value()));
+        }
+        keysStoredAsStreamed.add(stored.size());
+        return held;
+      } finally {
+        for (int i = locks.length - 1; i >= 0; i--) {
+          locks[i].unlock();
+        }
+      }
     } catch (RocksDBException e) {
       throw new StorageException("storing " + absent.size() + " streamed states failed: " + e.getMessage(), e);
     } finally {
-      for (int i = locks.length - 1; i >= 0; i--) {
-        locks[i].unlock();
+      if (table != null) {
+        StreamedLoad.deleteQuietly(table); // gone once ingested (moved); a file not ingested is dropped
       }
     }
+  }
+
+  /** Whether the key of {@code c} holds something here (the cache, then the Bloom filters, then a read). */
+  private boolean holds(StreamedLoad.Candidate c) throws RocksDBException {
+    return cache.getIfPresent(c.key()) != null
+        || (db.keyMayExist(data, c.dataKey(), null) && db.get(data, c.dataKey()) != null);
   }
 
   /**
@@ -864,11 +887,6 @@ public final class Store implements AutoCloseable {
     try (Slice from = new Slice(sorted.get(0).dataKey()); Slice to = new Slice(end)) {
       return db.getApproximateMemTableStats(data, new org.rocksdb.Range(from, to)).count > 0;
     }
-  }
-
-  private void ingest(List<StreamedLoad.Candidate> free) throws RocksDBException {
-    StreamedLoad.ingest(db, data, dbOptions, cfOptions, ingestDirectory(), free);
-    tablesIngested.increment();
   }
 
   /** Keys a catch-up stored as they came, without a merge (they were new here). */

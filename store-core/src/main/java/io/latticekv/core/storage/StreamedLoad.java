@@ -15,8 +15,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.rocksdb.ColumnFamilyHandle;
-import org.rocksdb.ColumnFamilyOptions;
-import org.rocksdb.DBOptions;
 import org.rocksdb.EnvOptions;
 import org.rocksdb.IngestExternalFileOptions;
 import org.rocksdb.Options;
@@ -157,20 +155,12 @@ final class StreamedLoad {
   }
 
   /**
-   * Ingests {@code free} (sorted, distinct, absent from the store) into {@code data} as one table
-   * file: moved in, not copied (a hard link); a memtable holding keys of the file's range is
-   * flushed first.
+   * Ingests a table file into {@code data}: moved in, not copied (a hard link); a memtable holding
+   * keys of the file's range is flushed first.
    */
-  static void ingest(RocksDB db, ColumnFamilyHandle data, DBOptions dbOptions, ColumnFamilyOptions cfOptions,
-      Path directory, List<Candidate> free) throws RocksDBException {
-    Path file;
-    try (Options tableOptions = new Options(dbOptions, cfOptions)) {
-      file = writeTable(directory, tableOptions, free);
-    }
+  static void ingestTable(RocksDB db, ColumnFamilyHandle data, Path file) throws RocksDBException {
     try (IngestExternalFileOptions ingest = new IngestExternalFileOptions().setMoveFiles(true)) {
       db.ingestExternalFile(data, List.of(file.toString()), ingest);
-    } finally {
-      deleteQuietly(file);
     }
   }
 

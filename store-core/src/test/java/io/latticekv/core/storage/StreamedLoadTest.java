@@ -128,6 +128,44 @@ class StreamedLoadTest {
     }
   }
 
+  /**
+   * Client writes racing streamed states of the same keys are never overwritten: a key is stored
+   * as it came only if it still holds nothing under its lock. Any interleaving may happen; a lost
+   * increment is the only failure.
+   */
+  @Test
+  void clientWritesRacingAStreamAreNeverOverwritten() throws Exception {
+    int keys = 8_000;
+    try (Store full = open(dir.resolve("full")); Store target = open(dir.resolve("target"))) {
+      List<Store.Write> batch = new ArrayList<>();
+      for (int k = 0; k < keys; k++) {
+        batch.add(new Store.Write(key("c" + k), new CrdtUpdate.CounterAdd(10)));
+      }
+      full.applyAll(batch);
+      List<StoredState> states = streamAll(full);
+      long[] added = new long[keys];
+      java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+      Thread writer = new Thread(() -> {
+        java.util.Random random = new java.util.Random(7);
+        while (!done.get()) {
+          int k = random.nextInt(keys);
+          target.apply(key("c" + k), new CrdtUpdate.CounterAdd(1));
+          added[k]++;
+        }
+      });
+      writer.start();
+      for (int from = 0; from < states.size(); from += 2_000) {
+        target.mergeStored(states.subList(from, Math.min(states.size(), from + 2_000)));
+      }
+      done.set(true);
+      writer.join(60_000);
+      assertFalse(writer.isAlive());
+      for (int k = 0; k < keys; k++) {
+        assertEquals(10 + added[k], target.get(key("c" + k)).orElseThrow().counterValue(), "key c" + k);
+      }
+    }
+  }
+
   private static int count(boolean[] flags) {
     int n = 0;
     for (boolean f : flags) {
