@@ -17,8 +17,8 @@ import io.latticekv.core.transport.PeerMessage.AeSegments;
 import io.latticekv.core.transport.PeerMessage.AeSegmentsReply;
 import io.latticekv.core.transport.PeerMessage.AeStates;
 import io.latticekv.core.transport.PeerMessage.AeStream;
-import io.latticekv.core.transport.PeerMessage.StoredState;
 import io.latticekv.core.transport.PeerMessage.KeyState;
+import io.latticekv.core.transport.PeerMessage.StoredState;
 import io.latticekv.core.transport.Transport;
 import io.latticekv.core.util.RateLimitedLog;
 import java.util.ArrayDeque;
@@ -129,6 +129,7 @@ public final class AntiEntropy {
   private Listener listener = Listener.NONE;
   /** What this node sends in answers to catch-up streams, and takes in from its own. */
   private final Budget outbound;
+  private final Budget inbound;
   /**
    * Peers this node found emptier than itself in most differing segments and that asked it for a
    * stream since, with when they last did: they are catching up from it. At most one entry per
@@ -137,7 +138,6 @@ public final class AntiEntropy {
   private final Map<NodeId, Long> streamingFromHere = new HashMap<>();
   /** Peers the last exchange with found emptier (see above): only those are left to stream. */
   private final java.util.Set<NodeId> foundEmptier = new java.util.HashSet<>();
-  private final Budget inbound;
 
   private long nextExchangeAt;
   private long exchangeIds;

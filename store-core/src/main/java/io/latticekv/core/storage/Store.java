@@ -35,7 +35,6 @@ import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.DBOptions;
-import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
@@ -331,6 +330,7 @@ public final class Store implements AutoCloseable {
       for (ReentrantLock lock : locks) {
         lock.lock();
       }
+      int removed;
       try {
         Map<ByteString, Pending> pending = new HashMap<>();
         for (ByteString key : keys) {
@@ -343,14 +343,15 @@ public final class Store implements AutoCloseable {
           }
         }
         if (!pending.isEmpty()) {
-          store(pending); // keys that do not load (damaged) are left for the operator
+          store(pending); // a key gone meanwhile has nothing to drop; the next batch starts after it
         }
+        removed = pending.size();
       } finally {
         for (int i = locks.length - 1; i >= 0; i--) {
           locks[i].unlock();
         }
       }
-      dropped += keys.size();
+      dropped += removed;
     }
   }
 
