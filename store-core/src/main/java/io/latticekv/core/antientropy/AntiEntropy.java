@@ -840,7 +840,7 @@ public final class AntiEntropy {
     List<KeyState> states = new ArrayList<>(stored.size());
     for (StoredState st : stored) {
       try {
-        states.add(new KeyState(st.key(), io.latticekv.core.crdt.CrdtCodec.decode(st.value().toByteArray())));
+        states.add(st.decode());
       } catch (io.latticekv.core.crdt.CrdtDecodeException e) {
         log.error("catch-up: stored value of key {} is damaged: {}", io.latticekv.core.storage.Store.printable(st.key()),
             e.getMessage());

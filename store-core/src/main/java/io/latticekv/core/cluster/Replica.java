@@ -57,7 +57,7 @@ public interface Replica {
     for (int i = 0; i < stored.size(); i++) {
       StoredState st = stored.get(i);
       try {
-        states.add(new KeyState(st.key(), io.latticekv.core.crdt.CrdtCodec.decode(st.value().toByteArray())));
+        states.add(st.decode());
         at[i] = states.size() - 1;
       } catch (io.latticekv.core.crdt.CrdtDecodeException e) {
         org.slf4j.LoggerFactory.getLogger(Replica.class).warn("a streamed state of {} does not decode: {}",

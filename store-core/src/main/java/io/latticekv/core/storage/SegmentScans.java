@@ -39,10 +39,7 @@ final class SegmentScans {
     try (SegmentIterator scan = new SegmentIterator(segment)) {
       RocksIterator it = scan.it;
       for (it.seek(prefix); it.isValid(); it.next()) {
-        byte[] k = it.key();
-        byte[] v = it.value();
-        entries.add(new KeyDigest(ByteString.copyFrom(k, Store.SEGMENT_PREFIX_BYTES, k.length - Store.SEGMENT_PREFIX_BYTES),
-            CrdtCodec.digest(v)));
+        entries.add(new KeyDigest(Store.keyOf(it.key()), CrdtCodec.digest(it.value())));
       }
     }
     return entries;
@@ -58,8 +55,9 @@ final class SegmentScans {
         RocksIterator it = scan.it;
         // A resume key outside the first segment (no correct peer sends one) reads it whole.
         if (i == 0 && !resumeAfter.isEmpty() && tree.segmentOf(Hashing.keyHash(resumeAfter)) == segments[0]) {
-          it.seek(Store.dataKey(resumeAfter, tree));
-          if (it.isValid() && java.util.Arrays.equals(it.key(), Store.dataKey(resumeAfter, tree))) {
+          byte[] after = Store.dataKey(resumeAfter, tree);
+          it.seek(after);
+          if (it.isValid() && java.util.Arrays.equals(it.key(), after)) {
             it.next();
           }
         } else {

@@ -84,7 +84,7 @@ public final class Store implements AutoCloseable {
   private static final byte[] CF_DATA = "data".getBytes(StandardCharsets.UTF_8);
   private static final byte[] CF_META = "meta".getBytes(StandardCharsets.UTF_8);
   /** Every data key starts with its Merkle segment, so a segment's keys are one prefix scan. */
-  static final int SEGMENT_PREFIX_BYTES = 4;
+  private static final int SEGMENT_PREFIX_BYTES = 4;
   /** Progress of the tree build at startup is logged every this many keys. */
   private static final long BUILD_LOG_EVERY = 500_000;
 
@@ -325,8 +325,7 @@ public final class Store implements AutoCloseable {
         compactData("discarding " + dropped + " keys");
         return dropped;
       }
-      List<Write> writes = keys.stream().map(k -> new Write(k, new CrdtUpdate.JoinState(Lives.empty()), Origin.PEER)).toList();
-      ReentrantLock[] locks = stripesOf(writes);
+      ReentrantLock[] locks = stripesOfKeys(keys);
       for (ReentrantLock lock : locks) {
         lock.lock();
       }
@@ -415,7 +414,7 @@ public final class Store implements AutoCloseable {
     return cached == null ? Optional.empty() : Optional.of(cached.state());
   }
 
-  private byte[] dataKey(ByteString key) {
+  byte[] dataKey(ByteString key) {
     return dataKey(key, tree);
   }
 
@@ -554,10 +553,18 @@ public final class Store implements AutoCloseable {
 
   /** The distinct lock stripes of the writes' keys, in stripe order. */
   private ReentrantLock[] stripesOf(List<Write> writes) {
-    if (writes.size() == 1) {
+    if (writes.size() == 1) { // the client write path: no list to build
       return new ReentrantLock[] {stripes[stripe(writes.get(0).key())]};
     }
-    int[] indexes = writes.stream().mapToInt(w -> stripe(w.key())).sorted().distinct().toArray();
+    return stripesOfKeys(writes.stream().map(Write::key).toList());
+  }
+
+  /** The distinct lock stripes of {@code keys}, in stripe order. */
+  private ReentrantLock[] stripesOfKeys(List<ByteString> keys) {
+    if (keys.size() == 1) {
+      return new ReentrantLock[] {stripes[stripe(keys.get(0))]};
+    }
+    int[] indexes = keys.stream().mapToInt(this::stripe).sorted().distinct().toArray();
     ReentrantLock[] locks = new ReentrantLock[indexes.length];
     for (int i = 0; i < indexes.length; i++) {
       locks[i] = stripes[indexes[i]];
@@ -698,7 +705,7 @@ public final class Store implements AutoCloseable {
 
   private void refusedFromPeer(Write write, RuntimeException refused) {
     String reason = refusalReason(refused);
-    peerStatesRefused.computeIfAbsent(reason, r -> new java.util.concurrent.atomic.LongAdder()).increment();
+    countPeerRefusal(reason);
     if (refused instanceof StorageException) {
       log.error("could not merge a peer's state of {}", printable(write.key()), refused);
     } else {
@@ -829,9 +836,7 @@ public final class Store implements AutoCloseable {
       if (free.isEmpty()) {
         return held;
       }
-      List<Write> keys = new ArrayList<>(free.size());
-      free.forEach(c -> keys.add(new Write(c.key(), null, Origin.PEER)));
-      ReentrantLock[] locks = stripesOf(keys);
+      ReentrantLock[] locks = stripesOfKeys(free.stream().map(StreamedLoad.Candidate::key).toList());
       for (ReentrantLock lock : locks) {
         lock.lock();
       }
@@ -903,10 +908,6 @@ public final class Store implements AutoCloseable {
   private final java.util.concurrent.atomic.LongAdder keysStoredAsStreamed = new java.util.concurrent.atomic.LongAdder();
   private final java.util.concurrent.atomic.LongAdder tablesIngested = new java.util.concurrent.atomic.LongAdder();
 
-  byte[] dataKeyOf(ByteString key) {
-    return dataKey(key);
-  }
-
   int valueBytesMax() {
     return options.valueBytesMax();
   }
@@ -919,9 +920,13 @@ public final class Store implements AutoCloseable {
     return options.clock().millis();
   }
 
+  private void countPeerRefusal(String reason) {
+    peerStatesRefused.computeIfAbsent(reason, r -> new java.util.concurrent.atomic.LongAdder()).increment();
+  }
+
   /** A streamed state that does not decode: counted and logged as a refused peer state. */
   void refusedStreamedState(ByteString key, String reason, String detail) {
-    peerStatesRefused.computeIfAbsent(reason, r -> new java.util.concurrent.atomic.LongAdder()).increment();
+    countPeerRefusal(reason);
     refusals.warn(reason, "refused a peer's state of {} ({}): {}", printable(key), reason, detail);
   }
 

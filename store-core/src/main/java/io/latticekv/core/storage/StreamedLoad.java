@@ -43,7 +43,7 @@ final class StreamedLoad {
   private static final AtomicLong FILES = new AtomicLong();
 
   /** A state that may be stored as it came, if its key holds nothing here. */
-  record Candidate(int index, ByteString key, byte[] dataKey, byte[] value) {}
+  record Candidate(int index, ByteString key, byte[] dataKey, byte[] value, Lives state) {}
 
   private StreamedLoad() {}
 
@@ -69,7 +69,7 @@ final class StreamedLoad {
         continue;
       }
       if (plain(store, st.key(), state, value, at)) {
-        candidates.add(new Candidate(i, st.key(), store.dataKeyOf(st.key()), value));
+        candidates.add(new Candidate(i, st.key(), store.dataKey(st.key()), value, state));
       } else {
         toMerge.add(i);
         merges.add(new Store.Write(st.key(), new CrdtUpdate.JoinState(state), Store.Origin.PEER));
@@ -104,11 +104,7 @@ final class StreamedLoad {
   }
 
   private static Store.Write joinOf(Candidate c) {
-    try {
-      return new Store.Write(c.key(), new CrdtUpdate.JoinState(Lives.of(CrdtCodec.decode(c.value()))), Store.Origin.PEER);
-    } catch (CrdtDecodeException e) {
-      throw new IllegalStateException("decoded once already", e);
-    }
+    return new Store.Write(c.key(), new CrdtUpdate.JoinState(c.state()), Store.Origin.PEER);
   }
 
   /**

@@ -230,7 +230,12 @@ public sealed interface PeerMessage {
    * carries, so that the responder need not decode it nor the receiver merge it when it holds
    * nothing of the key. Not trusted: the receiver decodes and checks it before storing it.
    */
-  record StoredState(ByteString key, ByteString value) {}
+  record StoredState(ByteString key, ByteString value) {
+    /** This state decoded. */
+    public KeyState decode() throws io.latticekv.core.crdt.CrdtDecodeException {
+      return new KeyState(key, io.latticekv.core.crdt.CrdtCodec.decode(value.toByteArray()));
+    }
+  }
 
   /**
    * Full states: the answer to a fetch, or (with {@code push}) states for the receiver to merge. A

@@ -57,6 +57,18 @@ class ExchangeTest {
     return ByteString.copyFromUtf8(s);
   }
 
+  /** Counters {@code prefix}0 .. {@code prefix}(n - 1), the i-th incremented by {@code amount(i)}, in batches of 1,000. */
+  private static void counters(Store store, String prefix, int n, java.util.function.IntToLongFunction amount) {
+    List<Store.Write> batch = new java.util.ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      batch.add(new Store.Write(k(prefix + i), new CrdtUpdate.CounterAdd(amount.applyAsLong(i))));
+      if (batch.size() == 1_000 || i == n - 1) {
+        store.applyAll(batch);
+        batch.clear();
+      }
+    }
+  }
+
   @Test
   void anExchangeRepairsExactlyTheDifferingKeysBothWays() {
     long[] now = {1_000};
@@ -109,14 +121,7 @@ class ExchangeTest {
     long[] now = {1_000};
     try (Store full = Store.open(StoreOptions.defaults(dir.resolve("a"), SyncPolicy.NONE));
         Store empty = Store.open(StoreOptions.defaults(dir.resolve("b"), SyncPolicy.NONE))) {
-      List<Store.Write> batch = new java.util.ArrayList<>();
-      for (int i = 0; i < 30_000; i++) {
-        batch.add(new Store.Write(k("key-" + i), new CrdtUpdate.CounterAdd(i + 1)));
-        if (batch.size() == 1_000) {
-          full.applyAll(batch);
-          batch.clear();
-        }
-      }
+      counters(full, "key-", 30_000, i -> i + 1);
       empty.apply(k("key-7"), new CrdtUpdate.CounterAdd(100)); // a key both hold: merged, not overwritten
       AntiEntropy a = node("a", full, member(empty, "b"), now);
       AntiEntropy b = node("b", empty, member(full, "a"), now);
@@ -155,18 +160,8 @@ class ExchangeTest {
     long[] now = {1_000};
     try (Store left = Store.open(StoreOptions.defaults(dir.resolve("a"), SyncPolicy.NONE));
         Store right = Store.open(StoreOptions.defaults(dir.resolve("b"), SyncPolicy.NONE))) {
-      List<Store.Write> l = new java.util.ArrayList<>();
-      List<Store.Write> r = new java.util.ArrayList<>();
-      for (int i = 0; i < 40_000; i++) {
-        l.add(new Store.Write(k("left-" + i), new CrdtUpdate.CounterAdd(1)));
-        r.add(new Store.Write(k("right-" + i), new CrdtUpdate.CounterAdd(1)));
-        if (l.size() == 1_000) {
-          left.applyAll(l);
-          right.applyAll(r);
-          l.clear();
-          r.clear();
-        }
-      }
+      counters(left, "left-", 40_000, i -> 1);
+      counters(right, "right-", 40_000, i -> 1);
       AntiEntropy a = node("a", left, member(right, "b"), now);
       AntiEntropy b = node("b", right, member(left, "a"), now);
       b.start(member(left, "a"), now[0]);
