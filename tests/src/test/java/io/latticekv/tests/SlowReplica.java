@@ -149,8 +149,23 @@ final class SlowReplica implements Replica {
   }
 
   @Override
-  public long discardAll() {
+  public Discarded discardAll() {
     return delegate.discardAll();
+  }
+
+  @Override
+  public void keepOwnWrites() {
+    delegate.keepOwnWrites();
+  }
+
+  @Override
+  public void forgetOwnWrites() {
+    delegate.forgetOwnWrites();
+  }
+
+  @Override
+  public boolean ownWritesOverflowed() {
+    return delegate.ownWritesOverflowed();
   }
 
   @Override

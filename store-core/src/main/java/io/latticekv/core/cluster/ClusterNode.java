@@ -169,7 +169,6 @@ public final class ClusterNode {
 
   /** A delta this node applied for a client: it becomes a hot rumor. */
   public void replicated(ByteString key, Crdt<?> delta) {
-    lifecycle.written(key, delta);
     if (rumors != null) {
       rumors.hot(key, delta, lifecycle.epoch());
     }

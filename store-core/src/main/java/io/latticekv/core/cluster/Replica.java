@@ -2,6 +2,7 @@ package io.latticekv.core.cluster;
 
 import com.google.protobuf.ByteString;
 import io.latticekv.core.crdt.Crdt;
+import io.latticekv.core.crdt.Lives;
 import io.latticekv.core.crdt.NodeId;
 import io.latticekv.core.lifecycle.LifecycleRecord;
 import io.latticekv.core.storage.Store;
@@ -10,6 +11,7 @@ import io.latticekv.core.merkle.MerkleTree;
 import io.latticekv.core.transport.PeerMessage.KeyState;
 import io.latticekv.core.transport.PeerMessage.StoredState;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 
@@ -125,6 +127,25 @@ public interface Replica {
    */
   boolean takeLifecycleWork();
 
-  /** Drops every key (a node restored from a backup older than the cluster's horizon); returns how many. */
-  long discardAll();
+  /**
+   * Drops every key (a node restored from a backup older than the cluster's horizon) but what this
+   * life wrote to it ({@link #keepOwnWrites}), which stays in the same step under the key's lock;
+   * then forgets those writes.
+   */
+  Discarded discardAll();
+
+  /** What {@link #discardAll} did: keys dropped, and the writes of this life it kept (to spread again). */
+  record Discarded(long dropped, List<Map.Entry<ByteString, Lives>> kept) {}
+
+  /**
+   * Starts keeping the client writes of this life, per key, for a discard that may come (bounded;
+   * see {@link io.latticekv.core.storage.OwnWrites}). In memory, like {@link #tree()}.
+   */
+  void keepOwnWrites();
+
+  /** Stops keeping them: no discard can come any more. In memory. */
+  void forgetOwnWrites();
+
+  /** Whether more keys were written than could be kept: a discard would lose writes. In memory. */
+  boolean ownWritesOverflowed();
 }

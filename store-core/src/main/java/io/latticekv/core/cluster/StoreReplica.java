@@ -141,8 +141,26 @@ public final class StoreReplica implements Replica {
   }
 
   @Override
-  public long discardAll() {
-    return store.discardAll();
+  public Discarded discardAll() {
+    long dropped = store.discardAll();
+    List<java.util.Map.Entry<ByteString, io.latticekv.core.crdt.Lives>> kept = store.ownWrites().entries();
+    store.ownWrites().close();
+    return new Discarded(dropped, kept);
+  }
+
+  @Override
+  public void keepOwnWrites() {
+    store.ownWrites().open();
+  }
+
+  @Override
+  public void forgetOwnWrites() {
+    store.ownWrites().close();
+  }
+
+  @Override
+  public boolean ownWritesOverflowed() {
+    return store.ownWrites().overflowed();
   }
 
   @Override

@@ -114,20 +114,13 @@ public final class Lifecycle {
   private boolean discarding;
   private long keysDiscarded;
   /**
-   * The client writes of this life, kept until this node first moves its epoch on (after which no
-   * participant can be two epochs ahead of it): if the others say before that it was restored from
-   * a too old backup, its keys are discarded and these writes, which nobody else may hold yet, are
-   * applied again. At most {@link #BOOT_WRITES_MAX}; past it the log is dropped, and a discard is
-   * refused (the operator wipes the directory instead).
+   * Whether the replica keeps this life's client writes ({@link Replica#keepOwnWrites}): from the
+   * start of a node bound by an epoch until it first moves its epoch on, after which no participant
+   * can be two epochs ahead of it and a discard cannot come.
    */
-  private final List<Map.Entry<ByteString, Crdt<?>>> bootWrites = new ArrayList<>();
-  private boolean bootLogOpen;
-  private boolean bootLogOverflowed;
+  private boolean keepingOwnWrites;
   /** Restored from a too old backup, with too many writes since the boot to keep: out of service. */
   private boolean staleStuck;
-
-  /** Writes a node logs after its start before its peers tell it their epochs: a few seconds of writes. */
-  static final int BOOT_WRITES_MAX = 100_000;
 
   // the sweep
   private boolean sweepNeeded = true;
@@ -180,7 +173,10 @@ public final class Lifecycle {
       membership.restoreRemoved(new ArrayList<>(removed.values()));
     }
     this.loner = participants.isEmpty() && removed.isEmpty();
-    this.bootLogOpen = true; // until this node first moves its epoch on (see bootWrites)
+    if (!loner) {
+      replica.keepOwnWrites();
+      keepingOwnWrites = true;
+    }
     this.startedAt = clock.millis();
     this.nextAdvanceAt = startedAt + config.epochIntervalMs();
   }
@@ -217,22 +213,6 @@ public final class Lifecycle {
   /** Whether this node is dropping its keys (restored from a backup older than the cluster's horizon). */
   public boolean discarding() {
     return discarding;
-  }
-
-  /** A client write this node applied (its delta): logged while the node may still have to discard its keys. */
-  public void written(ByteString key, Crdt<?> delta) {
-    if (!bootLogOpen) {
-      return;
-    }
-    if (bootWrites.size() >= BOOT_WRITES_MAX) {
-      bootWrites.clear();
-      bootLogOpen = false;
-      bootLogOverflowed = true;
-      log.warn("{} writes arrived before most members told this node their epoch: no longer keeping them; if this "
-          + "directory turns out to be a too old backup, it will have to be wiped by hand", BOOT_WRITES_MAX);
-      return;
-    }
-    bootWrites.add(Map.entry(key, delta));
   }
 
   // ---------------------------------------------------------------- messages
@@ -373,7 +353,7 @@ public final class Lifecycle {
   /** This node was restored from a backup the cluster has moved two epochs past: see the class comment. */
   private void discardAndCatchUp(NodeId from, long theirs) {
     discarding = true;
-    if (bootLogOverflowed) {
+    if (replica.ownWritesOverflowed()) {
       if (!staleStuck) {
         staleStuck = true;
         log.error("member {} is at epoch {}, this node at {}: its data directory was restored from a backup older "
@@ -396,47 +376,30 @@ public final class Lifecycle {
     reached.sort(java.util.Comparator.reverseOrder());
     long majority = reached.isEmpty() ? theirs : reached.get(reached.size() / 2);
     long target = majority - 1; // at least epoch + 1: most participants were heard at epoch + 2 or more
-    List<Map.Entry<ByteString, Crdt<?>>> replay = List.copyOf(bootWrites);
-    bootWrites.clear(); // the log stays open: writes that arrive meanwhile are applied again too
     log.error("member {} is at epoch {}, this node at {}: its data directory was restored from a backup older than "
         + "the cluster's horizon. Everything it holds, the others hold, and some of it was deleted since: discarding "
         + "its keys and catching up from the others (docs/lifecycle.md)", from, theirs, epoch);
     storage.run(() -> {
-      long n = replica.discardAll();
+      Replica.Discarded d = replica.discardAll(); // keeps what this life wrote, key by key
       replica.setEpoch(target);
-      List<io.latticekv.core.transport.PeerMessage.KeyState> again = new ArrayList<>(replay.size());
-      replay.forEach(w -> again.add(new io.latticekv.core.transport.PeerMessage.KeyState(w.getKey(), w.getValue())));
-      replica.mergeAll(again);
-      return n;
-    }, (n, failure) -> {
+      return d;
+    }, (d, failure) -> {
       discarding = false;
       if (failure != null) {
         log.error("could not discard the keys of the restored backup: {}", failure.getMessage());
         return;
       }
-      keysDiscarded += n;
+      keysDiscarded += d.dropped();
       epoch = target;
       synced.clear();
       sweepNeeded = true;
-      List<Map.Entry<ByteString, Crdt<?>>> during = List.copyOf(bootWrites);
-      bootWrites.clear();
-      bootLogOpen = false;
-      if (!during.isEmpty()) {
-        storage.run(() -> {
-          List<io.latticekv.core.transport.PeerMessage.KeyState> again = new ArrayList<>(during.size());
-          during.forEach(w -> again.add(new io.latticekv.core.transport.PeerMessage.KeyState(w.getKey(), w.getValue())));
-          return replica.mergeAll(again);
-        }, (changed, fail) -> {
-          if (fail != null) {
-            log.error("could not apply again the writes taken during the discard: {}", fail.getMessage());
-          }
-        });
-      }
-      for (Map.Entry<ByteString, Crdt<?>> w : replay) {
+      keepingOwnWrites = false; // discardAll forgot them
+      // Their rumors left stamped with the old epoch, which the others fenced: spread them again.
+      for (Map.Entry<ByteString, Lives> w : d.kept()) {
         spreader.spread(w.getKey(), w.getValue(), target);
       }
-      log.warn("discarded {} keys and applied again the {} writes taken since the start; at epoch {} now, catching "
-          + "up by anti-entropy", n, replay.size(), target);
+      log.warn("discarded {} keys and kept the writes of this life to {} keys; at epoch {} now, catching up by "
+          + "anti-entropy", d.dropped(), d.kept().size(), target);
     });
   }
 
@@ -553,11 +516,11 @@ public final class Lifecycle {
       if (reset) {
         loner = false; // stamps say so from now on: the epoch is durable
       }
-      if (next > epoch && epoch >= 0 && !reset && !loner && bootLogOpen) {
+      if (next > epoch && epoch >= 0 && !reset && !loner && keepingOwnWrites) {
         // This node moved on: every participant has heard this life of it (the barrier's
         // exchanges), so none can leave it two epochs behind any more, and a discard cannot come.
-        bootLogOpen = false;
-        bootWrites.clear();
+        keepingOwnWrites = false;
+        replica.forgetOwnWrites();
       }
       if (next > epoch || reset) {
         epoch = next;

@@ -110,6 +110,8 @@ public final class Store implements AutoCloseable {
   private volatile long leaseMillis;
   private final ReentrantLock[] stripes;
   private final Cache<ByteString, Cached> cache;
+  /** This life's client writes while a discard may come (the lifecycle opens and closes it). */
+  private final OwnWrites ownWrites = new OwnWrites();
   private volatile boolean closed;
   /** Writes applied (client writes, rumors, repairs), and the RocksDB writes that stored them. */
   private final java.util.concurrent.atomic.LongAdder writesApplied = new java.util.concurrent.atomic.LongAdder();
@@ -293,10 +295,17 @@ public final class Store implements AutoCloseable {
   /** Keys one step of {@link #discardAll} drops at most: bounds one batch. */
   private static final int DISCARD_BATCH_KEYS = 1_024;
 
+  /** This life's client writes, kept while a discard may come (the lifecycle opens and closes the log). */
+  public OwnWrites ownWrites() {
+    return ownWrites;
+  }
+
   /**
    * Drops every key (docs/lifecycle.md: a node restored from a backup older than the cluster's
-   * horizon holds nothing the others lack, and what it holds may be deleted data); returns how many.
-   * Keys written meanwhile may survive it.
+   * horizon holds nothing the others lack, and what it holds may be deleted data) but what this
+   * life wrote to it ({@link #ownWrites}), which replaces the key's state in the same batch under
+   * its lock; returns how many keys were dropped or replaced. Keys written after the discard
+   * passed them keep what was written.
    */
   public long discardAll() {
     return whileOpen(this::discardAllOpen);
@@ -334,10 +343,16 @@ public final class Store implements AutoCloseable {
         Map<ByteString, Pending> pending = new HashMap<>();
         for (ByteString key : keys) {
           Pending p = new Pending(cache.get(key, this::load));
-          p.state = Lives.empty();
-          p.removed = true;
-          p.discarded = true;
-          if (p.before != null) {
+          Lives own = ownWrites.of(key);
+          if (own == null) {
+            p.state = Lives.empty();
+            p.removed = true;
+            p.discarded = true;
+          } else { // what this life wrote, which nobody else may hold yet, stays
+            p.state = own;
+            p.encoded = own.encode();
+          }
+          if (p.before != null && !p.state.equals(p.before.state())) {
             pending.put(key, p);
           }
         }
@@ -542,6 +557,12 @@ public final class Store implements AutoCloseable {
         }
       }
       store(pending);
+      for (int i = 0; i < writes.size(); i++) {
+        Applied applied = outcomes.get(i).applied();
+        if (applied != null && applied.changed() && writes.get(i).origin() == Origin.CLIENT) {
+          ownWrites.add(writes.get(i).key(), applied.delta()); // under the key's lock, like the write
+        }
+      }
       writesApplied.add(writes.size());
       return outcomes;
     } finally {

@@ -121,7 +121,7 @@ public final class SimCluster {
 
     /** A client write here: applied to the replica, then spread. */
     public void write(ByteString key, Crdt<?> delta) {
-      replica.merge(key, delta, false);
+      replica.write(key, delta);
       cluster.replicated(key, delta);
     }
 

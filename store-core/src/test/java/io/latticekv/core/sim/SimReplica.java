@@ -12,6 +12,7 @@ import io.latticekv.core.lifecycle.LifecycleRecord;
 import io.latticekv.core.merkle.Hashing;
 import io.latticekv.core.merkle.KeyDigest;
 import io.latticekv.core.merkle.MerkleTree;
+import io.latticekv.core.storage.OwnWrites;
 import io.latticekv.core.storage.RetiredIds;
 import io.latticekv.core.storage.SweepStep;
 import io.latticekv.core.transport.PeerMessage.KeyState;
@@ -48,6 +49,7 @@ public class SimReplica implements Replica {
   private Supplier<HlcTimestamp> clock = () -> new HlcTimestamp(0);
   private long lifeSeq;
   private boolean lifecycleWork;
+  private final OwnWrites ownWrites = new OwnWrites();
 
   /** A copy, as a backup of the directory would be; {@code into} is a fresh replica of the same kind. */
   public <R extends SimReplica> R copyInto(R into) {
@@ -72,8 +74,17 @@ public class SimReplica implements Replica {
   public Lives update(ByteString key, CrdtUpdate update) {
     Lives current = states.getOrDefault(key, Lives.empty());
     Lives delta = update.delta(current, new CrdtUpdate.Writer(replicaId, clock, Math.max(0, epoch), () -> ++lifeSeq));
-    merge(key, delta, false);
+    if (merge(key, delta, false)) {
+      ownWrites.add(key, delta);
+    }
     return delta;
+  }
+
+  /** A client's write of {@code delta} here, applied (and kept while a discard may come, as the store keeps it). */
+  public void write(ByteString key, Crdt<?> delta) {
+    if (merge(key, delta, false)) {
+      ownWrites.add(key, Lives.of(delta));
+    }
   }
 
   @Override
@@ -319,14 +330,35 @@ public class SimReplica implements Replica {
   }
 
   @Override
-  public long discardAll() {
+  public Discarded discardAll() {
     long n = states.size();
     for (ByteString key : new ArrayList<>(states.keySet())) {
       states.remove(key);
       Long old = entries.remove(key);
       tree.update(Hashing.keyHash(key), old == null ? 0 : old, 0);
+      Lives own = ownWrites.of(key);
+      if (own != null) {
+        merge(key, own, false);
+      }
     }
-    return n;
+    List<Map.Entry<ByteString, Lives>> kept = ownWrites.entries();
+    ownWrites.close();
+    return new Discarded(n, kept);
+  }
+
+  @Override
+  public void keepOwnWrites() {
+    ownWrites.open();
+  }
+
+  @Override
+  public void forgetOwnWrites() {
+    ownWrites.close();
+  }
+
+  @Override
+  public boolean ownWritesOverflowed() {
+    return ownWrites.overflowed();
   }
 
   /** The replica ids this replica ever wrote under, oldest first. */
