@@ -141,7 +141,7 @@ final class ConnectionPool implements AutoCloseable {
       }
     }).connect(address).addListener(done -> {
       if (!done.isSuccess()) {
-        ready.completeExceptionally(new NodeConnection.NotSent("cannot connect to " + LatticeClient.hostPort(address)
+        ready.completeExceptionally(new NodeConnection.NotSent("cannot connect to " + Requests.hostPort(address)
             + ": " + rootMessage(done.cause()), done.cause()));
         return;
       }
@@ -176,11 +176,11 @@ final class ConnectionPool implements AutoCloseable {
       if (failure != null) {
         conn.close();
         ready.completeExceptionally(failure instanceof LatticeException e ? e : new NodeConnection.NotSent(
-            "login at " + LatticeClient.hostPort(conn.address()) + " failed: " + rootMessage(failure), failure));
+            "login at " + Requests.hostPort(conn.address()) + " failed: " + rootMessage(failure), failure));
       } else if (response.hasError()) {
         conn.close();
         ready.completeExceptionally(new LatticeException(response.getError().getCode(), "login as '"
-            + credentials.user() + "' at " + LatticeClient.hostPort(conn.address()) + " failed: "
+            + credentials.user() + "' at " + Requests.hostPort(conn.address()) + " failed: "
             + response.getError().getMessage()));
       } else {
         ready.complete(conn);
@@ -190,7 +190,7 @@ final class ConnectionPool implements AutoCloseable {
 
   /** One line saying why a TLS handshake failed, in the terms a user can act on. */
   static String tlsFailure(InetSocketAddress address, Throwable cause) {
-    String at = LatticeClient.hostPort(address);
+    String at = Requests.hostPort(address);
     Throwable root = cause;
     while (root.getCause() != null && root.getCause() != root) {
       if (root instanceof NotSslRecordException) {

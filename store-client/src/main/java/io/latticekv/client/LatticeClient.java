@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <pre>{@code
  * try (LatticeClient client = LatticeClient.builder().addresses("127.0.0.1:7379").build()) {
  *   client.increment("page:views", 1);
- *   client.add("tags", "red", "green");
+ *   client.add("tags", "red", "green");           // answers the set's size
+ *   boolean red = client.contains("tags", "red");
  *   client.put("greeting", "hello");
  *   long views = client.counter("page:views");
  * }
@@ -50,28 +51,21 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class LatticeClient implements AutoCloseable {
 
-  private final List<InetSocketAddress> addresses;
-  private final long requestTimeoutMillis;
-  private final boolean retryNonIdempotent;
   private final io.latticekv.proto.Level writeLevel;
   private final io.latticekv.proto.Level readLevel;
-  private final ConnectionPool connections;
-  private final AtomicInteger preferred = new AtomicInteger();
-  private final AtomicLong ids = new AtomicLong();
-  private volatile boolean closed;
+  private final Requests requests;
 
   private LatticeClient(Builder b) {
     if (b.addresses.isEmpty()) {
       throw new IllegalArgumentException("at least one address is needed");
     }
-    this.addresses = List.copyOf(b.addresses);
-    this.requestTimeoutMillis = b.requestTimeout.toMillis();
-    this.retryNonIdempotent = b.retryNonIdempotent;
+    List<InetSocketAddress> addresses = List.copyOf(b.addresses);
+    long requestTimeoutMillis = b.requestTimeout.toMillis();
     this.writeLevel = b.writeLevel;
     this.readLevel = b.readLevel;
     if (b.credentials != null && b.tlsCa == null && !b.credentialsWithoutTls) {
       for (InetSocketAddress a : addresses) {
-        if (!isLoopback(a.getHostString())) {
+        if (!Requests.isLoopback(a.getHostString())) {
           throw new IllegalArgumentException("credentials without TLS would send the password to " + a.getHostString()
               + ":" + a.getPort() + " in the clear: give the cluster's CA (.tls(caPem), lattice --tls-ca FILE), or "
               + "allowCredentialsWithoutTls() on a network you trust");
@@ -80,27 +74,14 @@ public final class LatticeClient implements AutoCloseable {
     }
     io.netty.handler.ssl.SslContext tls = b.tlsCa == null ? null
         : ConnectionPool.tlsContext(b.tlsCa, b.tlsCert, b.tlsKey);
-    this.connections = new ConnectionPool(addresses, b.poolSize, b.ioThreads, b.connectTimeout, b.frameBytesMax, tls,
-        b.credentials, ids::incrementAndGet, requestTimeoutMillis);
+    AtomicLong ids = new AtomicLong();
+    ConnectionPool connections = new ConnectionPool(addresses, b.poolSize, b.ioThreads, b.connectTimeout,
+        b.frameBytesMax, tls, b.credentials, ids::incrementAndGet, requestTimeoutMillis);
+    this.requests = new Requests(addresses, requestTimeoutMillis, b.retryNonIdempotent, connections, ids);
   }
 
   public static Builder builder() {
     return new Builder();
-  }
-
-  /** Whether {@code host} is this machine's loopback, by name or literal address (no DNS lookup). */
-  static boolean isLoopback(String host) {
-    if (host.equalsIgnoreCase("localhost")) {
-      return true;
-    }
-    if (!host.matches("[0-9.]+|[0-9a-fA-F:]*:[0-9a-fA-F:.]*")) {
-      return false; // a name: it may resolve anywhere
-    }
-    try {
-      return java.net.InetAddress.getByName(host).isLoopbackAddress(); // a literal: parsed, not looked up
-    } catch (java.net.UnknownHostException e) {
-      return false;
-    }
   }
 
   // ---------------------------------------------------------------- counters
@@ -135,42 +116,129 @@ public final class LatticeClient implements AutoCloseable {
 
   // ---------------------------------------------------------------- sets
 
-  /** Adds elements to a set; returns the set after. */
-  public CompletableFuture<SetValue> addAsync(String key, String... elements) {
-    return setUpdateAsync(key, SetUpdate.newBuilder().addAllAdd(utf8(elements)));
+  /**
+   * Adds elements to a set; returns how many elements it holds after. The set itself is not sent
+   * back (a large set would cost its whole size per add): {@link #addAndGet} asks for it.
+   */
+  public CompletableFuture<Long> addAsync(String key, String... elements) {
+    return updateSetAsync(key, SetUpdate.newBuilder().addAllAdd(utf8(elements)).build(), 0).thenApply(SetWritten::size);
   }
 
-  public SetValue add(String key, String... elements) {
+  public long add(String key, String... elements) {
     return await(addAsync(key, elements));
   }
 
-  /** Removes the elements' adds this node has seen; returns the set after. */
-  public CompletableFuture<SetValue> removeAsync(String key, String... elements) {
-    return setUpdateAsync(key, SetUpdate.newBuilder().addAllRemove(utf8(elements)));
+  /** Adds elements to a set; returns the set after, whole (in one answer: for sets that fit one). */
+  public SetValue addAndGet(String key, String... elements) {
+    return wholeSet(key, SetUpdate.newBuilder().addAllAdd(utf8(elements)));
   }
 
-  public SetValue remove(String key, String... elements) {
+  /** Removes the elements' adds this node has seen; returns how many elements the set holds after. */
+  public CompletableFuture<Long> removeAsync(String key, String... elements) {
+    return updateSetAsync(key, SetUpdate.newBuilder().addAllRemove(utf8(elements)).build(), 0).thenApply(SetWritten::size);
+  }
+
+  public long remove(String key, String... elements) {
     return await(removeAsync(key, elements));
   }
 
   /**
    * Removes only the adds of the elements that the read which returned {@code context} saw; an
-   * add made concurrently elsewhere survives.
+   * add made concurrently elsewhere survives. Returns how many elements the set holds after.
    */
-  public CompletableFuture<SetValue> removeAsync(String key, SetContext context, String... elements) {
-    return setUpdateAsync(key, SetUpdate.newBuilder().addAllRemove(utf8(elements)).setContext(context.bytes()));
+  public CompletableFuture<Long> removeAsync(String key, SetContext context, String... elements) {
+    SetUpdate update = SetUpdate.newBuilder().addAllRemove(utf8(elements)).setContext(context.bytes()).build();
+    return updateSetAsync(key, update, 0).thenApply(SetWritten::size);
   }
 
-  public SetValue remove(String key, SetContext context, String... elements) {
+  public long remove(String key, SetContext context, String... elements) {
     return await(removeAsync(key, context, elements));
   }
 
-  private CompletableFuture<SetValue> setUpdateAsync(String key, SetUpdate.Builder update) {
-    MergeRequest.Builder merge = MergeRequest.newBuilder().setKey(utf8(key)).setSet(update);
-    return mergeAsync(merge, true).thenApply(v -> ((Value.Set) expect(v, Value.Set.class, key)).value());
+  /** Removes the elements' adds this node has seen; returns the set after, whole. */
+  public SetValue removeAndGet(String key, String... elements) {
+    return wholeSet(key, SetUpdate.newBuilder().addAllRemove(utf8(elements)));
   }
 
-  /** The set's elements and context; empty for a key never written. */
+  /**
+   * Applies a set update (adds, removes, a context); answers the set's size after it, and the set
+   * itself when it holds at most {@code bodyMax} elements (0: never; the node sends it whole, so
+   * keep this to sets that fit one answer). Idempotent.
+   */
+  public CompletableFuture<SetWritten> updateSetAsync(String key, SetUpdate update, int bodyMax) {
+    MergeRequest.Builder merge = MergeRequest.newBuilder().setKey(utf8(key)).setSet(update).setReturnBodyMax(bodyMax)
+        .setW(writeLevel);
+    return requests.execute(Request.newBuilder().setMerge(merge), true).thenApply(r -> {
+      io.latticekv.proto.MergeResponse answer = r.getMerge();
+      Optional<SetValue> set = answer.hasValue()
+          ? Optional.of(((Value.Set) expect(Value.of(answer.getValue()), Value.Set.class, key)).value())
+          : Optional.empty();
+      return new SetWritten(answer.getSize(), set);
+    });
+  }
+
+  public SetWritten updateSet(String key, SetUpdate update, int bodyMax) {
+    return await(updateSetAsync(key, update, bodyMax));
+  }
+
+  private SetValue wholeSet(String key, SetUpdate.Builder update) {
+    SetWritten written = await(updateSetAsync(key, update.build(), -1)); // -1: 2^32 - 1, every set
+    return written.set().orElse(new SetValue(List.of(), new SetContext(ByteString.EMPTY)));
+  }
+
+  /** Whether the set holds {@code element}: asked of the node, without reading the set. */
+  public CompletableFuture<Boolean> containsAsync(String key, String element) {
+    return setRead(key, io.latticekv.proto.SetReadRequest.newBuilder().setContains(utf8(element)))
+        .thenApply(io.latticekv.proto.SetReadResponse::getContains);
+  }
+
+  public boolean contains(String key, String element) {
+    return await(containsAsync(key, element));
+  }
+
+  /** How many elements the set holds; 0 for a key never written. */
+  public CompletableFuture<Long> sizeAsync(String key) {
+    return setRead(key, io.latticekv.proto.SetReadRequest.newBuilder()
+        .setSize(io.latticekv.proto.SetSizeQuery.getDefaultInstance())).thenApply(io.latticekv.proto.SetReadResponse::getSize);
+  }
+
+  public long size(String key) {
+    return await(sizeAsync(key));
+  }
+
+  /**
+   * Up to {@code limit} elements of the set (at most 10,000; 0: the node's default, 1,000) after
+   * {@code cursor} ({@link SetCursor#START} for the first page), in order: a set of any size read a
+   * page at a time.
+   */
+  public CompletableFuture<SetPage> elementsAsync(String key, SetCursor cursor, int limit) {
+    return setRead(key, io.latticekv.proto.SetReadRequest.newBuilder().setPage(io.latticekv.proto.SetPageQuery
+        .newBuilder().setCursor(cursor.bytes()).setLimit(limit))).thenApply(r -> new SetPage(r.getElementsList(),
+            r.getSize(), r.getCursor().isEmpty() ? Optional.empty() : Optional.of(new SetCursor(r.getCursor()))));
+  }
+
+  public SetPage elements(String key, SetCursor cursor, int limit) {
+    return await(elementsAsync(key, cursor, limit));
+  }
+
+  /**
+   * Every element of the set, in order, read {@code pageSize} at a time as the iterator moves on
+   * (each page a request; a page fails with the {@link LatticeException} of its read).
+   */
+  public java.util.Iterator<ByteString> iterateElements(String key, int pageSize) {
+    return new SetIterator(cursor -> elements(key, cursor, pageSize));
+  }
+
+  private CompletableFuture<io.latticekv.proto.SetReadResponse> setRead(String key,
+      io.latticekv.proto.SetReadRequest.Builder read) {
+    return requests.execute(Request.newBuilder().setSetRead(read.setKey(utf8(key)).setR(readLevel)), true)
+        .thenApply(Response::getSetRead);
+  }
+
+  /**
+   * The set's elements and context, whole; empty for a key never written. A set too large for one
+   * answer is refused (VALUE_TOO_LARGE): read it with {@link #elements(String, SetCursor, int)}.
+   */
   public CompletableFuture<SetValue> elementsAsync(String key) {
     return getAsync(utf8(key)).thenApply(v -> v.map(value -> ((Value.Set) expect(value, Value.Set.class, key)).value())
         .orElse(new SetValue(List.of(), new SetContext(ByteString.EMPTY))));
@@ -180,17 +248,13 @@ public final class LatticeClient implements AutoCloseable {
     return await(elementsAsync(key));
   }
 
-  public boolean contains(String key, String element) {
-    return elements(key).contains(element);
-  }
-
   // ---------------------------------------------------------------- registers
 
   /** Assigns a register; returns it after the write. */
   public CompletableFuture<RegisterValue> putAsync(ByteString key, ByteString value) {
     Request.Builder request = Request.newBuilder()
         .setPut(PutRequest.newBuilder().setKey(key).setValue(value).setW(writeLevel));
-    return execute(request, true).thenApply(r -> RegisterValue.of(r.getPut().getValue()));
+    return requests.execute(request, true).thenApply(r -> RegisterValue.of(r.getPut().getValue()));
   }
 
   public RegisterValue put(String key, String value) {
@@ -215,7 +279,7 @@ public final class LatticeClient implements AutoCloseable {
   /** The value of any key; empty when it was never written. */
   public CompletableFuture<Optional<Value>> getAsync(ByteString key) {
     Request.Builder request = Request.newBuilder().setGet(GetRequest.newBuilder().setKey(key).setR(readLevel));
-    return execute(request, true).thenApply(r ->
+    return requests.execute(request, true).thenApply(r ->
         r.getGet().hasValue() ? Optional.of(Value.of(r.getGet().getValue())) : Optional.empty());
   }
 
@@ -250,7 +314,7 @@ public final class LatticeClient implements AutoCloseable {
     if (merge.getW() == io.latticekv.proto.Level.LEVEL_ONE) {
       merge.setW(writeLevel);
     }
-    return execute(Request.newBuilder().setMerge(merge), idempotent)
+    return requests.execute(Request.newBuilder().setMerge(merge), idempotent)
         .thenApply(r -> Value.of(r.getMerge().getValue()));
   }
 
@@ -287,12 +351,12 @@ public final class LatticeClient implements AutoCloseable {
   private CompletableFuture<Boolean> delete(ByteString key, ByteString context, boolean idempotent) {
     Request.Builder request = Request.newBuilder().setDelete(io.latticekv.proto.DeleteRequest.newBuilder()
         .setKey(key).setContext(context).setW(writeLevel));
-    return execute(request, idempotent).thenApply(r -> r.getDelete().getDeleted());
+    return requests.execute(request, idempotent).thenApply(r -> r.getDelete().getDeleted());
   }
 
   /** The node's raw state of {@code key}: its lives, floors and tombstones (docs/lifecycle.md). */
   public io.latticekv.proto.InspectResponse inspect(String key) {
-    return await(execute(Request.newBuilder().setInspect(io.latticekv.proto.InspectRequest.newBuilder()
+    return await(requests.execute(Request.newBuilder().setInspect(io.latticekv.proto.InspectRequest.newBuilder()
         .setKey(utf8(key))), true).thenApply(Response::getInspect));
   }
 
@@ -300,7 +364,7 @@ public final class LatticeClient implements AutoCloseable {
 
   /** Removes a dead member for good; returns the node's answer. */
   public String removeMember(String nodeIdHex) {
-    return await(execute(Request.newBuilder().setRemoveMember(io.latticekv.proto.RemoveMemberRequest.newBuilder()
+    return await(requests.execute(Request.newBuilder().setRemoveMember(io.latticekv.proto.RemoveMemberRequest.newBuilder()
         .setNodeId(nodeIdHex)), true).thenApply(r -> r.getRemoveMember().getDetail()));
   }
 
@@ -309,7 +373,7 @@ public final class LatticeClient implements AutoCloseable {
    * when it has handed its data over and is leaving (it may take a while).
    */
   public CompletableFuture<String> decommissionAsync() {
-    return execute(Request.newBuilder().setDecommission(io.latticekv.proto.DecommissionRequest.getDefaultInstance()),
+    return requests.execute(Request.newBuilder().setDecommission(io.latticekv.proto.DecommissionRequest.getDefaultInstance()),
         false).thenApply(r -> r.getDecommission().getDetail());
   }
 
@@ -317,7 +381,7 @@ public final class LatticeClient implements AutoCloseable {
 
   /** What the node knows about itself and its cluster. */
   public CompletableFuture<io.latticekv.proto.StatusResponse> statusAsync() {
-    return execute(Request.newBuilder().setStatus(io.latticekv.proto.StatusRequest.getDefaultInstance()), true)
+    return requests.execute(Request.newBuilder().setStatus(io.latticekv.proto.StatusRequest.getDefaultInstance()), true)
         .thenApply(Response::getStatus);
   }
 
@@ -330,58 +394,15 @@ public final class LatticeClient implements AutoCloseable {
    * empty list heals). Refused unless the node runs with --enable-fault-injection.
    */
   public void dropPeerTraffic(List<String> peerAddresses) {
-    await(execute(Request.newBuilder().setFault(io.latticekv.proto.FaultRequest.newBuilder()
+    await(requests.execute(Request.newBuilder().setFault(io.latticekv.proto.FaultRequest.newBuilder()
         .addAllDropPeers(peerAddresses)), true));
   }
 
   // ---------------------------------------------------------------- execution
 
-  private CompletableFuture<Response> execute(Request.Builder request, boolean idempotent) {
-    if (closed) {
-      return CompletableFuture.failedFuture(new LatticeException(io.latticekv.proto.ErrorCode.UNAVAILABLE, "the client is closed"));
-    }
-    Request built = request.setId(ids.incrementAndGet()).build();
-    CompletableFuture<Response> result = new CompletableFuture<>();
-    attempt(built, idempotent, preferred.get(), addresses.size(), null, result);
-    return result;
-  }
-
-  private void attempt(Request request, boolean idempotent, int index, int triesLeft,
-      Throwable lastFailure, CompletableFuture<Response> result) {
-    if (triesLeft == 0) {
-      result.completeExceptionally(new LatticeUnavailableException(
-          "no node reachable at " + addresses.stream().map(LatticeClient::hostPort).toList() + ": "
-              + describe(lastFailure), lastFailure));
-      return;
-    }
-    int at = Math.floorMod(index, addresses.size());
-    connections.connection(at).thenCompose(conn -> conn.send(request, requestTimeoutMillis)).whenComplete((response, failure) -> {
-      if (failure == null) {
-        preferred.set(at);
-        if (response.hasError()) {
-          result.completeExceptionally(new LatticeException(response.getError().getCode(), response.getError().getMessage()));
-        } else {
-          result.complete(response);
-        }
-        return;
-      }
-      Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
-      if (cause instanceof LatticeException e) {
-        result.completeExceptionally(e); // timeouts: never retried, the request may still apply
-      } else if (cause instanceof NodeConnection.Lost && !(idempotent || retryNonIdempotent)) {
-        result.completeExceptionally(new LatticeUnavailableException(cause.getMessage()
-            + "; the update may or may not have been applied, and is not retried because it is not idempotent", cause));
-      } else {
-        preferred.compareAndSet(at, at + 1);
-        attempt(request, idempotent, at + 1, triesLeft - 1, cause, result);
-      }
-    });
-  }
-
   @Override
   public void close() {
-    closed = true;
-    connections.close();
+    requests.close();
   }
 
   // ---------------------------------------------------------------- helpers
@@ -397,17 +418,6 @@ public final class LatticeClient implements AutoCloseable {
   private static String typeName(Object valueOrClass) {
     Class<?> c = valueOrClass instanceof Class<?> k ? k : valueOrClass.getClass();
     return c == Value.Counter.class ? "counter" : c == Value.Set.class ? "set" : "register";
-  }
-
-  private static String describe(Throwable t) {
-    if (t instanceof NodeConnection.NotSent || t instanceof NodeConnection.Lost) {
-      return t.getMessage(); // says what happened, in the user's terms (TLS, login)
-    }
-    return ConnectionPool.rootMessage(t);
-  }
-
-  static String hostPort(InetSocketAddress address) {
-    return address.getHostString() + ":" + address.getPort();
   }
 
   private static ByteString utf8(String s) {

@@ -51,7 +51,7 @@ final class NodeConnection extends SimpleChannelInboundHandler<Response> {
 
   NodeConnection(InetSocketAddress address) {
     this.address = address;
-    this.name = LatticeClient.hostPort(address);
+    this.name = Requests.hostPort(address);
   }
 
   void attach(Channel channel) {

@@ -1,6 +1,7 @@
 package io.latticekv.tests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -132,10 +133,16 @@ class ClientBehaviourTest {
       assertEquals(3, client.counter("views"));
       assertEquals(0, client.counter("never-written"));
 
-      SetValue set = client.add("tags", "red", "green", "blue");
+      assertEquals(3, client.add("tags", "red", "green", "blue"), "an add answers the set's size, not the set");
+      SetValue set = client.elements("tags");
       assertEquals(List.of("blue", "green", "red"), set.elementsAsStrings());
-      assertEquals(List.of("blue", "red"), client.remove("tags", "green").elementsAsStrings());
+      assertEquals(List.of("blue", "red"), client.removeAndGet("tags", "green").elementsAsStrings());
+      assertEquals(List.of("blue", "red", "white"), client.addAndGet("tags", "white").elementsAsStrings());
+      assertEquals(2, client.remove("tags", "white"));
       assertTrue(client.contains("tags", "red"));
+      assertFalse(client.contains("tags", "green"));
+      assertEquals(2, client.size("tags"));
+      assertEquals(0, client.size("never-written"));
 
       assertEquals("hello", client.put("greeting", "hello").asString());
       assertEquals("hello", client.register("greeting").orElseThrow().asString());
@@ -157,10 +164,12 @@ class ClientBehaviourTest {
       SetContext seen = client.elements("s").context();
       client.add("s", "x"); // a newer add of x the reader did not see
       client.add("s", "y");
-      assertEquals(List.of("x", "y"), client.remove("s", seen, "x", "y").elementsAsStrings(),
+      assertEquals(2, client.remove("s", seen, "x", "y"));
+      assertEquals(List.of("x", "y"), client.elements("s").elementsAsStrings(),
           "the remove saw neither the second add of x nor y, so both stay");
       SetContext now = client.elements("s").context();
-      assertEquals(List.of("y"), client.remove("s", now, "x").elementsAsStrings());
+      assertEquals(1, client.remove("s", now, "x"));
+      assertEquals(List.of("y"), client.elements("s").elementsAsStrings());
     }
   }
 

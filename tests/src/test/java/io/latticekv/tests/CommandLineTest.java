@@ -11,6 +11,8 @@ import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -52,6 +54,33 @@ class CommandLineTest {
     assertEquals(new Result(0, "OK", ""), lattice("--connect", at, "put", "r", "hello world"));
     assertEquals(new Result(0, "hello world", ""), lattice("--connect", at, "get", "r"));
     assertEquals(new Result(0, "(nil)", ""), lattice("--connect", at, "get", "missing"));
+  }
+
+  @Test
+  void largeSetsFromTheShellInPages() {
+    String at = node.address();
+    List<String> first = new ArrayList<>(List.of("--connect", at, "sadd", "big"));
+    List<String> second = new ArrayList<>(List.of("--connect", at, "sadd", "big"));
+    for (int i = 0; i < 1_000; i++) {
+      first.add(String.format("a%04d", i));
+      second.add(String.format("b%04d", i));
+    }
+    assertEquals(0, lattice(first.toArray(new String[0])).code());
+    assertEquals(new Result(0, "2000 elements (more than 1000: lattice smembers big --limit N pages through them)", ""),
+        lattice(second.toArray(new String[0])));
+    assertEquals(new Result(0, "2000", ""), lattice("--connect", at, "scard", "big"));
+    assertEquals(new Result(0, "1", ""), lattice("--connect", at, "sismember", "big", "b0999"));
+    assertEquals(new Result(0, "0", ""), lattice("--connect", at, "sismember", "big", "c"));
+    Result page = lattice("--connect", at, "smembers", "big", "--limit", "2");
+    assertEquals(0, page.code(), page.toString());
+    String[] lines = page.out().split("\n");
+    assertEquals(List.of("a0000", "a0001"), List.of(lines[0], lines[1]));
+    String cursor = lines[2].replaceAll(".*--cursor (\\S+)\\)$", "$1");
+    assertTrue(lines[2].startsWith("(2 of 2000; the next page: --cursor "), lines[2]);
+    assertEquals(new Result(0, "a0002", ""), lattice("--connect", at, "smembers", "big", "--limit", "1", "--cursor",
+        cursor).out().lines().findFirst().map(l -> new Result(0, l, "")).orElseThrow());
+    Result all = lattice("--connect", at, "smembers", "big");
+    assertEquals(2_000, all.out().lines().count(), "without --limit every element, 1,000 per request");
   }
 
   @Test

@@ -86,7 +86,7 @@ class LifecycleEndToEndTest {
       assertEquals(Optional.empty(), c1.get("k"));
       assertEquals("(nil)", lattice("--connect", cluster.clientAddress(2), "get", "k"));
 
-      assertEquals(List.of("x"), c1.add("k", "x").elementsAsStrings(), "a deleted counter is a set now");
+      assertEquals(List.of("x"), c1.addAndGet("k", "x").elementsAsStrings(), "a deleted counter is a set now");
       assertTrue(ClusterTest.await(() -> cluster.nodes.stream().allMatch(n -> held(n, "k")
           .map(s -> s.elements().size() == 1 && s.lives().size() == 1).orElse(false)), 20_000) >= 0,
           "the counter's tombstone was not collected: " + held(cluster.nodes.get(0), "k"));

@@ -26,14 +26,16 @@ class ReadmeExampleTest {
           .requestTimeout(java.time.Duration.ofSeconds(2))
           .build()) {
         long views = client.increment("page:views", 1);
-        SetValue tags = client.add("tags", "red", "green");
-        SetContext seen = client.elements("tags").context();
+        long size = client.add("tags", "red", "green");  // the set's size: writes answer without the set
+        SetValue tags = client.elements("tags");
+        SetContext seen = tags.context();
         client.remove("tags", seen, "red");
         client.put("greeting", "hello");
         String greeting = client.register("greeting").orElseThrow().asString();
         client.delete("greeting");
         // --- end of the example ---
         assertEquals(1, views);
+        assertEquals(2, size);
         assertEquals(List.of("green", "red"), tags.elementsAsStrings());
         assertEquals(List.of("green"), client.elements("tags").elementsAsStrings());
         assertEquals("hello", greeting);

@@ -190,6 +190,12 @@ public final class Lives implements Crdt<Lives> {
     return new ArrayList<>(all);
   }
 
+  /** How many elements the visible set holds (0 for a key that holds no set). */
+  public int elementCount() {
+    List<Life> sets = live(CrdtType.OR_SET);
+    return sets.size() == 1 ? ((OrSet) sets.get(0).data()).size() : sets.isEmpty() ? 0 : elements().size();
+  }
+
   /** The visible register's write: the latest of its live lives'; empty when none shows. */
   public LwwRegister register() {
     LwwRegister latest = LwwRegister.empty();

@@ -39,6 +39,11 @@ public record Limits(
     long partialFrameTimeoutMs) {
 
   public static final int FRAME_BYTES_MAX = 4 << 20;
+  /**
+   * Largest answer a node sends: a whole-set read over it is refused with a pointer to paged reads
+   * (half the Java client's 64 MiB frame limit, so an answer never breaks a client's connection).
+   */
+  public static final int ANSWER_BYTES_MAX = 32 << 20;
   public static final int KEY_BYTES_MAX = 4096;
   public static final int VALUE_BYTES_MAX = 1 << 20;
   public static final int SET_ELEMENTS_MAX = 1_000;

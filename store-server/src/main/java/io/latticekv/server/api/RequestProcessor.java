@@ -176,6 +176,7 @@ public final class RequestProcessor {
         case MERGE -> merge(request.getMerge());
         case DELETE -> delete(request.getDelete());
         case INSPECT -> inspect(request.getInspect());
+        case SET_READ -> setRead(request.getSetRead());
         case REMOVE_MEMBER -> members.removeMember(request.getRemoveMember().getNodeId())
             .thenApply(detail -> Response.newBuilder().setRemoveMember(
                 io.latticekv.proto.RemoveMemberResponse.newBuilder().setDetail(detail)).build());
@@ -213,7 +214,7 @@ public final class RequestProcessor {
       who = auth.current(who); // the auth file may have changed since the login
     }
     Role needed = switch (request.getBodyCase()) {
-      case GET, STATUS, AUTH, INSPECT, BODY_NOT_SET -> Role.READ;
+      case GET, SET_READ, STATUS, AUTH, INSPECT, BODY_NOT_SET -> Role.READ;
       case PUT, DELETE -> Role.WRITE;
       case REMOVE_MEMBER, DECOMMISSION -> Role.ADMIN;
       case MERGE -> request.getMerge().hasState() ? Role.ADMIN : Role.WRITE;
@@ -283,7 +284,7 @@ public final class RequestProcessor {
 
   private void refuseIfOutOfService(Request.BodyCase body) {
     boolean write = body == Request.BodyCase.PUT || body == Request.BodyCase.MERGE || body == Request.BodyCase.DELETE;
-    boolean read = body == Request.BodyCase.GET || body == Request.BodyCase.INSPECT;
+    boolean read = body == Request.BodyCase.GET || body == Request.BodyCase.SET_READ || body == Request.BodyCase.INSPECT;
     String refused = writesRefused;
     if (write && refused != null) {
       throw new Refusal(ErrorCode.UNAVAILABLE, refused);
@@ -316,18 +317,39 @@ public final class RequestProcessor {
 
   private CompletableFuture<Response> get(GetRequest get) {
     ByteString key = checkKey(get.getKey());
+    return read(key, get.getR()).thenApply(state -> {
+      GetResponse.Builder body = GetResponse.newBuilder();
+      state.flatMap(RequestProcessor::view).ifPresent(body::setValue);
+      if (body.hasValue() && body.getValue().hasSet() && body.getValue().getSerializedSize() > Limits.ANSWER_BYTES_MAX) {
+        throw new Refusal(ErrorCode.VALUE_TOO_LARGE, "the set at key " + io.latticekv.core.storage.Store.printable(key)
+            + " holds " + body.getValue().getSet().getElementsCount() + " elements, " + body.getValue().getSerializedSize()
+            + " bytes: more than one answer carries (" + Limits.ANSWER_BYTES_MAX + " bytes); read it in pages (a set "
+            + "read's page query: LatticeClient.elements(key, cursor, limit), lattice smembers KEY --limit N)");
+      }
+      return Response.newBuilder().setGet(body).build();
+    });
+  }
+
+  /** The key's state here, or at {@code level} joined with other replicas' (a read repair). */
+  private CompletableFuture<Optional<Lives>> read(ByteString key, io.latticekv.proto.Level level) {
     CompletableFuture<Optional<Crdt<?>>> local = CompletableFuture.supplyAsync(() -> {
       writer.beforeRead();
       return store.get(key).map(state -> (Crdt<?>) state);
     }, reads);
-    CompletableFuture<Optional<Crdt<?>>> value = get.getR() == io.latticekv.proto.Level.LEVEL_ONE
+    CompletableFuture<Optional<Crdt<?>>> value = level == io.latticekv.proto.Level.LEVEL_ONE
         ? local
-        : local.thenCompose(state -> coordinator.read(key, state, get.getR()));
-    return value.thenApply(state -> {
-      GetResponse.Builder body = GetResponse.newBuilder();
-      state.map(Lives::of).flatMap(RequestProcessor::view).ifPresent(body::setValue);
-      return Response.newBuilder().setGet(body).build();
-    });
+        : local.thenCompose(state -> coordinator.read(key, state, level));
+    return value.thenApply(state -> state.map(Lives::of));
+  }
+
+  private CompletableFuture<Response> setRead(io.latticekv.proto.SetReadRequest read) {
+    ByteString key = checkKey(read.getKey());
+    SetReads.check(read, limits.valueBytesMax());
+    if (read.getQueryCase() == io.latticekv.proto.SetReadRequest.QueryCase.CONTAINS) {
+      checkValue(read.getContains(), "set element");
+    }
+    return read(key, read.getR()).thenApply(state -> Response.newBuilder()
+        .setSetRead(SetReads.answer(read, state, limits.valueBytesMax())).build());
   }
 
   private CompletableFuture<Response> put(PutRequest put) {
@@ -368,6 +390,18 @@ public final class RequestProcessor {
       }
       case UPDATE_NOT_SET -> throw new Refusal(ErrorCode.BAD_REQUEST, "merge request carries no update");
     };
+    if (merge.getUpdateCase() == MergeRequest.UpdateCase.SET) {
+      // Without the body by default: an add to a large set answers a few bytes, not the set.
+      long bodyMax = Integer.toUnsignedLong(merge.getReturnBodyMax());
+      return write(key, update, merge.getW(), state -> {
+        int size = state.elementCount();
+        MergeResponse.Builder answer = MergeResponse.newBuilder().setSize(size);
+        if (size <= bodyMax) {
+          view(state).ifPresent(answer::setValue);
+        }
+        return Response.newBuilder().setMerge(answer).build();
+      });
+    }
     return write(key, update, merge.getW(), state -> Response.newBuilder()
         .setMerge(MergeResponse.newBuilder().setValue(view(state).orElse(Value.getDefaultInstance()))).build());
   }

@@ -22,7 +22,7 @@ final class ClientCommands {
   private ClientCommands() {}
 
   /** The context of a value a write returned: the CLI never sends it back. */
-  private static final io.latticekv.client.ReadContext NO_CONTEXT = new io.latticekv.client.ReadContext(ByteString.EMPTY);
+  static final io.latticekv.client.ReadContext NO_CONTEXT = new io.latticekv.client.ReadContext(ByteString.EMPTY);
 
   /** Connects as the root options say, runs one request, prints its result. */
   abstract static class ClientCommand implements Callable<Integer> {
@@ -92,28 +92,6 @@ final class ClientCommands {
     @Override
     Map<String, Object> execute(LatticeClient client) {
       return describe(key, Optional.of(new Value.Counter(client.decrement(key, amount), NO_CONTEXT)));
-    }
-  }
-
-  @Command(name = "sadd", description = "Add elements to a set; print the set.")
-  static final class Sadd extends ClientCommand {
-    @Parameters(index = "0", paramLabel = "KEY") String key;
-    @Parameters(index = "1..*", arity = "1..*", paramLabel = "ELEM") List<String> elements = new ArrayList<>();
-
-    @Override
-    Map<String, Object> execute(LatticeClient client) {
-      return describe(key, Optional.of(new Value.Set(client.add(key, elements.toArray(new String[0])), NO_CONTEXT)));
-    }
-  }
-
-  @Command(name = "srem", description = "Remove elements from a set; print the set.")
-  static final class Srem extends ClientCommand {
-    @Parameters(index = "0", paramLabel = "KEY") String key;
-    @Parameters(index = "1..*", arity = "1..*", paramLabel = "ELEM") List<String> elements = new ArrayList<>();
-
-    @Override
-    Map<String, Object> execute(LatticeClient client) {
-      return describe(key, Optional.of(new Value.Set(client.remove(key, elements.toArray(new String[0])), NO_CONTEXT)));
     }
   }
 

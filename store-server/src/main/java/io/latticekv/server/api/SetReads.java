@@ -1,0 +1,104 @@
+package io.latticekv.server.api;
+
+import com.google.protobuf.ByteString;
+import io.latticekv.core.crdt.CrdtType;
+import io.latticekv.core.crdt.Lives;
+import io.latticekv.proto.ErrorCode;
+import io.latticekv.proto.SetPageQuery;
+import io.latticekv.proto.SetReadRequest;
+import io.latticekv.proto.SetReadResponse;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Reads of part of a set (docs/protocol.md): whether it holds an element, its size, a page of its
+ * elements after a cursor. A page's cursor is opaque to clients: a version byte, then the last
+ * element the page returned, so that the next page starts just after it whatever changed in between
+ * (an element added behind the cursor meanwhile is not returned; one added ahead of it is).
+ */
+final class SetReads {
+
+  /** Elements of a page when the request names no limit. */
+  static final int PAGE_DEFAULT = 1_000;
+  /** Most elements one page may ask for: a page of the largest elements (1 MiB each) stays a bounded answer. */
+  static final int PAGE_MAX = 10_000;
+
+  private static final byte CURSOR_V1 = 1;
+
+  private SetReads() {}
+
+  /** The answer to {@code read} from the key's state, as read at the requested level (empty: nothing there). */
+  static SetReadResponse answer(SetReadRequest read, Optional<Lives> state, int elementBytesMax) {
+    List<ByteString> elements = state.map(s -> setOf(s, read.getKey())).orElse(List.of());
+    SetReadResponse.Builder out = SetReadResponse.newBuilder().setSize(elements.size());
+    switch (read.getQueryCase()) {
+      case CONTAINS -> out.setContains(java.util.Collections.binarySearch(elements, read.getContains(),
+          ByteString.unsignedLexicographicalComparator()) >= 0);
+      case SIZE -> { }
+      case PAGE -> page(read.getPage(), elements, elementBytesMax, out);
+      case QUERY_NOT_SET -> throw new RequestProcessor.Refusal(ErrorCode.BAD_REQUEST,
+          "set read asks nothing: contains, size or page");
+    }
+    return out.build();
+  }
+
+  /** Checks what can be checked before the read: the query, the page's limit and cursor. */
+  static void check(SetReadRequest read, int elementBytesMax) {
+    if (read.getQueryCase() == SetReadRequest.QueryCase.PAGE) {
+      int limit = read.getPage().getLimit();
+      if (limit < 0 || limit > PAGE_MAX) {
+        throw new RequestProcessor.Refusal(ErrorCode.BAD_REQUEST, "a page of " + Integer.toUnsignedString(limit)
+            + " elements was asked for; at most " + PAGE_MAX + " per page");
+      }
+      after(read.getPage().getCursor(), elementBytesMax);
+    } else if (read.getQueryCase() == SetReadRequest.QueryCase.QUERY_NOT_SET) {
+      throw new RequestProcessor.Refusal(ErrorCode.BAD_REQUEST, "set read asks nothing: contains, size or page");
+    }
+  }
+
+  private static void page(SetPageQuery query, List<ByteString> elements, int elementBytesMax,
+      SetReadResponse.Builder out) {
+    int limit = query.getLimit() == 0 ? PAGE_DEFAULT : query.getLimit();
+    Optional<ByteString> after = after(query.getCursor(), elementBytesMax);
+    int from = 0;
+    if (after.isPresent()) {
+      int at = java.util.Collections.binarySearch(elements, after.get(), ByteString.unsignedLexicographicalComparator());
+      from = at >= 0 ? at + 1 : -at - 1;
+    }
+    int to = Math.min(elements.size(), from + limit);
+    out.addAllElements(elements.subList(from, to));
+    if (to < elements.size()) {
+      out.setCursor(cursor(elements.get(to - 1)));
+    }
+  }
+
+  /** The cursor of a page whose last element is {@code last}. */
+  static ByteString cursor(ByteString last) {
+    return ByteString.copyFrom(new byte[] {CURSOR_V1}).concat(last);
+  }
+
+  /** Where a page starts: after the element the cursor names, or at the first (empty cursor). */
+  private static Optional<ByteString> after(ByteString cursor, int elementBytesMax) {
+    if (cursor.isEmpty()) {
+      return Optional.empty();
+    }
+    if (cursor.byteAt(0) != CURSOR_V1 || cursor.size() - 1 > elementBytesMax) {
+      throw new RequestProcessor.Refusal(ErrorCode.BAD_REQUEST,
+          "the page cursor is not one this node gave (send back the cursor of the previous page)");
+    }
+    return Optional.of(cursor.substring(1));
+  }
+
+  /** The elements of the set a key holds, sorted; a key of another type is refused. */
+  private static List<ByteString> setOf(Lives state, ByteString key) {
+    Optional<CrdtType> type = state.visibleType();
+    if (type.isEmpty()) {
+      return List.of();
+    }
+    if (type.get() != CrdtType.OR_SET) {
+      throw new io.latticekv.core.storage.TypeMismatchException(io.latticekv.core.storage.Store.printable(key),
+          type.get(), CrdtType.OR_SET);
+    }
+    return state.elements();
+  }
+}

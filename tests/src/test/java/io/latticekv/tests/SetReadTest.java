@@ -1,0 +1,142 @@
+package io.latticekv.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.latticekv.client.LatticeClient;
+import io.latticekv.client.LatticeException;
+import io.latticekv.client.SetCursor;
+import io.latticekv.client.SetPage;
+import io.latticekv.client.SetWritten;
+import io.latticekv.proto.ErrorCode;
+import io.latticekv.proto.SetUpdate;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Reads of part of a set, and set writes that answer without the set: what a client sees. */
+class SetReadTest {
+
+  private static final int ELEMENTS = 2_500;
+
+  @TempDir Path dir;
+
+  private static String element(int i) {
+    return String.format("e%05d", i);
+  }
+
+  /** {@code count} elements added, a thousand per request (the per-request limit). */
+  private static void fill(LatticeClient client, String key, int count) {
+    List<String> batch = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      batch.add(element(i));
+      if (batch.size() == 1_000 || i == count - 1) {
+        client.add(key, batch.toArray(new String[0]));
+        batch.clear();
+      }
+    }
+  }
+
+  @Test
+  void pagesReadEveryElementOnceInOrderAndContainsAndSizeNeedNoSet() throws Exception {
+    try (TestNode node = TestNode.start(dir, 0);
+        LatticeClient client = LatticeClient.builder().addresses(node.address()).build()) {
+      fill(client, "big", ELEMENTS);
+      assertEquals(ELEMENTS, client.size("big"));
+      assertTrue(client.contains("big", element(1_234)));
+      assertFalse(client.contains("big", "absent"));
+
+      List<String> read = new ArrayList<>();
+      SetCursor cursor = SetCursor.START;
+      int pages = 0;
+      while (pages++ < 100) { // bounded: 2,500 elements at 700 a page end in 4
+        SetPage page = client.elements("big", cursor, 700);
+        assertEquals(ELEMENTS, page.size());
+        assertTrue(page.elements().size() <= 700);
+        read.addAll(page.elementsAsStrings());
+        if (page.next().isEmpty()) {
+          break;
+        }
+        cursor = page.next().get();
+      }
+      assertEquals(4, pages);
+      List<String> expected = new ArrayList<>();
+      for (int i = 0; i < ELEMENTS; i++) {
+        expected.add(element(i));
+      }
+      assertEquals(expected, read);
+
+      List<String> iterated = new ArrayList<>();
+      Iterator<ByteString> all = client.iterateElements("big", 999);
+      while (all.hasNext() && iterated.size() <= ELEMENTS) {
+        iterated.add(all.next().toStringUtf8());
+      }
+      assertEquals(expected, iterated);
+      assertEquals(1_000, client.elements("big", SetCursor.START, 0).elements().size(), "a page's default size");
+    }
+  }
+
+  @Test
+  void aPageStartsAfterTheLastElementItGaveWhateverChangedInBetween() throws Exception {
+    try (TestNode node = TestNode.start(dir, 0);
+        LatticeClient client = LatticeClient.builder().addresses(node.address()).build()) {
+      fill(client, "s", 100);
+      SetPage first = client.elements("s", SetCursor.START, 10);
+      assertEquals(element(9), first.elementsAsStrings().get(9));
+      client.remove("s", element(9), element(10)); // the cursor's own element and the next one go
+      client.add("s", "a-behind", "e00010x");       // one behind the cursor, one just ahead of it
+      SetPage second = client.elements("s", first.next().orElseThrow(), 3);
+      assertEquals(List.of("e00010x", element(11), element(12)), second.elementsAsStrings());
+      assertEquals(100, second.size());
+    }
+  }
+
+  @Test
+  void writesAnswerTheSizeAndTheSetOnlyWhenAskedAndSmallEnough() throws Exception {
+    try (TestNode node = TestNode.start(dir, 0);
+        LatticeClient client = LatticeClient.builder().addresses(node.address()).build()) {
+      fill(client, "s", 1_500);
+      SetUpdate add = SetUpdate.newBuilder().addAdd(ByteString.copyFromUtf8("new")).build();
+      SetWritten plain = client.updateSet("s", add, 0);
+      assertEquals(1_501, plain.size());
+      assertEquals(Optional.empty(), plain.set(), "the default answer carries no set");
+      assertTrue(client.updateSet("s", add, 1_000).set().isEmpty(), "a set larger than asked is not sent");
+      SetWritten body = client.updateSet("s", add, 2_000);
+      assertEquals(1_501, body.set().orElseThrow().elements().size());
+      assertEquals(new TreeSet<>(body.set().get().elementsAsStrings()), new TreeSet<>(client.elements("s")
+          .elementsAsStrings()));
+    }
+  }
+
+  @Test
+  void badPagesAndOtherTypesAreRefusedClearly() throws Exception {
+    try (TestNode node = TestNode.start(dir, 0);
+        LatticeClient client = LatticeClient.builder().addresses(node.address()).build()) {
+      client.increment("n", 1);
+      LatticeException mismatch = assertThrows(LatticeException.class, () -> client.size("n"));
+      assertEquals(ErrorCode.TYPE_MISMATCH, mismatch.code());
+      assertTrue(mismatch.getMessage().contains("counter"), mismatch.getMessage());
+      assertEquals(0, client.size("never-written"));
+      assertFalse(client.contains("never-written", "x"));
+      assertTrue(client.elements("never-written", SetCursor.START, 10).next().isEmpty());
+
+      client.add("s", "x");
+      LatticeException tooMany = assertThrows(LatticeException.class,
+          () -> client.elements("s", SetCursor.START, 10_001));
+      assertEquals(ErrorCode.BAD_REQUEST, tooMany.code());
+      assertTrue(tooMany.getMessage().contains("10000"), tooMany.getMessage());
+      LatticeException forged = assertThrows(LatticeException.class,
+          () -> client.elements("s", new SetCursor(ByteString.copyFromUtf8("\u0007junk")), 10));
+      assertEquals(ErrorCode.BAD_REQUEST, forged.code());
+      assertEquals(List.of("x"), client.elements("s", SetCursor.START, 10).elementsAsStrings(), "the node serves on");
+    }
+  }
+}
