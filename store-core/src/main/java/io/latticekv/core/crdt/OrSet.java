@@ -496,6 +496,11 @@ public final class OrSet implements Crdt<OrSet> {
         context, elements.toArray(NO_ELEMENTS), dots.toArray(NO_DOTS), Collections.emptySortedMap());
   }
 
+  /** A set of these elements and dots over {@code context}, without deferred removes (for {@link SetRepair}). */
+  static OrSet of(CausalContext context, TreeMap<ByteString, Dot[]> entries) {
+    return build(context, entries, Collections.emptySortedMap());
+  }
+
   private static OrSet build(
       CausalContext context,
       TreeMap<ByteString, Dot[]> entries,

@@ -1,0 +1,168 @@
+package io.latticekv.core.crdt;
+
+import com.google.protobuf.ByteString;
+import io.latticekv.core.merkle.Hashing;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * Element-level repair of large sets (docs/gossip.md, "large sets"): two replicas of a set compare
+ * it bucket by bucket — its elements hashed into {@code count} buckets, each bucket summed over the
+ * hashes of its elements and their dots — and send each other only the buckets that differ, with
+ * the whole causal context. A set of a million elements that differs in three is repaired with
+ * three buckets, not the whole set.
+ *
+ * <p>Why a part is enough: merging a part that holds the elements of buckets {@code B} and the
+ * sender's whole context equals merging the whole state, <em>provided the sender's other buckets
+ * equal the receiver's</em> (then every dot of an element the part leaves out is one the receiver
+ * holds as well). So a part is only ever built against the bucket hashes of the replica that will
+ * merge it, computed from the state the part is cut from: each side sends the buckets where its
+ * state differs from the other's hashes. A write the receiver takes in between concerns its own
+ * elements, which a part never touches outside {@code B}.
+ *
+ * <p>Only a plain set takes part: one life, an OR-Set, without floors, tombstones, retired marks
+ * or deferred removes (a deferred remove may name an element of any bucket); both replicas' lives
+ * must be the same one ({@link #shape}). Anything else is repaired whole, as before.
+ */
+public final class SetRepair {
+
+  /** Sets with fewer elements are repaired whole: their state is small enough. */
+  public static final int ELEMENTS_MIN = 4_096;
+  /** Most buckets a set is compared in: 32 KiB of hashes each way. */
+  public static final int BUCKETS_MAX = 4_096;
+  /** Elements per bucket the count aims at: a differing bucket costs about this many elements. */
+  private static final int ELEMENTS_PER_BUCKET = 256;
+
+  private SetRepair() {}
+
+  /** The life of a plain set, or null when {@code state} is anything else. */
+  private static Life plain(Crdt<?> state) {
+    if (!(state instanceof Lives lives) || lives.lives().size() != 1) {
+      return null;
+    }
+    Life life = lives.lives().get(0);
+    if (life.type() != CrdtType.OR_SET || !life.counterFloor().isEmpty() || life.registerFloor() != 0
+        || life.tombEpoch() != 0 || !life.retired().isEmpty()) {
+      return null;
+    }
+    return ((OrSet) life.data()).deferredRemoves().isEmpty() ? life : null;
+  }
+
+  /** Whether {@code state} is a plain set with at least {@link #ELEMENTS_MIN} elements: worth comparing by buckets. */
+  public static boolean large(Crdt<?> state) {
+    Life life = plain(state);
+    return life != null && ((OrSet) life.data()).size() >= ELEMENTS_MIN;
+  }
+
+  /** The identity of a plain set's life (both sides must hold the same one), or empty for another state. */
+  public static Optional<Long> shape(Crdt<?> state) {
+    Life life = plain(state);
+    if (life == null) {
+      return Optional.empty();
+    }
+    long h = Hashing.mix(life.id().replica().high() ^ Hashing.mix(life.id().replica().low() ^ Hashing.mix(life.id().seq())));
+    return Optional.of(Hashing.mix(h ^ life.created()));
+  }
+
+  /** How many buckets a set of {@code elements} is compared in: a power of two, 16 to {@link #BUCKETS_MAX}. */
+  public static int bucketsFor(int elements) {
+    int want = Math.max(16, Integer.highestOneBit(Math.max(1, elements / ELEMENTS_PER_BUCKET)));
+    return Math.min(BUCKETS_MAX, want);
+  }
+
+  /** Whether {@code count} is a bucket count this class would use (from a peer: checked before use). */
+  public static boolean validCount(int count) {
+    return count >= 16 && count <= BUCKETS_MAX && Integer.bitCount(count) == 1;
+  }
+
+  /** The bucket hashes of a plain set; {@code state} must be one ({@link #shape} present). */
+  public static long[] hashes(Crdt<?> state, int count) {
+    OrSet set = (OrSet) plain(state).data();
+    long[] sums = new long[count];
+    for (ByteString element : set.elements()) {
+      long h = Hashing.keyHash(element);
+      long dots = 0;
+      for (Dot dot : set.dotsOf(element)) {
+        dots += Hashing.mix(dot.replica().high() ^ Hashing.mix(dot.replica().low() ^ Hashing.mix(dot.counter())));
+      }
+      sums[bucket(h, count)] += Hashing.mix(h ^ Hashing.mix(dots + 0x9e3779b97f4a7c15L));
+    }
+    return sums;
+  }
+
+  /** The buckets where {@code ours} and {@code theirs} differ, ascending. */
+  public static int[] differing(long[] ours, long[] theirs) {
+    if (ours.length != theirs.length) {
+      throw new IllegalArgumentException(ours.length + " buckets against " + theirs.length);
+    }
+    int[] out = new int[ours.length];
+    int n = 0;
+    for (int b = 0; b < ours.length; b++) {
+      if (ours[b] != theirs[b]) {
+        out[n++] = b;
+      }
+    }
+    return Arrays.copyOf(out, n);
+  }
+
+  /** The part of a plain set holding the elements of {@code buckets} (ascending) and its whole context. */
+  public static Lives part(Crdt<?> state, int count, int[] buckets) {
+    Life life = plain(state);
+    OrSet set = (OrSet) life.data();
+    TreeMap<ByteString, Dot[]> kept = new TreeMap<>(ByteString.unsignedLexicographicalComparator());
+    for (ByteString element : set.elements()) {
+      if (Arrays.binarySearch(buckets, bucket(Hashing.keyHash(element), count)) >= 0) {
+        kept.put(element, set.dotsOf(element).toArray(new Dot[0]));
+      }
+    }
+    return Lives.of(life.with(OrSet.of(set.context(), kept)));
+  }
+
+  /**
+   * {@code current} joined with {@code part}, a part over {@code buckets} cut against the hashes
+   * of {@code current} (or of an earlier state of it): what joining the sender's whole state would
+   * give. Empty when either is not a plain set of the same life — the part is then dropped, and a
+   * later exchange repairs the key whole.
+   */
+  public static Optional<Lives> join(Crdt<?> current, Crdt<?> part, int count, int[] buckets) {
+    Life ours = plain(current);
+    Life theirs = plain(part);
+    if (ours == null || theirs == null || !ours.id().equals(theirs.id()) || ours.created() != theirs.created()) {
+      return Optional.empty();
+    }
+    OrSet set = (OrSet) ours.data();
+    OrSet in = (OrSet) theirs.data();
+    TreeMap<ByteString, Dot[]> inside = new TreeMap<>(ByteString.unsignedLexicographicalComparator());
+    TreeMap<ByteString, Dot[]> outside = new TreeMap<>(ByteString.unsignedLexicographicalComparator());
+    for (ByteString element : set.elements()) {
+      boolean in1 = Arrays.binarySearch(buckets, bucket(Hashing.keyHash(element), count)) >= 0;
+      (in1 ? inside : outside).put(element, set.dotsOf(element).toArray(new Dot[0]));
+    }
+    for (ByteString element : in.elements()) {
+      if (Arrays.binarySearch(buckets, bucket(Hashing.keyHash(element), count)) < 0) {
+        return Optional.empty(); // not a part over these buckets: a broken or hostile peer
+      }
+    }
+    OrSet merged = OrSet.of(set.context(), inside).merge(in);
+    TreeMap<ByteString, Dot[]> all = outside;
+    for (ByteString element : merged.elements()) {
+      all.put(element, merged.dotsOf(element).toArray(new Dot[0]));
+    }
+    return Optional.of(Lives.of(ours.with(OrSet.of(merged.context(), all))));
+  }
+
+  /** The bucket numbers of a part, checked: ascending, distinct, below {@code count}. */
+  public static boolean validBuckets(int count, int[] buckets) {
+    for (int i = 0; i < buckets.length; i++) {
+      if (buckets[i] < 0 || buckets[i] >= count || (i > 0 && buckets[i] <= buckets[i - 1])) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static int bucket(long elementHash, int count) {
+    return (int) (elementHash >>> 40) & (count - 1);
+  }
+}
