@@ -271,7 +271,7 @@ public final class LatticeNode implements AutoCloseable {
           .setRumorQueue(n.rumorQueue()).setRumorsSent(n.rumorsSent()).setRumorsReceived(n.rumorsReceived())
           .setRumorsNew(n.rumorsNew()).setRumorsDropped(n.rumorsDropped() + s.rumorsShed())
           .setMerkleRoot(String.format("%016x", cluster.tree().root()))
-          .setExchangesRun(n.exchangesRun()).setKeysRepaired(n.keysRepaired())
+          .setExchangesRun(n.exchangesRun()).setKeysRepaired(n.keysRepaired()).setSetPartsSent(n.setPartsSent())
           .setPeerMessagesSent(s.messagesSent()).setPeerBytesSent(s.bytesSent())
           .setAntiEntropyBytesSent(s.antiEntropyBytesSent())
           .setSnapshotAgeMs(Math.max(0, now - n.takenAtMillis()))

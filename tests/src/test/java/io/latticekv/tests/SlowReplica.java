@@ -80,6 +80,12 @@ final class SlowReplica implements Replica {
   }
 
   @Override
+  public boolean[] mergeParts(List<io.latticekv.core.transport.PeerMessage.SetPart> parts) {
+    take(opDelayMs);
+    return delegate.mergeParts(parts);
+  }
+
+  @Override
   public boolean[] mergeStored(List<io.latticekv.core.transport.PeerMessage.StoredState> stored) {
     take(opDelayMs);
     return delegate.mergeStored(stored);

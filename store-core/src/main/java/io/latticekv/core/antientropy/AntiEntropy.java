@@ -16,6 +16,7 @@ import io.latticekv.core.transport.PeerMessage.AeHashesReply;
 import io.latticekv.core.transport.PeerMessage.AeSegments;
 import io.latticekv.core.transport.PeerMessage.AeSegmentsReply;
 import io.latticekv.core.transport.PeerMessage.AeStates;
+import io.latticekv.core.transport.PeerMessage.SetSummary;
 import io.latticekv.core.transport.PeerMessage.AeStream;
 import io.latticekv.core.transport.PeerMessage.KeyState;
 import io.latticekv.core.transport.PeerMessage.StoredState;
@@ -151,6 +152,8 @@ public final class AntiEntropy {
   private long segmentsDifferent;
   private long keysRepaired;
   private long statesSent;
+  /** Parts of large sets sent (answers and pushes back): repairs by buckets, not whole sets. */
+  private long setPartsSent;
   private long requestsRefused;
 
   /** Answers only the peers it exchanges with: for tests of one exchange. */
@@ -430,34 +433,50 @@ public final class AntiEntropy {
   }
 
   private void answerFetch(AeFetch m) {
-    if (m.keys().size() > config.keysPerExchangeMax()) {
-      refuse(m, m.keys().size() + " keys; an exchange repairs at most " + config.keysPerExchangeMax());
+    if (m.keys().size() > config.keysPerExchangeMax() || m.summaries().size() > SetExchange.SUMMARIES_MAX) {
+      refuse(m, m.keys().size() + " keys and " + m.summaries().size() + " set summaries; an exchange repairs at most "
+          + config.keysPerExchangeMax() + " keys, " + SetExchange.SUMMARIES_MAX + " of them large sets by buckets");
       return;
     }
-    storage.run(() -> statesOf(m.keys()), (states, failure) -> {
+    storage.run(() -> {
+      States states = statesOf(m.keys());
+      SetExchange.Answer sets = SetExchange.answer(replica, m.summaries());
+      List<KeyState> all = new ArrayList<>(states.states());
+      all.addAll(sets.whole());
+      return new Outgoing(new AeStates(self, m.exchange(), all, sets.parts(), false, states.partial(),
+          sets.wholeWanted()), states.bytes() + sets.bytes());
+    }, (answer, failure) -> {
       if (failure != null) {
         log.debug("anti-entropy: cannot read states for {}: {}", m.from(), failure.getMessage());
         return;
       }
-      statesSent += states.states().size();
-      outbound.spend(states.bytes()); // answers count against the budget too (they are not refused for it)
-      reply(m.from(), new AeStates(self, m.exchange(), states.states(), false, states.partial()));
+      statesSent += answer.message().states().size() + answer.message().parts().size();
+      setPartsSent += answer.message().parts().size();
+      outbound.spend(answer.bytes()); // answers count against the budget too (they are not refused for it)
+      reply(m.from(), answer.message());
     });
   }
 
   private void mergePushed(AeStates m) {
-    if (m.states().size() > config.keysPerExchangeMax()) {
-      refuse(m, m.states().size() + " states; an exchange repairs at most " + config.keysPerExchangeMax());
+    if (m.states().size() > config.keysPerExchangeMax() || m.parts().size() > SetExchange.SUMMARIES_MAX) {
+      refuse(m, m.states().size() + " states and " + m.parts().size() + " set parts; an exchange repairs at most "
+          + config.keysPerExchangeMax() + ", " + SetExchange.SUMMARIES_MAX + " of them large sets by buckets");
       return;
     }
-    storage.run(() -> replica.mergeAll(m.states()), (changed, failure) -> {
+    storage.run(() -> count(replica.mergeAll(m.states())) + count(replica.mergeParts(m.parts())), (changed, failure) -> {
       if (failure == null) {
-        keysRepaired += count(changed);
+        keysRepaired += changed;
       } else {
         log.debug("anti-entropy: cannot merge states from {}: {}", m.from(), failure.getMessage());
       }
     });
   }
+
+  /** A message built on a storage thread, with the bytes of state it carries, sent from the protocol's. */
+  private record Outgoing(AeStates message, long bytes) {}
+
+  /** What joining an answer did: keys it changed, and what to push back (null: nothing). */
+  private record Joined(int changed, Outgoing pushBack) {}
 
   /** States read for an answer; {@code partial} when the byte limit left some out. */
   private record States(List<KeyState> states, boolean partial, long bytes) {}
@@ -565,7 +584,8 @@ public final class AntiEntropy {
   }
 
   /** What to repair, found by comparing the peer's listing with ours: the keys to fetch, the states to push. */
-  private record Diff(List<ByteString> fetch, List<KeyState> push, boolean full, long pushBytes) {}
+  private record Diff(List<ByteString> fetch, List<KeyState> push, boolean full, long pushBytes,
+      List<SetSummary> summaries) {}
 
   /** The next segments of the queue, listed whole: the precise path, for differences that are few. */
   private void listNextSegments() {
@@ -612,10 +632,10 @@ public final class AntiEntropy {
       } else if (!diff.push().isEmpty()) {
         exchange.truncated = true; // what it did not push, a later exchange does
       }
-      if (diff.fetch().isEmpty()) {
+      if (diff.fetch().isEmpty() && diff.summaries().isEmpty()) {
         continueOrFinish(exchange, "pushed " + exchange.pushed + " keys");
       } else {
-        send(new AeFetch(self, exchange.id, diff.fetch()));
+        send(new AeFetch(self, exchange.id, diff.fetch(), diff.summaries()));
       }
     });
   }
@@ -661,8 +681,27 @@ public final class AntiEntropy {
         push.add(e.getKey());
       }
     }
+    // Large sets both hold go by buckets, not whole (SetExchange).
+    List<SetSummary> summaries = new ArrayList<>();
+    boolean more = false;
+    for (java.util.Iterator<ByteString> it = fetch.iterator(); it.hasNext(); ) {
+      ByteString key = it.next();
+      if (!ours.containsKey(key)) {
+        continue;
+      }
+      Optional<SetSummary> summary = SetExchange.summary(replica, key);
+      if (summary.isPresent() && summaries.size() < SetExchange.SUMMARIES_MAX) {
+        summaries.add(summary.get());
+        it.remove();
+        push.remove(key);
+      } else if (summary.isPresent()) {
+        more = true; // the next exchange compares it
+        it.remove();
+        push.remove(key);
+      }
+    }
     States pushed = push.isEmpty() ? new States(List.of(), false, 0) : statesOf(push);
-    return new Diff(fetch, pushed.states(), budget < 0, pushed.bytes());
+    return new Diff(fetch, pushed.states(), budget < 0 || more, pushed.bytes(), summaries);
   }
 
   private void onFetched(AeStates m) {
@@ -673,9 +712,22 @@ public final class AntiEntropy {
       finish(false, false, 0, "the peer sent " + m.states().size() + " states, more than asked");
       return;
     }
+    if (m.parts().size() > SetExchange.SUMMARIES_MAX || m.wholeWanted().size() > SetExchange.SUMMARIES_MAX) {
+      finish(false, false, 0, "the peer sent " + m.parts().size() + " set parts and asked " + m.wholeWanted().size()
+          + " keys back, more than it was asked about");
+      return;
+    }
     Exchange exchange = current;
     exchange.lastActivity = clock.millis();
-    storage.run(() -> replica.mergeAll(m.states()), (changed, failure) -> {
+    storage.run(() -> {
+      int changed = count(replica.mergeAll(m.states())) + count(replica.mergeParts(m.parts()));
+      States wanted = statesOf(m.wholeWanted());
+      SetExchange.PushBack back = SetExchange.pushBack(replica, m.parts());
+      List<KeyState> whole = new ArrayList<>(wanted.states());
+      whole.addAll(back.whole());
+      return new Joined(changed, whole.isEmpty() && back.parts().isEmpty() ? null : new Outgoing(
+          new AeStates(self, exchange.id, whole, back.parts(), true, false, List.of()), wanted.bytes() + back.bytes()));
+    }, (joined, failure) -> {
       if (current != exchange) {
         return;
       }
@@ -683,7 +735,15 @@ public final class AntiEntropy {
         finish(false, false, exchange.repaired, "merging the fetched states failed: " + failure.getMessage());
         return;
       }
-      int repaired = count(changed);
+      if (joined.pushBack() != null) {
+        Outgoing back = joined.pushBack();
+        outbound.spend(back.bytes());
+        statesSent += back.message().states().size() + back.message().parts().size();
+        setPartsSent += back.message().parts().size();
+        exchange.pushed += back.message().states().size() + back.message().parts().size();
+        send(back.message());
+      }
+      int repaired = joined.changed();
       keysRepaired += repaired;
       exchange.repaired += repaired;
       exchange.keysIn += m.states().size();
@@ -908,6 +968,11 @@ public final class AntiEntropy {
 
   public long statesSent() {
     return statesSent;
+  }
+
+  /** Parts of large sets sent: keys repaired by buckets instead of whole. */
+  public long setPartsSent() {
+    return setPartsSent;
   }
 
   /** Requests from peers dropped because no correct peer sends them (out of range, over a cap). */

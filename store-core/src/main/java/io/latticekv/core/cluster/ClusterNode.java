@@ -50,7 +50,8 @@ public final class ClusterNode {
       long rumorsReceived, long rumorsNew, long rumorsDropped, long rumorMergesFailed,
       List<AntiEntropy.Outcome> exchanges, long exchangesRun, long keysRepaired, long antiEntropyRequestsRefused,
       long merkleRoot, int replicaRequestsPending, long replicaRequestsTimedOut, long replicaErrorReplies,
-      Lifecycle.Status lifecycle, boolean selfRemoved, AntiEntropy.Progress catchUp, long aeStateBytesSent) {}
+      Lifecycle.Status lifecycle, boolean selfRemoved, AntiEntropy.Progress catchUp, long aeStateBytesSent,
+      long setPartsSent) {}
 
   private static final Consumer<PeerMessage> IGNORE = m -> {};
 
@@ -241,7 +242,8 @@ public final class ClusterNode {
         antiEntropy == null ? 0 : antiEntropy.exchangesRun(), antiEntropy == null ? 0 : antiEntropy.keysRepaired(),
         antiEntropy == null ? 0 : antiEntropy.requestsRefused(), replica.tree().root(), replication.pending(),
         replication.timedOut(), replication.errorReplies(), lifecycle.status(), membership.selfRemoved(),
-        antiEntropy == null ? null : antiEntropy.progress(), antiEntropy == null ? 0 : antiEntropy.stateBytesSent());
+        antiEntropy == null ? null : antiEntropy.progress(), antiEntropy == null ? 0 : antiEntropy.stateBytesSent(),
+        antiEntropy == null ? 0 : antiEntropy.setPartsSent());
   }
 
   /** Rumors as key states, for a replica's batch merge. */

@@ -84,6 +84,13 @@ public interface Replica {
   boolean[] mergeAll(List<KeyState> states);
 
   /**
+   * Joins each part of a large set into its key ({@link io.latticekv.core.crdt.SetRepair#join}), as
+   * one batch, like {@link #mergeAll}; a part whose key holds no plain set of the same life is
+   * dropped (no change).
+   */
+  boolean[] mergeParts(List<io.latticekv.core.transport.PeerMessage.SetPart> parts);
+
+  /**
    * Joins one state and completes once it is durable (a replica write at {@code w > 1}); fails with
    * the reason when the state is refused.
    */

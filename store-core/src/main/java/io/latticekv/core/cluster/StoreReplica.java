@@ -61,7 +61,20 @@ public final class StoreReplica implements Replica {
     for (KeyState ks : states) {
       writes.add(new Store.Write(ks.key(), new CrdtUpdate.JoinState(ks.state()), Store.Origin.PEER));
     }
-    List<Store.Outcome> outcomes = store.applyAll(writes);
+    return changed(store.applyAll(writes));
+  }
+
+  @Override
+  public boolean[] mergeParts(List<io.latticekv.core.transport.PeerMessage.SetPart> parts) {
+    List<Store.Write> writes = new ArrayList<>(parts.size());
+    for (io.latticekv.core.transport.PeerMessage.SetPart part : parts) {
+      writes.add(new Store.Write(part.key(), new CrdtUpdate.JoinPart(part.state(), part.count(), part.buckets()),
+          Store.Origin.PEER));
+    }
+    return changed(store.applyAll(writes));
+  }
+
+  private static boolean[] changed(List<Store.Outcome> outcomes) {
     boolean[] changed = new boolean[outcomes.size()];
     for (int i = 0; i < changed.length; i++) {
       Store.Outcome outcome = outcomes.get(i);

@@ -173,6 +173,23 @@ public sealed interface CrdtUpdate {
   }
 
   /**
+   * Joins a part of a large set over some of its buckets, cut against this replica's bucket hashes
+   * ({@link SetRepair}): what joining the sender's whole state would give. Nothing when the key
+   * does not hold a plain set of the same life any more: a later exchange repairs it whole.
+   */
+  record JoinPart(Crdt<?> part, int count, int[] buckets) implements CrdtUpdate {
+    @Override
+    public CrdtType type() {
+      return CrdtType.OR_SET;
+    }
+
+    @Override
+    public Lives delta(Lives current, Writer writer) {
+      return SetRepair.join(current, part, count, buckets).orElse(Lives.empty());
+    }
+  }
+
+  /**
    * Deletes the key as a reader saw it: with an {@code observed} context, what that read saw;
    * without one, what this replica holds now. An update the delete did not see — an increment
    * beyond the totals it saw, an add it did not see, a register write stamped later than the one

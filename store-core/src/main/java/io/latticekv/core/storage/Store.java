@@ -610,6 +610,8 @@ public final class Store implements AutoCloseable {
     Lives current = p.state == null ? Lives.empty() : p.state;
     if (update instanceof CrdtUpdate.JoinState join) {
       options.policy().checkState(join.state(), options.clock().millis());
+    } else if (update instanceof CrdtUpdate.JoinPart part) {
+      options.policy().checkState(part.part(), options.clock().millis());
     }
     long at = Math.max(0, epoch);
     Lives delta;

@@ -216,12 +216,30 @@ public sealed interface PeerMessage {
     }
   }
 
-  /** The full states of these keys, please. */
-  record AeFetch(NodeId from, long exchange, List<ByteString> keys) implements PeerMessage {
+  /**
+   * The full states of these keys, please; and of each large set summarized, the buckets where
+   * the responder's differs from these hashes ({@link io.latticekv.core.crdt.SetRepair}).
+   */
+  record AeFetch(NodeId from, long exchange, List<ByteString> keys, List<SetSummary> summaries)
+      implements PeerMessage {
+    public AeFetch(NodeId from, long exchange, List<ByteString> keys) {
+      this(from, exchange, keys, List.of());
+    }
+
     public Kind kind() {
       return Kind.AE_FETCH;
     }
   }
+
+  /** A large set as one replica holds it: the identity of its life, and its bucket hashes. */
+  record SetSummary(ByteString key, long shape, long[] hashes) {}
+
+  /**
+   * A part of a large set: its elements in {@code buckets} of {@code count} and its whole context,
+   * cut against the receiver's hashes. In an answer, {@code hashes} are the sender's own, against
+   * which the receiver cuts its part in return; empty in a push.
+   */
+  record SetPart(ByteString key, Crdt<?> state, int count, int[] buckets, long[] hashes) {}
 
   record KeyState(ByteString key, Crdt<?> state) {}
 
@@ -242,7 +260,8 @@ public sealed interface PeerMessage {
    * {@code partial} answer left keys out (its byte budget): the exchange did not cover them.
    */
   record AeStates(NodeId from, long exchange, List<KeyState> states, boolean push, boolean partial, int resumeIndex,
-      ByteString resumeAfter, int retryAfterMs, long streamBytes, List<StoredState> stored) implements PeerMessage {
+      ByteString resumeAfter, int retryAfterMs, long streamBytes, List<StoredState> stored, List<SetPart> parts,
+      List<ByteString> wholeWanted) implements PeerMessage {
     public AeStates(NodeId from, long exchange, List<KeyState> states, boolean push) {
       this(from, exchange, states, push, false);
     }
@@ -251,9 +270,22 @@ public sealed interface PeerMessage {
       this(from, exchange, states, push, partial, 0, ByteString.EMPTY, 0, 0, List.of());
     }
 
+    /** A catch-up stream's answer (no set parts). */
+    public AeStates(NodeId from, long exchange, List<KeyState> states, boolean push, boolean partial, int resumeIndex,
+        ByteString resumeAfter, int retryAfterMs, long streamBytes, List<StoredState> stored) {
+      this(from, exchange, states, push, partial, resumeIndex, resumeAfter, retryAfterMs, streamBytes, stored, List.of(),
+          List.of());
+    }
+
+    /** States and set parts (an answer to a fetch, or a push); {@code wholeWanted}: keys to push back whole. */
+    public AeStates(NodeId from, long exchange, List<KeyState> states, List<SetPart> parts, boolean push,
+        boolean partial, List<ByteString> wholeWanted) {
+      this(from, exchange, states, push, partial, 0, ByteString.EMPTY, 0, 0, List.of(), parts, wholeWanted);
+    }
+
     /** Whether the answer carries no state at all. */
     public boolean empty() {
-      return states.isEmpty() && stored.isEmpty();
+      return states.isEmpty() && stored.isEmpty() && parts.isEmpty();
     }
 
     public Kind kind() {

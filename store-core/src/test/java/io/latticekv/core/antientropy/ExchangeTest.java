@@ -111,6 +111,83 @@ class ExchangeTest {
     }
   }
 
+  /** Bytes of states the messages on the wire carry, whole states and set parts alike. */
+  private long stateBytes;
+
+  private AntiEntropy counting(String name, Store store, Member peer, long[] now) {
+    return new AntiEntropy(store.nodeId(), AntiEntropyConfig.DEFAULTS, () -> now[0], new Random(1),
+        (to, m) -> {
+          messages++;
+          if (m instanceof PeerMessage.AeStates states) {
+            states.states().forEach(ks -> stateBytes += ks.state().encode().length);
+            states.parts().forEach(p -> stateBytes += p.state().encode().length + 8L * p.hashes().length);
+          } else if (m instanceof PeerMessage.AeFetch fetch) {
+            fetch.summaries().forEach(summary -> stateBytes += 8L * summary.hashes().length);
+          }
+          wire.add(new Object[] {to, m});
+        }, () -> List.of(peer), new StoreReplica(store), StorageRunner.inline());
+  }
+
+  /** A set of {@code n} elements, the same life and dots on every store it is joined into. */
+  private static CrdtUpdate.JoinState bigSet(int n) {
+    io.latticekv.core.crdt.OrSet set = io.latticekv.core.crdt.OrSet.empty();
+    List<ByteString> elements = new java.util.ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      elements.add(k("member:" + i));
+    }
+    set = set.addAll(new NodeId(0, 7), elements);
+    return new CrdtUpdate.JoinState(set);
+  }
+
+  @Test
+  void aLargeSetThatDiffersInAFewElementsIsRepairedByBucketsBothWays() {
+    long[] now = {1_000};
+    try (Store left = Store.open(StoreOptions.defaults(dir.resolve("a"), SyncPolicy.NONE));
+        Store right = Store.open(StoreOptions.defaults(dir.resolve("b"), SyncPolicy.NONE))) {
+      CrdtUpdate.JoinState shared = bigSet(50_000);
+      left.apply(k("big"), shared);
+      right.apply(k("big"), shared);
+      left.apply(k("big"), new CrdtUpdate.SetUpdate(List.of(k("left-1"), k("left-2")), List.of(), Optional.empty()));
+      right.apply(k("big"), new CrdtUpdate.SetUpdate(List.of(), List.of(k("member:17")), Optional.empty()));
+      long whole = left.get(k("big")).orElseThrow().encode().length;
+
+      AntiEntropy a = counting("a", left, member(right, "b"), now);
+      AntiEntropy b = counting("b", right, member(left, "a"), now);
+      a.start(member(right, "b"), now[0]);
+      deliver(a, b);
+
+      assertEquals(left.get(k("big")), right.get(k("big")), "one exchange should have repaired the set");
+      assertEquals(left.tree().root(), right.tree().root());
+      io.latticekv.core.crdt.Lives repaired = left.get(k("big")).orElseThrow();
+      assertEquals(50_001, repaired.elementCount(), "two adds in, one remove out");
+      assertTrue(!repaired.elements().contains(k("member:17")) && repaired.elements().contains(k("left-2")));
+      assertEquals(2, a.setPartsSent() + b.setPartsSent(), "a part each way");
+      System.out.printf("a %,d-byte set repaired with %,d bytes of states and hashes%n", whole, stateBytes);
+      assertTrue(stateBytes < whole / 10, stateBytes + " bytes moved to repair 3 elements of a " + whole + "-byte set");
+    }
+  }
+
+  @Test
+  void aLargeSetOfAnotherLifeOnTheOtherSideGoesWhole() {
+    long[] now = {1_000};
+    try (Store left = Store.open(StoreOptions.defaults(dir.resolve("a"), SyncPolicy.NONE));
+        Store right = Store.open(StoreOptions.defaults(dir.resolve("b"), SyncPolicy.NONE))) {
+      left.apply(k("big"), bigSet(5_000));
+      right.apply(k("big"), bigSet(5_000));
+      right.apply(k("big"), new CrdtUpdate.Delete(Optional.empty())); // a new life comes with the next write
+      right.apply(k("big"), new CrdtUpdate.SetUpdate(List.of(k("reborn")), List.of(), Optional.empty()));
+
+      AntiEntropy a = counting("a", left, member(right, "b"), now);
+      AntiEntropy b = counting("b", right, member(left, "a"), now);
+      a.start(member(right, "b"), now[0]);
+      deliver(a, b);
+
+      assertEquals(left.get(k("big")), right.get(k("big")));
+      assertEquals(0, a.setPartsSent() + b.setPartsSent(), "no part of a set the other side holds in another life");
+      assertTrue(left.get(k("big")).orElseThrow().elements().contains(k("reborn")));
+    }
+  }
+
   /**
    * A node that joined empty: the full side's exchange leaves the stream to it (streaming its few
    * keys back would only have the full side merge what it holds); the empty side's exchange

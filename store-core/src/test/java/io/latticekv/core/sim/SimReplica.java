@@ -142,6 +142,19 @@ public class SimReplica implements Replica {
   }
 
   @Override
+  public boolean[] mergeParts(List<io.latticekv.core.transport.PeerMessage.SetPart> parts) {
+    boolean[] changed = new boolean[parts.size()];
+    for (int i = 0; i < changed.length; i++) {
+      io.latticekv.core.transport.PeerMessage.SetPart part = parts.get(i);
+      Lives current = states.get(part.key());
+      java.util.Optional<Lives> joined = current == null ? java.util.Optional.empty()
+          : io.latticekv.core.crdt.SetRepair.join(current, part.state(), part.count(), part.buckets());
+      changed[i] = joined.isPresent() && merge(part.key(), joined.get(), true);
+    }
+    return changed;
+  }
+
+  @Override
   public CompletionStage<Void> mergeDurable(ByteString key, Crdt<?> state) {
     if (mismatched(states.get(key), state)) {
       return CompletableFuture.failedFuture(new IllegalArgumentException("key holds a "

@@ -54,6 +54,7 @@ final class StatusCommand implements Callable<Integer> {
     ae.put("converged", io.latticekv.server.metrics.NodeMetrics.converged(s) == 1);
     ae.put("exchanges_run", s.getExchangesRun());
     ae.put("keys_repaired", s.getKeysRepaired());
+    ae.put("set_parts_sent", s.getSetPartsSent());
     ae.put("bytes_sent", s.getAntiEntropyBytesSent());
     out.put("peer_messages_sent", s.getPeerMessagesSent());
     out.put("peer_bytes_sent", s.getPeerBytesSent());

@@ -73,6 +73,8 @@ public final class NodeMetrics implements AutoCloseable {
     gauge("lattice_rumors_dropped", "rumors dropped from a full queue (anti-entropy repairs them)", StatusResponse::getRumorsDropped);
     gauge("lattice_ae_exchanges", "anti-entropy exchanges this node started", StatusResponse::getExchangesRun);
     gauge("lattice_ae_keys_repaired", "keys changed here by anti-entropy", StatusResponse::getKeysRepaired);
+    gauge("lattice_ae_set_parts_sent", "parts of large sets sent: sets repaired by their differing buckets, not whole",
+        StatusResponse::getSetPartsSent);
     gauge("lattice_ae_bytes_sent", "bytes of anti-entropy messages sent", StatusResponse::getAntiEntropyBytesSent);
     gauge("lattice_peer_bytes_sent", "bytes of all peer messages sent", StatusResponse::getPeerBytesSent);
     gauge("lattice_converged", "1 when the last exchange with every reachable peer found equal trees", NodeMetrics::converged);

@@ -2,6 +2,7 @@ package io.latticekv.server.peer;
 
 import com.google.protobuf.ByteString;
 import io.latticekv.core.crdt.CrdtCodec;
+import io.latticekv.core.crdt.SetRepair;
 import io.latticekv.core.crdt.CrdtDecodeException;
 import io.latticekv.core.crdt.NodeId;
 import io.latticekv.core.gossip.RumorMonger;
@@ -149,8 +150,16 @@ public final class PeerCodec {
       }
       case AE_FETCH -> {
         var m = (PeerMessage.AeFetch) message;
-        yield PeerFrame.newBuilder().setAeFetch(io.latticekv.proto.AeFetch.newBuilder().setFrom(m.from().toBytes())
-            .setExchange(m.exchange()).addAllKeys(m.keys()));
+        var b = io.latticekv.proto.AeFetch.newBuilder().setFrom(m.from().toBytes()).setExchange(m.exchange())
+            .addAllKeys(m.keys());
+        for (PeerMessage.SetSummary summary : m.summaries()) {
+          var sb = io.latticekv.proto.SetSummary.newBuilder().setKey(summary.key()).setShape(summary.shape());
+          for (long h : summary.hashes()) {
+            sb.addHashes(h);
+          }
+          b.addSummaries(sb);
+        }
+        yield PeerFrame.newBuilder().setAeFetch(b);
       }
       case AE_STATES -> {
         var m = (PeerMessage.AeStates) message;
@@ -162,6 +171,15 @@ public final class PeerCodec {
         for (PeerMessage.StoredState st : m.stored()) {
           b.addStored(io.latticekv.proto.StoredState.newBuilder().setKey(st.key()).setValue(st.value()));
         }
+        for (PeerMessage.SetPart part : m.parts()) {
+          var pb = io.latticekv.proto.SetPart.newBuilder().setKey(part.key()).setState(CrdtCodec.toProto(part.state()))
+              .setCount(part.count()).addAllBuckets(ints(part.buckets()));
+          for (long h : part.hashes()) {
+            pb.addHashes(h);
+          }
+          b.addParts(pb);
+        }
+        b.addAllWholeWanted(m.wholeWanted());
         yield PeerFrame.newBuilder().setAeStates(b.setPartial(m.partial()).setResumeIndex(m.resumeIndex())
             .setResumeAfter(m.resumeAfter()).setRetryAfterMs(m.retryAfterMs()).setStreamBytes(m.streamBytes()));
       }
@@ -363,7 +381,42 @@ public final class PeerCodec {
       for (ByteString k : list(m.getKeysList(), limits.listMax())) {
         keys.add(key(k));
       }
-      return new PeerMessage.AeFetch(id(m.getFrom()), m.getExchange(), keys);
+      List<PeerMessage.SetSummary> summaries = new ArrayList<>(m.getSummariesCount());
+      for (io.latticekv.proto.SetSummary summary : list(m.getSummariesList(), limits.listMax())) {
+        summaries.add(new PeerMessage.SetSummary(key(summary.getKey()), summary.getShape(),
+            bucketHashes(summary.getHashesList(), false)));
+      }
+      return new PeerMessage.AeFetch(id(m.getFrom()), m.getExchange(), keys, summaries);
+    }
+
+    /** A set's bucket hashes: a valid bucket count of them (or none, where that is allowed). */
+    long[] bucketHashes(List<Long> hashes, boolean noneAllowed) throws CrdtDecodeException {
+      if (!(noneAllowed && hashes.isEmpty()) && !SetRepair.validCount(hashes.size())) {
+        throw new CrdtDecodeException(hashes.size() + " bucket hashes: a set is compared in 16 to "
+            + SetRepair.BUCKETS_MAX + " buckets, a power of two");
+      }
+      long[] out = new long[hashes.size()];
+      for (int i = 0; i < out.length; i++) {
+        out[i] = hashes.get(i);
+      }
+      return out;
+    }
+
+    List<PeerMessage.SetPart> setParts(List<io.latticekv.proto.SetPart> parts) throws CrdtDecodeException {
+      List<PeerMessage.SetPart> out = new ArrayList<>(parts.size());
+      for (io.latticekv.proto.SetPart part : list(parts, limits.listMax())) {
+        int[] buckets = ints(part.getBucketsList());
+        if (!SetRepair.validCount(part.getCount()) || !SetRepair.validBuckets(part.getCount(), buckets)) {
+          throw new CrdtDecodeException("a set part over buckets " + part.getBucketsList() + " of " + part.getCount());
+        }
+        long[] hashes = bucketHashes(part.getHashesList(), true);
+        if (hashes.length != 0 && hashes.length != part.getCount()) {
+          throw new CrdtDecodeException("a set part of " + part.getCount() + " buckets with " + hashes.length + " hashes");
+        }
+        out.add(new PeerMessage.SetPart(key(part.getKey()), CrdtCodec.fromProto(part.getState()), part.getCount(),
+            buckets, hashes));
+      }
+      return out;
     }
 
     PeerMessage aeStates(io.latticekv.proto.AeStates m) throws CrdtDecodeException {
@@ -380,9 +433,13 @@ public final class PeerCodec {
         // Only the key is checked here; the value is decoded and checked where it is stored.
         stored.add(new PeerMessage.StoredState(key(st.getKey()), st.getValue()));
       }
+      List<ByteString> wholeWanted = new ArrayList<>(m.getWholeWantedCount());
+      for (ByteString k : list(m.getWholeWantedList(), limits.listMax())) {
+        wholeWanted.add(key(k));
+      }
       return new PeerMessage.AeStates(id(m.getFrom()), m.getExchange(), states, m.getPush(), m.getPartial(),
           m.getResumeIndex(), resumeKey(m.getResumeAfter()), m.getRetryAfterMs(), Math.max(0, m.getStreamBytes()),
-          stored);
+          stored, setParts(m.getPartsList()), wholeWanted);
     }
 
     /** A stream's resume point: empty (from the start) or a key within the key limit. */

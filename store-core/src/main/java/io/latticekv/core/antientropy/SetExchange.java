@@ -1,0 +1,96 @@
+package io.latticekv.core.antientropy;
+
+import com.google.protobuf.ByteString;
+import io.latticekv.core.cluster.Replica;
+import io.latticekv.core.crdt.Crdt;
+import io.latticekv.core.crdt.Lives;
+import io.latticekv.core.crdt.SetRepair;
+import io.latticekv.core.transport.PeerMessage.KeyState;
+import io.latticekv.core.transport.PeerMessage.SetPart;
+import io.latticekv.core.transport.PeerMessage.SetSummary;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The precise path's repair of large sets, bucket by bucket ({@link SetRepair}, docs/gossip.md):
+ * a key both replicas hold and whose digests differ, and that the initiator holds as a large plain
+ * set, is fetched as a summary (its bucket hashes) instead of whole; the responder answers a part
+ * over the buckets where its set differs, with its own hashes; the initiator joins it and pushes
+ * back a part over the buckets where its set differs from those. Where the two do not hold the
+ * same plain set, the key goes whole both ways, as any other. Every method runs on a storage thread.
+ */
+final class SetExchange {
+
+  /** Large sets summarized in one exchange at most: each summary and answer carries up to 32 KiB of hashes. */
+  static final int SUMMARIES_MAX = 16;
+
+  private SetExchange() {}
+
+  /** The summary of {@code key} if this replica holds it as a large plain set, else empty. */
+  static Optional<SetSummary> summary(Replica replica, ByteString key) {
+    Optional<Crdt<?>> state = replica.get(key);
+    if (state.isEmpty() || !SetRepair.large(state.get())) {
+      return Optional.empty();
+    }
+    int count = SetRepair.bucketsFor(((Lives) state.get()).elementCount());
+    return Optional.of(new SetSummary(key, SetRepair.shape(state.get()).orElseThrow(),
+        SetRepair.hashes(state.get(), count)));
+  }
+
+  /** What a responder answers to summaries: parts, whole states, and the keys it wants back whole. */
+  record Answer(List<SetPart> parts, List<KeyState> whole, List<ByteString> wholeWanted, long bytes) {}
+
+  static Answer answer(Replica replica, List<SetSummary> summaries) {
+    List<SetPart> parts = new ArrayList<>();
+    List<KeyState> whole = new ArrayList<>();
+    List<ByteString> wanted = new ArrayList<>();
+    long bytes = 0;
+    for (SetSummary summary : summaries) {
+      Optional<Crdt<?>> state = replica.get(summary.key());
+      Optional<Long> shape = state.flatMap(SetRepair::shape);
+      if (shape.isPresent() && shape.get() == summary.shape()) {
+        int count = summary.hashes().length;
+        long[] ours = SetRepair.hashes(state.get(), count);
+        int[] buckets = SetRepair.differing(ours, summary.hashes());
+        Lives part = SetRepair.part(state.get(), count, buckets);
+        parts.add(new SetPart(summary.key(), part, count, buckets, ours));
+        bytes += part.encode().length + 8L * count + summary.key().size();
+      } else {
+        // Not the same plain set here (another life, a tombstone, a deferred remove, or none):
+        // the key goes whole both ways, as any other.
+        state.ifPresent(s -> whole.add(new KeyState(summary.key(), s)));
+        bytes += state.map(s -> s.encode().length).orElse(0) + summary.key().size();
+        wanted.add(summary.key());
+      }
+    }
+    return new Answer(parts, whole, wanted, bytes);
+  }
+
+  /** What the initiator pushes back after joining an answer's parts: parts against the responder's hashes. */
+  record PushBack(List<SetPart> parts, List<KeyState> whole, long bytes) {}
+
+  static PushBack pushBack(Replica replica, List<SetPart> answered) {
+    List<SetPart> parts = new ArrayList<>();
+    List<KeyState> whole = new ArrayList<>();
+    long bytes = 0;
+    for (SetPart theirs : answered) {
+      Optional<Crdt<?>> state = replica.get(theirs.key());
+      if (state.isEmpty()) {
+        continue;
+      }
+      if (SetRepair.shape(state.get()).isEmpty() || theirs.hashes().length != theirs.count()) {
+        whole.add(new KeyState(theirs.key(), state.get())); // no longer a plain set here: whole
+        bytes += state.get().encode().length + theirs.key().size();
+        continue;
+      }
+      int count = theirs.count();
+      int[] buckets = SetRepair.differing(SetRepair.hashes(state.get(), count), theirs.hashes());
+      // Even over no bucket a part carries this side's context: the dots of what it removed.
+      Lives part = SetRepair.part(state.get(), count, buckets);
+      parts.add(new SetPart(theirs.key(), part, count, buckets, new long[0]));
+      bytes += part.encode().length + theirs.key().size();
+    }
+    return new PushBack(parts, whole, bytes);
+  }
+}
