@@ -4,7 +4,6 @@ import com.google.protobuf.ByteString;
 import io.latticekv.core.clock.Clock;
 import io.latticekv.core.cluster.Replica;
 import io.latticekv.core.cluster.StorageRunner;
-import io.latticekv.core.crdt.Crdt;
 import io.latticekv.core.crdt.NodeId;
 import io.latticekv.core.membership.Member;
 import io.latticekv.core.merkle.KeyDigest;
@@ -16,12 +15,11 @@ import io.latticekv.core.transport.PeerMessage.AeHashesReply;
 import io.latticekv.core.transport.PeerMessage.AeSegments;
 import io.latticekv.core.transport.PeerMessage.AeSegmentsReply;
 import io.latticekv.core.transport.PeerMessage.AeStates;
-import io.latticekv.core.transport.PeerMessage.SetSummary;
 import io.latticekv.core.transport.PeerMessage.AeStream;
 import io.latticekv.core.transport.PeerMessage.KeyState;
+import io.latticekv.core.transport.PeerMessage.SetSummary;
 import io.latticekv.core.transport.PeerMessage.StoredState;
 import io.latticekv.core.transport.Transport;
-import io.latticekv.core.util.RateLimitedLog;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -57,7 +55,8 @@ import org.slf4j.LoggerFactory;
  * exchange one hash. Repairs are merges, so repairing in both directions is safe, and a key
  * written during the exchange that only looks different through the timing is merged to no
  * change and not counted. The responder keeps no state: it answers each request from its tree
- * and store.
+ * and store ({@link Responder}). A large set both hold differently goes by its differing buckets
+ * ({@link SetExchange}).
  *
  * <p>Work that touches the replica — segment scans, reads, merges — goes to the {@link
  * StorageRunner}, never onto this object's thread, and every request is checked against the local
@@ -113,9 +112,9 @@ public final class AntiEntropy {
   /** Stream answers being merged at most while the next is asked for: one in the network, one on disk. */
   private static final int STREAM_MERGES_MAX = 2;
   /** A stream answer smaller than this waits for the budget instead: tiny answers cost more than they carry. */
-  private static final int STREAM_CHUNK_MIN = 64 << 10;
+  static final int STREAM_CHUNK_MIN = 64 << 10;
   /** Longest a responder tells an initiator to wait for its budget. */
-  private static final int RETRY_MAX_MS = 1_000;
+  static final int RETRY_MAX_MS = 1_000;
 
   private final NodeId self;
   private final AntiEntropyConfig config;
@@ -126,7 +125,7 @@ public final class AntiEntropy {
   private final Function<NodeId, Member> members;
   private final Replica replica;
   private final StorageRunner storage;
-  private final RateLimitedLog hostile;
+  private final Responder responder;
   private Listener listener = Listener.NONE;
   /** What this node sends in answers to catch-up streams, and takes in from its own. */
   private final Budget outbound;
@@ -150,11 +149,7 @@ public final class AntiEntropy {
   private long exchangesRun;
   private long exchangesMatched;
   private long segmentsDifferent;
-  private long keysRepaired;
-  private long statesSent;
-  /** Parts of large sets sent (answers and pushes back): repairs by buckets, not whole sets. */
-  private long setPartsSent;
-  private long requestsRefused;
+  private final Responder.Counters counters = new Responder.Counters();
 
   /** Answers only the peers it exchanges with: for tests of one exchange. */
   public AntiEntropy(NodeId self, AntiEntropyConfig config, Clock clock, Random random, Transport transport,
@@ -180,10 +175,11 @@ public final class AntiEntropy {
     this.peers = peers;
     this.replica = replica;
     this.storage = storage;
-    this.hostile = new RateLimitedLog(log, clock, 10_000);
     this.nextExchangeAt = clock.millis() + config.intervalMs();
     this.outbound = new Budget(config.rateBytesPerSecond(), clock.millis());
     this.inbound = new Budget(config.rateBytesPerSecond(), clock.millis());
+    this.responder = new Responder(self, config, clock, transport, members, replica, storage, outbound,
+        streamingFromHere, foundEmptier, counters);
   }
 
   public void setListener(Listener listener) {
@@ -321,16 +317,16 @@ public final class AntiEntropy {
   /** Handles anti-entropy traffic; other messages are ignored. */
   public void receive(PeerMessage message) {
     switch (message.kind()) {
-      case AE_HASHES -> answerHashes((AeHashes) message);
-      case AE_SEGMENTS -> answerSegments((AeSegments) message);
-      case AE_FETCH -> answerFetch((AeFetch) message);
-      case AE_STREAM -> answerStream((AeStream) message);
+      case AE_HASHES -> responder.answerHashes((AeHashes) message);
+      case AE_SEGMENTS -> responder.answerSegments((AeSegments) message);
+      case AE_FETCH -> responder.answerFetch((AeFetch) message);
+      case AE_STREAM -> responder.answerStream((AeStream) message);
       case AE_HASHES_REPLY -> onHashes((AeHashesReply) message);
       case AE_SEGMENTS_REPLY -> onSegments((AeSegmentsReply) message);
       case AE_STATES -> {
         AeStates m = (AeStates) message;
         if (m.push()) {
-          mergePushed(m);
+          responder.mergePushed(m);
         } else if (current != null && current.phase == Phase.STREAM) {
           onStreamed(m);
         } else {
@@ -343,174 +339,10 @@ public final class AntiEntropy {
     }
   }
 
-  // ---------------------------------------------------------------- responder
-
-  private void reply(NodeId to, PeerMessage message) {
-    Member m = members.apply(to);
-    if (m != null && m.status() != io.latticekv.core.membership.MemberStatus.LEFT) {
-      transport.send(m.address(), message);
-    }
-  }
-
-  /** Drops a request no correct peer sends, with a log line per interval. */
-  private void refuse(PeerMessage m, String why) {
-    requestsRefused++;
-    hostile.warn(m.kind().name(), "refused an anti-entropy request from {}: {}", m.from(), why);
-  }
-
-  private void answerHashes(AeHashes m) {
-    MerkleTree tree = replica.tree();
-    if (m.level() < 0 || m.level() > tree.depth()) {
-      refuse(m, "level " + Integer.toUnsignedString(m.level()) + " outside 0.." + tree.depth());
-      return;
-    }
-    int width = tree.width(m.level());
-    if (m.indexes().length > width) {
-      refuse(m, m.indexes().length + " indexes at a level of " + width + " nodes");
-      return;
-    }
-    for (int index : m.indexes()) {
-      if (index < 0 || index >= width) {
-        refuse(m, "index " + Integer.toUnsignedString(index) + " outside level " + m.level() + " of " + width + " nodes");
-        return;
-      }
-    }
-    long[] level = tree.level(m.level());
-    long[] hashes = new long[m.indexes().length];
-    for (int i = 0; i < hashes.length; i++) {
-      hashes[i] = level[m.indexes()[i]];
-    }
-    reply(m.from(), new AeHashesReply(self, m.exchange(), m.level(), m.indexes(), hashes));
-  }
-
-  private void answerSegments(AeSegments m) {
-    int segments = replica.tree().segments();
-    if (m.segments().length > config.segmentsPerExchangeMax()) {
-      refuse(m, m.segments().length + " segments; an exchange lists at most " + config.segmentsPerExchangeMax());
-      return;
-    }
-    int[] asked = m.segments().clone();
-    Arrays.sort(asked);
-    for (int i = 0; i < asked.length; i++) {
-      if (asked[i] < 0 || asked[i] >= segments || (i > 0 && asked[i] == asked[i - 1])) {
-        refuse(m, "segment " + Integer.toUnsignedString(asked[i]) + " out of range or asked twice");
-        return;
-      }
-    }
-    storage.run(() -> listSegments(asked), (listing, failure) -> {
-      if (failure != null) {
-        log.debug("anti-entropy: cannot list segments for {}: {}", m.from(), failure.getMessage());
-        return;
-      }
-      reply(m.from(), new AeSegmentsReply(self, m.exchange(), listing.segments(), listing.entries()));
-    });
-  }
-
-  private record Listing(int[] segments, List<KeyDigest> entries) {}
-
-  /**
-   * The entries of {@code asked}, whole segments only, stopping before the one that would take the
-   * listing past the message byte limit (the first is always listed). Runs on a storage thread.
-   */
-  private Listing listSegments(int[] asked) {
-    List<KeyDigest> entries = new ArrayList<>();
-    int listed = 0;
-    long bytes = 0;
-    for (int segment : asked) {
-      List<KeyDigest> in = replica.segmentEntries(segment);
-      long size = 0;
-      for (KeyDigest kd : in) {
-        size += kd.key().size() + Long.BYTES;
-      }
-      if (listed > 0 && bytes + size > config.bytesPerMessageMax()) {
-        break;
-      }
-      bytes += size;
-      entries.addAll(in);
-      listed++;
-    }
-    return new Listing(Arrays.copyOf(asked, listed), entries);
-  }
-
-  private void answerFetch(AeFetch m) {
-    if (m.keys().size() > config.keysPerExchangeMax() || m.summaries().size() > SetExchange.SUMMARIES_MAX) {
-      refuse(m, m.keys().size() + " keys and " + m.summaries().size() + " set summaries; an exchange repairs at most "
-          + config.keysPerExchangeMax() + " keys, " + SetExchange.SUMMARIES_MAX + " of them large sets by buckets");
-      return;
-    }
-    storage.run(() -> {
-      States states = statesOf(m.keys());
-      SetExchange.Answer sets = SetExchange.answer(replica, m.summaries());
-      List<KeyState> all = new ArrayList<>(states.states());
-      all.addAll(sets.whole());
-      return new Outgoing(new AeStates(self, m.exchange(), all, sets.parts(), false, states.partial(),
-          sets.wholeWanted()), states.bytes() + sets.bytes());
-    }, (answer, failure) -> {
-      if (failure != null) {
-        log.debug("anti-entropy: cannot read states for {}: {}", m.from(), failure.getMessage());
-        return;
-      }
-      statesSent += answer.message().states().size() + answer.message().parts().size();
-      setPartsSent += answer.message().parts().size();
-      outbound.spend(answer.bytes()); // answers count against the budget too (they are not refused for it)
-      reply(m.from(), answer.message());
-    });
-  }
-
-  private void mergePushed(AeStates m) {
-    if (m.states().size() > config.keysPerExchangeMax() || m.parts().size() > SetExchange.SUMMARIES_MAX) {
-      refuse(m, m.states().size() + " states and " + m.parts().size() + " set parts; an exchange repairs at most "
-          + config.keysPerExchangeMax() + ", " + SetExchange.SUMMARIES_MAX + " of them large sets by buckets");
-      return;
-    }
-    storage.run(() -> count(replica.mergeAll(m.states())) + count(replica.mergeParts(m.parts())), (changed, failure) -> {
-      if (failure == null) {
-        keysRepaired += changed;
-      } else {
-        log.debug("anti-entropy: cannot merge states from {}: {}", m.from(), failure.getMessage());
-      }
-    });
-  }
-
-  /** A message built on a storage thread, with the bytes of state it carries, sent from the protocol's. */
-  private record Outgoing(AeStates message, long bytes) {}
+  // ---------------------------------------------------------------- initiator
 
   /** What joining an answer did: keys it changed, and what to push back (null: nothing). */
-  private record Joined(int changed, Outgoing pushBack) {}
-
-  /** States read for an answer; {@code partial} when the byte limit left some out. */
-  private record States(List<KeyState> states, boolean partial, long bytes) {}
-
-  /** The states of {@code keys} this node holds, up to the message byte limit. Runs on a storage thread. */
-  private States statesOf(List<ByteString> keys) {
-    List<KeyState> states = new ArrayList<>();
-    long bytes = 0;
-    for (ByteString key : keys) {
-      Optional<Crdt<?>> state = replica.get(key);
-      if (state.isEmpty()) {
-        continue;
-      }
-      int size = state.get().encode().length + key.size();
-      if (bytes + size > config.bytesPerMessageMax() && !states.isEmpty()) {
-        return new States(states, true, bytes); // the rest in a later exchange
-      }
-      bytes += size;
-      states.add(new KeyState(key, state.get()));
-    }
-    return new States(states, false, bytes);
-  }
-
-  private static int count(boolean[] changed) {
-    int n = 0;
-    for (boolean c : changed) {
-      if (c) {
-        n++;
-      }
-    }
-    return n;
-  }
-
-  // ---------------------------------------------------------------- initiator
+  private record Joined(int changed, Responder.Outgoing pushBack) {}
 
   private boolean mine(long exchange, NodeId from) {
     return current != null && current.id == exchange && current.peer.id().equals(from);
@@ -627,7 +459,7 @@ public final class AntiEntropy {
       if (!diff.push().isEmpty() && outbound.available(clock.millis()) >= diff.pushBytes()) {
         outbound.spend(diff.pushBytes());
         exchange.pushed = diff.push().size();
-        statesSent += diff.push().size();
+        counters.statesSent += diff.push().size();
         send(new AeStates(self, exchange.id, diff.push(), true));
       } else if (!diff.push().isEmpty()) {
         exchange.truncated = true; // what it did not push, a later exchange does
@@ -700,7 +532,7 @@ public final class AntiEntropy {
         push.remove(key);
       }
     }
-    States pushed = push.isEmpty() ? new States(List.of(), false, 0) : statesOf(push);
+    Responder.States pushed = push.isEmpty() ? new Responder.States(List.of(), false, 0) : responder.statesOf(push);
     return new Diff(fetch, pushed.states(), budget < 0 || more, pushed.bytes(), summaries);
   }
 
@@ -720,12 +552,12 @@ public final class AntiEntropy {
     Exchange exchange = current;
     exchange.lastActivity = clock.millis();
     storage.run(() -> {
-      int changed = count(replica.mergeAll(m.states())) + count(replica.mergeParts(m.parts()));
-      States wanted = statesOf(m.wholeWanted());
+      int changed = Responder.count(replica.mergeAll(m.states())) + Responder.count(replica.mergeParts(m.parts()));
+      Responder.States wanted = responder.statesOf(m.wholeWanted());
       SetExchange.PushBack back = SetExchange.pushBack(replica, m.parts());
       List<KeyState> whole = new ArrayList<>(wanted.states());
       whole.addAll(back.whole());
-      return new Joined(changed, whole.isEmpty() && back.parts().isEmpty() ? null : new Outgoing(
+      return new Joined(changed, whole.isEmpty() && back.parts().isEmpty() ? null : new Responder.Outgoing(
           new AeStates(self, exchange.id, whole, back.parts(), true, false, List.of()), wanted.bytes() + back.bytes()));
     }, (joined, failure) -> {
       if (current != exchange) {
@@ -736,15 +568,15 @@ public final class AntiEntropy {
         return;
       }
       if (joined.pushBack() != null) {
-        Outgoing back = joined.pushBack();
+        Responder.Outgoing back = joined.pushBack();
         outbound.spend(back.bytes());
-        statesSent += back.message().states().size() + back.message().parts().size();
-        setPartsSent += back.message().parts().size();
+        counters.statesSent += back.message().states().size() + back.message().parts().size();
+        counters.setPartsSent += back.message().parts().size();
         exchange.pushed += back.message().states().size() + back.message().parts().size();
         send(back.message());
       }
       int repaired = joined.changed();
-      keysRepaired += repaired;
+      counters.keysRepaired += repaired;
       exchange.repaired += repaired;
       exchange.keysIn += m.states().size();
       exchange.truncated |= m.partial();
@@ -820,8 +652,8 @@ public final class AntiEntropy {
     // not send stored states) as the responder says: only this node's budget and progress rely on it.
     long bytes = stored.isEmpty() ? m.streamBytes() : storedBytes(stored);
     inbound.spend(bytes);
-    storage.run(() -> (stored.isEmpty() ? 0 : count(replica.mergeStored(stored)))
-        + (states.isEmpty() ? 0 : count(replica.mergeAll(states))), (changed, failure) -> {
+    storage.run(() -> (stored.isEmpty() ? 0 : Responder.count(replica.mergeStored(stored)))
+        + (states.isEmpty() ? 0 : Responder.count(replica.mergeAll(states))), (changed, failure) -> {
       x.mergesPending--;
       if (current != x) {
         return;
@@ -832,60 +664,12 @@ public final class AntiEntropy {
       }
       x.lastActivity = clock.millis();
       x.repaired += changed;
-      keysRepaired += changed;
+      counters.keysRepaired += changed;
       x.keysIn += received;
       x.bytesIn += bytes;
       requestStream();
     });
     requestStream(); // the next batch travels while this one is merged
-  }
-
-  /** Answers a catch-up stream: whole segments from the resume point, within this node's sending budget. */
-  private void answerStream(AeStream m) {
-    int segments = replica.tree().segments();
-    if (m.segments().length == 0 || m.segments().length > STREAM_SEGMENTS_PER_REQUEST) {
-      refuse(m, m.segments().length + " segments; a stream request names 1 to " + STREAM_SEGMENTS_PER_REQUEST);
-      return;
-    }
-    for (int i = 0; i < m.segments().length; i++) {
-      int seg = m.segments()[i];
-      if (seg < 0 || seg >= segments || (i > 0 && seg <= m.segments()[i - 1])) {
-        refuse(m, "segment " + Integer.toUnsignedString(seg) + " out of range or out of order");
-        return;
-      }
-    }
-    long now = clock.millis();
-    if (foundEmptier.contains(m.from()) && members.apply(m.from()) != null) {
-      streamingFromHere.put(m.from(), now);
-    }
-    long wait = outbound.msUntil(STREAM_CHUNK_MIN, now);
-    if (wait > 0) {
-      reply(m.from(), new AeStates(self, m.exchange(), List.of(), false, true, 0, m.resumeAfter(),
-          (int) Math.max(1, Math.min(wait, RETRY_MAX_MS)), 0, List.of()));
-      return;
-    }
-    int maxBytes = (int) Math.min(config.bytesPerMessageMax(), outbound.available(now));
-    // A list of a peer message holds at most as many entries as the tree has segments (the codec's
-    // limit, the same on both sides): so many states at most, however small.
-    int maxStates = segments;
-    // Stored states pass through undecoded; a peer that did not ask for them gets decoded ones,
-    // decoded here on the storage thread (the callback runs on the protocol thread).
-    storage.run(() -> {
-      Replica.StreamChunk read = replica.streamStates(m.segments(), m.resumeAfter(), maxBytes, maxStates);
-      return Map.entry(read, m.stored() ? List.<KeyState>of() : decode(read.states()));
-    }, (answer, failure) -> {
-      if (failure != null) {
-        log.debug("anti-entropy: cannot stream segments for {}: {}", m.from(), failure.getMessage());
-        return;
-      }
-      Replica.StreamChunk chunk = answer.getKey();
-      List<KeyState> decoded = answer.getValue();
-      outbound.spend(chunk.bytes());
-      statesSent += chunk.states().size();
-      reply(m.from(), new AeStates(self, m.exchange(), decoded, false, !chunk.done(),
-          chunk.done() ? 0 : chunk.resumeIndex(), chunk.done() ? ByteString.EMPTY : chunk.resumeAfter(), 0,
-          chunk.bytes(), m.stored() ? chunk.states() : List.of()));
-    });
   }
 
   private static long storedBytes(List<StoredState> stored) {
@@ -894,19 +678,6 @@ public final class AntiEntropy {
       bytes += st.key().size() + st.value().size();
     }
     return bytes;
-  }
-
-  private static List<KeyState> decode(List<StoredState> stored) {
-    List<KeyState> states = new ArrayList<>(stored.size());
-    for (StoredState st : stored) {
-      try {
-        states.add(st.decode());
-      } catch (io.latticekv.core.crdt.CrdtDecodeException e) {
-        log.error("catch-up: stored value of key {} is damaged: {}", io.latticekv.core.storage.Store.printable(st.key()),
-            e.getMessage());
-      }
-    }
-    return states;
   }
 
   /** The exchange under way, when it found differing segments; null otherwise. */
@@ -963,20 +734,20 @@ public final class AntiEntropy {
 
   /** Keys whose state changed here because of anti-entropy, as initiator or responder. */
   public long keysRepaired() {
-    return keysRepaired;
+    return counters.keysRepaired;
   }
 
   public long statesSent() {
-    return statesSent;
+    return counters.statesSent;
   }
 
   /** Parts of large sets sent: keys repaired by buckets instead of whole. */
   public long setPartsSent() {
-    return setPartsSent;
+    return counters.setPartsSent;
   }
 
   /** Requests from peers dropped because no correct peer sends them (out of range, over a cap). */
   public long requestsRefused() {
-    return requestsRefused;
+    return counters.requestsRefused;
   }
 }
