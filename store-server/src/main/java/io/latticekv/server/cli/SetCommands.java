@@ -58,14 +58,17 @@ final class SetCommands {
     return update;
   }
 
-  @Command(name = "sadd", description = "Add elements to a set; print the set (its size when it has over 1,000 elements).")
-  static final class Sadd extends ClientCommands.ClientCommand {
+  /** sadd and srem: one update, printed as the set after it while the set is small. */
+  abstract static class SetUpdateCommand extends ClientCommands.ClientCommand {
     @Parameters(index = "0", paramLabel = "KEY") String key;
     @Parameters(index = "1..*", arity = "1..*", paramLabel = "ELEM") List<String> elements = new ArrayList<>();
 
+    /** Whether the command adds its elements (else it removes them). */
+    abstract boolean adds();
+
     @Override
     Map<String, Object> execute(LatticeClient client) {
-      return update(client, key, elements(true, elements).build());
+      return update(client, key, elements(adds(), elements).build());
     }
 
     @Override
@@ -74,20 +77,20 @@ final class SetCommands {
     }
   }
 
+  @Command(name = "sadd", description = "Add elements to a set; print the set (its size when it has over 1,000 elements).")
+  static final class Sadd extends SetUpdateCommand {
+    @Override
+    boolean adds() {
+      return true;
+    }
+  }
+
   @Command(name = "srem", description = "Remove elements from a set; print the set (its size when it has over 1,000 "
       + "elements).")
-  static final class Srem extends ClientCommands.ClientCommand {
-    @Parameters(index = "0", paramLabel = "KEY") String key;
-    @Parameters(index = "1..*", arity = "1..*", paramLabel = "ELEM") List<String> elements = new ArrayList<>();
-
+  static final class Srem extends SetUpdateCommand {
     @Override
-    Map<String, Object> execute(LatticeClient client) {
-      return update(client, key, elements(false, elements).build());
-    }
-
-    @Override
-    String human(Map<String, Object> result) {
-      return SetCommands.human(result);
+    boolean adds() {
+      return false;
     }
   }
 
