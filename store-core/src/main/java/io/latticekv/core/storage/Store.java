@@ -17,7 +17,6 @@ import io.latticekv.core.merkle.Hashing;
 import io.latticekv.core.merkle.KeyDigest;
 import io.latticekv.core.merkle.MerkleTree;
 import io.latticekv.core.transport.PeerMessage.StoredState;
-import io.latticekv.core.util.RateLimitedLog;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -120,11 +119,8 @@ public final class Store implements AutoCloseable {
   private final java.util.concurrent.atomic.LongAdder keysCollected = new java.util.concurrent.atomic.LongAdder();
   /** A write stored a tombstone or a retired mark (see {@link #takeLifecycleWork}); racy by design, a hint. */
   private volatile boolean lifecycleWork;
-  /** States from peers refused by the policy, by reason; clients get theirs as errors. */
-  private final Map<String, java.util.concurrent.atomic.LongAdder> peerStatesRefused =
-      new java.util.concurrent.ConcurrentHashMap<>();
-  /** A peer can send a refused state at will: one line per reason and interval. */
-  private final RateLimitedLog refusals;
+  /** States from peers refused, by reason; clients get theirs as errors. */
+  private final PeerRefusals refusals;
 
   /** A decoded state, its encoded size, and its current contribution to the Merkle tree. */
   private record Cached(Lives state, int bytes, long entryHash) {}
@@ -177,7 +173,7 @@ public final class Store implements AutoCloseable {
     this.writeOptions = new WriteOptions().setSync(options.sync() == SyncPolicy.ALWAYS);
     this.syncedWrite = new WriteOptions().setSync(true);
     this.metadata = new StoreMeta(db, meta, syncedWrite, options.directory());
-    this.refusals = new RateLimitedLog(log, options.clock(), 10_000);
+    this.refusals = new PeerRefusals(options.clock());
     try {
       metadata.checkFormat(FORMAT_VERSION, hasAnyData());
       this.nodeId = metadata.loadOrCreateNodeId(options.random(), options.certifiedNodeId());
@@ -551,7 +547,7 @@ public final class Store implements AutoCloseable {
           outcomes.add(new Outcome(compute(write, pending), null));
         } catch (RuntimeException refused) {
           if (write.origin() == Origin.PEER) {
-            refusedFromPeer(write, refused);
+            refusals.refused(write.key(), refused);
           }
           outcomes.add(new Outcome(null, refused));
         }
@@ -726,40 +722,9 @@ public final class Store implements AutoCloseable {
     return ts;
   }
 
-  private void refusedFromPeer(Write write, RuntimeException refused) {
-    String reason = refusalReason(refused);
-    countPeerRefusal(reason);
-    if (refused instanceof StorageException) {
-      log.error("could not merge a peer's state of {}", printable(write.key()), refused);
-    } else {
-      refusals.warn(reason, "refused a peer's state of {} ({}): {}", printable(write.key()), reason,
-          refused.getMessage());
-    }
-  }
-
-  /** The metric label of a refusal. */
-  static String refusalReason(RuntimeException refused) {
-    if (refused instanceof KeyTooLargeException) {
-      return "key_too_large";
-    } else if (refused instanceof ValueTooLargeException) {
-      return "value_too_large";
-    } else if (refused instanceof ClockDriftException) {
-      return "clock_drift";
-    } else if (refused instanceof io.latticekv.core.crdt.CounterOverflowException) {
-      return "overflow";
-    } else if (refused instanceof TypeMismatchException) {
-      // Two nodes created the key with different types concurrently: the replicas disagree on the
-      // key's type and cannot merge; each keeps its own.
-      return "type_mismatch";
-    }
-    return "storage_error";
-  }
-
   /** States from peers refused by the state policy since open, by reason. */
   public Map<String, Long> peerStatesRefused() {
-    Map<String, Long> out = new java.util.TreeMap<>();
-    peerStatesRefused.forEach((reason, count) -> out.put(reason, count.sum()));
-    return out;
+    return refusals.byReason();
   }
 
   /** The greatest timestamp the clock has issued or observed. */
@@ -943,14 +908,9 @@ public final class Store implements AutoCloseable {
     return options.clock().millis();
   }
 
-  private void countPeerRefusal(String reason) {
-    peerStatesRefused.computeIfAbsent(reason, r -> new java.util.concurrent.atomic.LongAdder()).increment();
-  }
-
   /** A streamed state that does not decode: counted and logged as a refused peer state. */
   void refusedStreamedState(ByteString key, String reason, String detail) {
-    countPeerRefusal(reason);
-    refusals.warn(reason, "refused a peer's state of {} ({}): {}", printable(key), reason, detail);
+    refusals.refused(key, reason, detail);
   }
 
   /** The RocksDB instance, for tests in this package that read its counters. */
