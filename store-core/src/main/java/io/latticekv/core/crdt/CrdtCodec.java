@@ -35,6 +35,9 @@ public final class CrdtCodec {
     if (state instanceof OrSet set) {
       return set.encodeEnvelope(); // the same bytes, without a builder per element
     }
+    if (state instanceof Lives lives && lives.lives().stream().anyMatch(l -> l.type() == CrdtType.OR_SET)) {
+      return LifeCodec.encodeLives(lives); // the same bytes, each set without a builder per element
+    }
     return toProto(state).toByteArray();
   }
 

@@ -1,6 +1,10 @@
 package io.latticekv.core.crdt;
 
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.WireFormat;
 import io.latticekv.proto.RetiredMark;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -29,27 +33,87 @@ final class LifeCodec {
   }
 
   static io.latticekv.proto.Life toProto(Life life) {
+    io.latticekv.proto.Life.Builder b = frame(life);
+    switch (life.type()) {
+      case PN_COUNTER -> b.setCounter(((PnCounter) life.data()).toProto());
+      case OR_SET -> b.setSet(((OrSet) life.data()).toProto());
+      case LWW_REGISTER -> b.setRegister(((LwwRegister) life.data()).toProto());
+      case KEY -> throw new IllegalStateException("a life is never of type key");
+    }
+    return b.build();
+  }
+
+  /** A life's fields but its value: identity, type, floors, tomb epoch, retired marks. */
+  private static io.latticekv.proto.Life.Builder frame(Life life) {
     io.latticekv.proto.Life.Builder b = io.latticekv.proto.Life.newBuilder()
         .setReplica(life.id().replica().toBytes()).setSeq(life.id().seq()).setCreated(life.created())
         .setType(typeNumber(life.type())).setTombEpoch(life.tombEpoch());
-    switch (life.type()) {
-      case PN_COUNTER -> {
-        b.setCounter(((PnCounter) life.data()).toProto());
-        if (!life.counterFloor().isEmpty()) {
-          b.setCounterFloor(life.counterFloor().toProto());
-        }
-      }
-      case OR_SET -> b.setSet(((OrSet) life.data()).toProto());
-      case LWW_REGISTER -> {
-        b.setRegister(((LwwRegister) life.data()).toProto());
-        b.setRegisterFloor(life.registerFloor());
-      }
-      case KEY -> throw new IllegalStateException("a life is never of type key");
+    if (life.type() == CrdtType.PN_COUNTER && !life.counterFloor().isEmpty()) {
+      b.setCounterFloor(life.counterFloor().toProto());
+    } else if (life.type() == CrdtType.LWW_REGISTER) {
+      b.setRegisterFloor(life.registerFloor());
     }
     life.retired().forEach((replica, m) -> b.addRetired(RetiredMark.newBuilder().setReplica(replica.toBytes())
         .setEpoch(m.epoch()).setAdopter(m.adopter().toBytes()).setSawP(m.sawP()).setTopP(m.topP())
         .setFromP(m.fromP()).setSawN(m.sawN()).setTopN(m.topN()).setFromN(m.fromN())));
-    return b.build();
+    return b;
+  }
+
+  /**
+   * The canonical bytes of a key's lives ({@code CrdtValue{format_version 2, lives}}), byte for
+   * byte what {@code CrdtCodec.toProto(lives).toByteArray()} gives (the law suite checks it), with
+   * each set written straight from its arrays ({@link OrSet#encodeState}) instead of a protobuf
+   * builder per element: those builders were half of a write's CPU on a large set (profile in
+   * docs/benchmarks.md). A life's fields go in field order around its value (fields 1-4 before
+   * the set, 6; floors, epoch and marks, 8-12, after), which is protobuf's canonical order.
+   */
+  static byte[] encodeLives(Lives lives) {
+    List<byte[]> encoded = new ArrayList<>(lives.lives().size());
+    int livesSize = 0;
+    for (Life life : lives.lives()) {
+      byte[] bytes = life.type() == CrdtType.OR_SET ? encodeSetLife(life) : toProto(life).toByteArray();
+      encoded.add(bytes);
+      livesSize += 1 + CodedOutputStream.computeUInt32SizeNoTag(bytes.length) + bytes.length;
+    }
+    byte[] out = new byte[CodedOutputStream.computeUInt32Size(1, CrdtCodec.FORMAT_VERSION)
+        + 1 + CodedOutputStream.computeUInt32SizeNoTag(livesSize) + livesSize];
+    CodedOutputStream w = CodedOutputStream.newInstance(out);
+    try {
+      w.writeUInt32(1, CrdtCodec.FORMAT_VERSION);
+      w.writeTag(5, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+      w.writeUInt32NoTag(livesSize);
+      for (byte[] life : encoded) {
+        w.writeTag(1, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+        w.writeUInt32NoTag(life.length);
+        w.writeRawBytes(life);
+      }
+      w.checkNoSpaceLeft();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("encoding size miscomputed", e);
+    }
+    return out;
+  }
+
+  private static byte[] encodeSetLife(Life life) {
+    io.latticekv.proto.Life frame = frame(life).build();
+    byte[] head = io.latticekv.proto.Life.newBuilder().setReplica(frame.getReplica()).setSeq(frame.getSeq())
+        .setCreated(frame.getCreated()).setType(frame.getType()).build().toByteArray();
+    byte[] tail = frame.toBuilder().clearReplica().clearSeq().clearCreated().clearType().build().toByteArray();
+    byte[] set = ((OrSet) life.data()).encodeState();
+    int size = head.length + 1 + CodedOutputStream.computeUInt32SizeNoTag(set.length) + set.length + tail.length;
+    byte[] out = new byte[size];
+    CodedOutputStream w = CodedOutputStream.newInstance(out);
+    try {
+      w.writeRawBytes(head);
+      w.writeTag(6, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+      w.writeUInt32NoTag(set.length);
+      w.writeRawBytes(set);
+      w.writeRawBytes(tail);
+      w.checkNoSpaceLeft();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("encoding size miscomputed", e);
+    }
+    return out;
   }
 
   static Life fromProto(io.latticekv.proto.Life p) throws CrdtDecodeException {

@@ -622,6 +622,26 @@ public final class OrSet implements Crdt<OrSet> {
    * path of every set write, and the builders cost two thirds of a write's CPU (JFR).
    */
   byte[] encodeEnvelope() {
+    byte[] state = encodeState();
+    byte[] out = new byte[2 + 1 + varintSize(state.length) + state.length];
+    CodedOutputStream w = CodedOutputStream.newInstance(out);
+    try {
+      w.writeUInt32(1, CrdtCodec.FORMAT_VERSION_TYPED);
+      w.writeTag(3, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+      w.writeUInt32NoTag(state.length);
+      w.writeRawBytes(state);
+      w.checkNoSpaceLeft();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("encoding size miscomputed", e);
+    }
+    return out;
+  }
+
+  /**
+   * The canonical bytes of this set's {@code OrSetState} message alone, as {@link #encodeEnvelope}
+   * writes them: what a life of a key holds ({@code LifeCodec}).
+   */
+  byte[] encodeState() {
     List<NodeId> tableList = context.replicas();
     NodeId[] table = tableList.toArray(new NodeId[0]);
     int contextSize = context.isEmpty() ? 0 : contextSize(table);
@@ -638,13 +658,9 @@ public final class OrSet implements Crdt<OrSet> {
       deferredMessages.add(message);
       stateSize += CodedOutputStream.computeMessageSize(3, message);
     }
-    int total = 2 + 1 + varintSize(stateSize) + stateSize;
-    byte[] out = new byte[total];
+    byte[] out = new byte[stateSize];
     CodedOutputStream w = CodedOutputStream.newInstance(out);
     try {
-      w.writeUInt32(1, CrdtCodec.FORMAT_VERSION_TYPED);
-      w.writeTag(3, WireFormat.WIRETYPE_LENGTH_DELIMITED);
-      w.writeUInt32NoTag(stateSize);
       if (!context.isEmpty()) {
         w.writeTag(1, WireFormat.WIRETYPE_LENGTH_DELIMITED);
         w.writeUInt32NoTag(contextSize);
