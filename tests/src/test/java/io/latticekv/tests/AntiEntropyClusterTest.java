@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.latticekv.client.LatticeClient;
 import io.latticekv.core.antientropy.AntiEntropyConfig;
 import io.latticekv.server.LatticeNode;
+import io.latticekv.testing.Batches;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -44,14 +45,8 @@ class AntiEntropyClusterTest {
       assertTrue(ClusterTest.await(() -> ClusterTest.allSee(cluster.nodes, 2), 15_000) >= 0);
       try (LatticeClient c0 = LatticeClient.builder().addresses(cluster.clientAddress(0)).build();
           LatticeClient c1 = LatticeClient.builder().addresses(cluster.clientAddress(1)).build()) {
-        List<String> batch = new java.util.ArrayList<>();
-        for (int i = 0; i < 20_000; i++) {
-          batch.add("member:" + i);
-          if (batch.size() == 1_000) {
-            c0.add("big", batch.toArray(new String[0]));
-            batch.clear();
-          }
-        }
+        List<String> members = java.util.stream.IntStream.range(0, 20_000).mapToObj(i -> "member:" + i).toList();
+        Batches.inChunks(members, chunk -> c0.add("big", chunk.toArray(new String[0])));
         assertTrue(ClusterTest.await(() -> converged(cluster.nodes), 20_000) >= 0, "the set did not reach node 2");
         long partsBefore = partsSent(cluster);
         c0.remove("big", "member:5");

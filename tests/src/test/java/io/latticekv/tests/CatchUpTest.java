@@ -9,6 +9,7 @@ import io.latticekv.core.antientropy.AntiEntropyConfig;
 import io.latticekv.core.crdt.CrdtUpdate;
 import io.latticekv.core.storage.Store;
 import io.latticekv.server.LatticeNode;
+import io.latticekv.testing.Batches;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -66,16 +67,9 @@ class CatchUpTest {
     try (cluster) {
       TestCluster.start(cluster, 1);
       Store full = cluster.nodes.get(0).store();
-      List<Store.Write> batch = new ArrayList<>();
-      for (int k = 0; k < 40_000; k++) {
-        batch.add(new Store.Write(ByteString.copyFromUtf8("key-" + k + "-" + "x".repeat(40)),
-            new CrdtUpdate.RegisterAssign(ByteString.copyFromUtf8("value " + k + " " + "y".repeat(40))),
-            Store.Origin.CLIENT));
-        if (batch.size() == 1_000) {
-          full.applyAll(batch);
-          batch.clear();
-        }
-      }
+      Batches.apply(full, 0, 40_000, k -> new Store.Write(ByteString.copyFromUtf8("key-" + k + "-" + "x".repeat(40)),
+          new CrdtUpdate.RegisterAssign(ByteString.copyFromUtf8("value " + k + " " + "y".repeat(40))),
+          Store.Origin.CLIENT));
       long before = cluster.nodes.get(0).cluster().status().antiEntropyBytesSent();
       long statesBefore = cluster.nodes.get(0).cluster().status().node().aeStateBytesSent();
       long start = System.nanoTime();

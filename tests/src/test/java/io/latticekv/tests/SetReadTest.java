@@ -13,6 +13,7 @@ import io.latticekv.client.SetPage;
 import io.latticekv.client.SetWritten;
 import io.latticekv.proto.ErrorCode;
 import io.latticekv.proto.SetUpdate;
+import io.latticekv.testing.Batches;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -35,14 +36,8 @@ class SetReadTest {
 
   /** {@code count} elements added, a thousand per request (the per-request limit). */
   private static void fill(LatticeClient client, String key, int count) {
-    List<String> batch = new ArrayList<>();
-    for (int i = 0; i < count; i++) {
-      batch.add(element(i));
-      if (batch.size() == 1_000 || i == count - 1) {
-        client.add(key, batch.toArray(new String[0]));
-        batch.clear();
-      }
-    }
+    List<String> elements = java.util.stream.IntStream.range(0, count).mapToObj(SetReadTest::element).toList();
+    Batches.inChunks(elements, chunk -> client.add(key, chunk.toArray(new String[0])));
   }
 
   @Test

@@ -14,6 +14,7 @@ import io.latticekv.core.storage.Store;
 import io.latticekv.core.storage.StoreOptions;
 import io.latticekv.core.storage.SyncPolicy;
 import io.latticekv.core.transport.PeerMessage;
+import io.latticekv.testing.Batches;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.List;
@@ -59,14 +60,7 @@ class ExchangeTest {
 
   /** Counters {@code prefix}0 .. {@code prefix}(n - 1), the i-th incremented by {@code amount(i)}, in batches of 1,000. */
   private static void counters(Store store, String prefix, int n, java.util.function.IntToLongFunction amount) {
-    List<Store.Write> batch = new java.util.ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      batch.add(new Store.Write(k(prefix + i), new CrdtUpdate.CounterAdd(amount.applyAsLong(i))));
-      if (batch.size() == 1_000 || i == n - 1) {
-        store.applyAll(batch);
-        batch.clear();
-      }
-    }
+    Batches.apply(store, 0, n, i -> new Store.Write(k(prefix + i), new CrdtUpdate.CounterAdd(amount.applyAsLong(i))));
   }
 
   @Test

@@ -6,10 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import io.latticekv.core.crdt.CrdtUpdate;
+import io.latticekv.testing.Batches;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
@@ -39,14 +38,7 @@ class DiscardTest {
   /** A directory holding the backup's keys, each counter at 1, written in an earlier life of the node. */
   private void backup() {
     try (Store store = Store.open(StoreOptions.defaults(dir, SyncPolicy.NONE))) {
-      List<Store.Write> batch = new ArrayList<>();
-      for (int k = 0; k < BACKUP_KEYS; k++) {
-        batch.add(new Store.Write(key("k", k), new CrdtUpdate.CounterAdd(1)));
-        if (batch.size() == 1_000) { // one RocksDB write per thousand keys
-          store.applyAll(batch);
-          batch.clear();
-        }
-      }
+      Batches.apply(store, 0, BACKUP_KEYS, k -> new Store.Write(key("k", k), new CrdtUpdate.CounterAdd(1)));
     }
   }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.ByteString;
 import io.latticekv.core.cluster.Replica;
 import io.latticekv.core.crdt.CrdtUpdate;
+import io.latticekv.testing.Batches;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,14 +35,7 @@ class StoreScanTest {
   }
 
   private static void write(Store store, int from, int to) {
-    List<Store.Write> batch = new ArrayList<>();
-    for (int k = from; k < to; k++) {
-      batch.add(new Store.Write(key(k), new CrdtUpdate.CounterAdd(1), Store.Origin.CLIENT));
-      if (batch.size() == 1_000 || k == to - 1) {
-        store.applyAll(batch);
-        batch.clear();
-      }
-    }
+    Batches.apply(store, from, to, k -> new Store.Write(key(k), new CrdtUpdate.CounterAdd(1), Store.Origin.CLIENT));
   }
 
   /** Tombstones RocksDB stepped over while every segment is streamed and listed, and the states streamed. */

@@ -9,6 +9,7 @@ import com.google.protobuf.ByteString;
 import io.latticekv.core.cluster.Replica;
 import io.latticekv.core.crdt.CrdtUpdate;
 import io.latticekv.core.transport.PeerMessage.StoredState;
+import io.latticekv.testing.Batches;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,19 +37,11 @@ class StreamedLoadTest {
 
   /** Counters, sets and registers, written as a client would. */
   private static void load(Store store, int keys) {
-    List<Store.Write> batch = new ArrayList<>();
-    for (int k = 0; k < keys; k++) {
-      CrdtUpdate update = switch (k % 3) {
-        case 0 -> new CrdtUpdate.CounterAdd(k + 1);
-        case 1 -> new CrdtUpdate.SetUpdate(List.of(key("a" + k), key("b")), List.of(), Optional.empty());
-        default -> new CrdtUpdate.RegisterAssign(key("value " + k));
-      };
-      batch.add(new Store.Write(key("key:" + k), update));
-      if (batch.size() == 1_000 || k == keys - 1) {
-        store.applyAll(batch);
-        batch.clear();
-      }
-    }
+    Batches.apply(store, 0, keys, k -> new Store.Write(key("key:" + k), switch (k % 3) {
+      case 0 -> new CrdtUpdate.CounterAdd(k + 1);
+      case 1 -> new CrdtUpdate.SetUpdate(List.of(key("a" + k), key("b")), List.of(), Optional.empty());
+      default -> new CrdtUpdate.RegisterAssign(key("value " + k));
+    }));
   }
 
   /** Every state of {@code store}, as a catch-up stream reads them. */
