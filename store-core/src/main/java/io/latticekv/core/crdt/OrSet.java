@@ -364,6 +364,15 @@ public final class OrSet implements Crdt<OrSet> {
     System.arraycopy(elements, i, outElements, n, elements.length - i);
     System.arraycopy(dots, i, outDots, n, elements.length - i);
     n += elements.length - i;
+    if (deferred.isEmpty()) {
+      // Nothing to settle: the arrays are the state (settle would copy them element by element
+      // through a list view, a tenth of an add's CPU on a set of 100,000 elements).
+      if (n == 0 && joined.isEmpty()) {
+        return EMPTY;
+      }
+      return new OrSet(joined, n == outElements.length ? outElements : Arrays.copyOf(outElements, n),
+          n == outDots.length ? outDots : Arrays.copyOf(outDots, n), Collections.emptySortedMap());
+    }
     return settle(joined, Arrays.asList(outElements).subList(0, n), Arrays.asList(outDots).subList(0, n), deferred);
   }
 
