@@ -655,9 +655,12 @@ public final class OrSet implements Crdt<OrSet> {
     NodeId[] table = tableList.toArray(new NodeId[0]);
     int contextSize = context.isEmpty() ? 0 : contextSize(table);
     int[] elementSizes = new int[elements.length];
+    // Per element, the byte counts of its packed replica indexes and counters: computed once for
+    // the sizes, used again when writing.
+    int[] payloads = new int[2 * elements.length];
     int stateSize = contextSize == 0 && context.isEmpty() ? 0 : 1 + varintSize(contextSize) + contextSize;
     for (int i = 0; i < elements.length; i++) {
-      elementSizes[i] = elementSize(i, table);
+      elementSizes[i] = elementSize(i, table, payloads);
       stateSize += 1 + varintSize(elementSizes[i]) + elementSizes[i];
     }
     List<DeferredRemove> deferredMessages = new ArrayList<>(deferred.size());
@@ -678,7 +681,7 @@ public final class OrSet implements Crdt<OrSet> {
       for (int i = 0; i < elements.length; i++) {
         w.writeTag(2, WireFormat.WIRETYPE_LENGTH_DELIMITED);
         w.writeUInt32NoTag(elementSizes[i]);
-        writeElement(w, i, table);
+        writeElement(w, i, table, payloads);
       }
       for (DeferredRemove message : deferredMessages) {
         w.writeMessage(3, message);
@@ -748,7 +751,7 @@ public final class OrSet implements Crdt<OrSet> {
     }
   }
 
-  private int elementSize(int i, NodeId[] table) {
+  private int elementSize(int i, NodeId[] table, int[] payloads) {
     int size = elements[i].isEmpty() ? 0 : CodedOutputStream.computeBytesSize(1, elements[i]);
     int replicaPayload = 0;
     int counterPayload = 0;
@@ -756,26 +759,22 @@ public final class OrSet implements Crdt<OrSet> {
       replicaPayload += varintSize(indexIn(table, dot.replica()));
       counterPayload += varintSize(dot.counter());
     }
+    payloads[2 * i] = replicaPayload;
+    payloads[2 * i + 1] = counterPayload;
     return size + packedSize(replicaPayload, dots[i].length) + packedSize(counterPayload, dots[i].length);
   }
 
-  private void writeElement(CodedOutputStream w, int i, NodeId[] table) throws java.io.IOException {
+  private void writeElement(CodedOutputStream w, int i, NodeId[] table, int[] payloads) throws java.io.IOException {
     if (!elements[i].isEmpty()) {
       w.writeBytes(1, elements[i]);
     }
-    int replicaPayload = 0;
-    int counterPayload = 0;
-    for (Dot dot : dots[i]) {
-      replicaPayload += varintSize(indexIn(table, dot.replica()));
-      counterPayload += varintSize(dot.counter());
-    }
     w.writeTag(2, WireFormat.WIRETYPE_LENGTH_DELIMITED);
-    w.writeUInt32NoTag(replicaPayload);
+    w.writeUInt32NoTag(payloads[2 * i]);
     for (Dot dot : dots[i]) {
       w.writeUInt32NoTag(indexIn(table, dot.replica()));
     }
     w.writeTag(3, WireFormat.WIRETYPE_LENGTH_DELIMITED);
-    w.writeUInt32NoTag(counterPayload);
+    w.writeUInt32NoTag(payloads[2 * i + 1]);
     for (Dot dot : dots[i]) {
       w.writeUInt64NoTag(dot.counter());
     }
