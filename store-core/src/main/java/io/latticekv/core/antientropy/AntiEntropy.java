@@ -521,15 +521,16 @@ public final class AntiEntropy {
       if (!ours.containsKey(key)) {
         continue;
       }
-      Optional<SetSummary> summary = SetExchange.summary(replica, key);
-      if (summary.isPresent() && summaries.size() < SetExchange.SUMMARIES_MAX) {
-        summaries.add(summary.get());
-        it.remove();
-        push.remove(key);
-      } else if (summary.isPresent()) {
-        more = true; // the next exchange compares it
-        it.remove();
-        push.remove(key);
+      Optional<io.latticekv.core.crdt.Crdt<?>> state = replica.get(key);
+      if (state.isEmpty() || !io.latticekv.core.crdt.SetRepair.large(state.get())) {
+        continue;
+      }
+      it.remove();
+      push.remove(key);
+      if (summaries.size() < SetExchange.SUMMARIES_MAX) {
+        summaries.add(SetExchange.summary(key, state.get()));
+      } else {
+        more = true; // the next exchange compares it (its hashes are not computed for nothing)
       }
     }
     Responder.States pushed = push.isEmpty() ? new Responder.States(List.of(), false, 0) : responder.statesOf(push);
@@ -553,12 +554,13 @@ public final class AntiEntropy {
     exchange.lastActivity = clock.millis();
     storage.run(() -> {
       int changed = Responder.count(replica.mergeAll(m.states())) + Responder.count(replica.mergeParts(m.parts()));
-      Responder.States wanted = responder.statesOf(m.wholeWanted());
       SetExchange.PushBack back = SetExchange.pushBack(replica, m.parts());
-      List<KeyState> whole = new ArrayList<>(wanted.states());
-      whole.addAll(back.whole());
-      return new Joined(changed, whole.isEmpty() && back.parts().isEmpty() ? null : new Responder.Outgoing(
-          new AeStates(self, exchange.id, whole, back.parts(), true, false, List.of()), wanted.bytes() + back.bytes()));
+      List<ByteString> keys = new ArrayList<>(m.wholeWanted());
+      keys.addAll(back.whole());
+      Responder.States whole = responder.statesOf(keys);
+      return new Joined(changed, whole.states().isEmpty() && back.parts().isEmpty() ? null : new Responder.Outgoing(
+          new AeStates(self, exchange.id, whole.states(), back.parts(), true, false, List.of()),
+          whole.bytes() + back.bytes()));
     }, (joined, failure) -> {
       if (current != exchange) {
         return;

@@ -178,12 +178,12 @@ final class Responder {
       return;
     }
     storage.run(() -> {
-      States states = statesOf(m.keys());
       SetExchange.Answer sets = SetExchange.answer(replica, m.summaries());
-      List<KeyState> all = new ArrayList<>(states.states());
-      all.addAll(sets.whole());
-      return new Outgoing(new AeStates(self, m.exchange(), all, sets.parts(), false, states.partial(),
-          sets.wholeWanted()), states.bytes() + sets.bytes());
+      List<ByteString> keys = new ArrayList<>(m.keys());
+      keys.addAll(sets.whole());
+      States states = statesOf(keys);
+      return new Outgoing(new AeStates(self, m.exchange(), states.states(), sets.parts(), false, states.partial(),
+          sets.whole()), states.bytes() + sets.bytes());
     }, (answer, failure) -> {
       if (failure != null) {
         log.debug("anti-entropy: cannot read states for {}: {}", m.from(), failure.getMessage());

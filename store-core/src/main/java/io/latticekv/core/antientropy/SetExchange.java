@@ -5,7 +5,6 @@ import io.latticekv.core.cluster.Replica;
 import io.latticekv.core.crdt.Crdt;
 import io.latticekv.core.crdt.Lives;
 import io.latticekv.core.crdt.SetRepair;
-import io.latticekv.core.transport.PeerMessage.KeyState;
 import io.latticekv.core.transport.PeerMessage.SetPart;
 import io.latticekv.core.transport.PeerMessage.SetSummary;
 import java.util.ArrayList;
@@ -27,24 +26,21 @@ final class SetExchange {
 
   private SetExchange() {}
 
-  /** The summary of {@code key} if this replica holds it as a large plain set, else empty. */
-  static Optional<SetSummary> summary(Replica replica, ByteString key) {
-    Optional<Crdt<?>> state = replica.get(key);
-    if (state.isEmpty() || !SetRepair.large(state.get())) {
-      return Optional.empty();
-    }
-    int count = SetRepair.bucketsFor(((Lives) state.get()).elementCount());
-    return Optional.of(new SetSummary(key, SetRepair.shape(state.get()).orElseThrow(),
-        SetRepair.hashes(state.get(), count)));
+  /** The summary of {@code state}, a large plain set ({@link SetRepair#large}) held at {@code key}. */
+  static SetSummary summary(ByteString key, Crdt<?> state) {
+    int count = SetRepair.bucketsFor(((Lives) state).elementCount());
+    return new SetSummary(key, SetRepair.shape(state).orElseThrow(), SetRepair.hashes(state, count));
   }
 
-  /** What a responder answers to summaries: parts, whole states, and the keys it wants back whole. */
-  record Answer(List<SetPart> parts, List<KeyState> whole, List<ByteString> wholeWanted, long bytes) {}
+  /**
+   * What a responder answers to summaries: parts, and the keys it could not compare, which go
+   * whole both ways (it sends its states of them, read as any fetched key's, and wants the peer's).
+   */
+  record Answer(List<SetPart> parts, List<ByteString> whole, long bytes) {}
 
   static Answer answer(Replica replica, List<SetSummary> summaries) {
     List<SetPart> parts = new ArrayList<>();
-    List<KeyState> whole = new ArrayList<>();
-    List<ByteString> wanted = new ArrayList<>();
+    List<ByteString> whole = new ArrayList<>();
     long bytes = 0;
     for (SetSummary summary : summaries) {
       Optional<Crdt<?>> state = replica.get(summary.key());
@@ -59,20 +55,21 @@ final class SetExchange {
       } else {
         // Not the same plain set here (another life, a tombstone, a deferred remove, or none):
         // the key goes whole both ways, as any other.
-        state.ifPresent(s -> whole.add(new KeyState(summary.key(), s)));
-        bytes += state.map(s -> s.encode().length).orElse(0) + summary.key().size();
-        wanted.add(summary.key());
+        whole.add(summary.key());
       }
     }
-    return new Answer(parts, whole, wanted, bytes);
+    return new Answer(parts, whole, bytes);
   }
 
-  /** What the initiator pushes back after joining an answer's parts: parts against the responder's hashes. */
-  record PushBack(List<SetPart> parts, List<KeyState> whole, long bytes) {}
+  /**
+   * What the initiator pushes back after joining an answer's parts: parts against the responder's
+   * hashes, and the keys it no longer holds as a plain set, to push whole.
+   */
+  record PushBack(List<SetPart> parts, List<ByteString> whole, long bytes) {}
 
   static PushBack pushBack(Replica replica, List<SetPart> answered) {
     List<SetPart> parts = new ArrayList<>();
-    List<KeyState> whole = new ArrayList<>();
+    List<ByteString> whole = new ArrayList<>();
     long bytes = 0;
     for (SetPart theirs : answered) {
       Optional<Crdt<?>> state = replica.get(theirs.key());
@@ -80,8 +77,7 @@ final class SetExchange {
         continue;
       }
       if (SetRepair.shape(state.get()).isEmpty() || theirs.hashes().length != theirs.count()) {
-        whole.add(new KeyState(theirs.key(), state.get())); // no longer a plain set here: whole
-        bytes += state.get().encode().length + theirs.key().size();
+        whole.add(theirs.key()); // no longer a plain set here: whole
         continue;
       }
       int count = theirs.count();

@@ -505,9 +505,22 @@ public final class OrSet implements Crdt<OrSet> {
         context, elements.toArray(NO_ELEMENTS), dots.toArray(NO_DOTS), Collections.emptySortedMap());
   }
 
-  /** A set of these elements and dots over {@code context}, without deferred removes (for {@link SetRepair}). */
-  static OrSet of(CausalContext context, TreeMap<ByteString, Dot[]> entries) {
-    return build(context, entries, Collections.emptySortedMap());
+  /**
+   * A set of these elements — sorted by unsigned bytes, distinct — with their dots, over {@code
+   * context}, without deferred removes (for {@link SetRepair}, which cuts and joins sets in order).
+   */
+  static OrSet ofSorted(CausalContext context, List<ByteString> elements, List<Dot[]> dots) {
+    return settle(context, elements, dots, Collections.emptySortedMap());
+  }
+
+  /** The i-th element in order (for {@link SetRepair}, which walks a set without searching it). */
+  ByteString elementAt(int i) {
+    return elements[i];
+  }
+
+  /** The dots of the i-th element, not copied: callers in this package do not change them. */
+  Dot[] dotsAt(int i) {
+    return dots[i];
   }
 
   private static OrSet build(

@@ -2,9 +2,11 @@ package io.latticekv.core.crdt;
 
 import com.google.protobuf.ByteString;
 import io.latticekv.core.merkle.Hashing;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Optional;
-import java.util.TreeMap;
 
 /**
  * Element-level repair of large sets (docs/gossip.md, "large sets"): two replicas of a set compare
@@ -33,6 +35,8 @@ public final class SetRepair {
   public static final int BUCKETS_MAX = 4_096;
   /** Elements per bucket the count aims at: a differing bucket costs about this many elements. */
   private static final int ELEMENTS_PER_BUCKET = 256;
+
+  private static final Comparator<ByteString> BYTES = ByteString.unsignedLexicographicalComparator();
 
   private SetRepair() {}
 
@@ -80,10 +84,10 @@ public final class SetRepair {
   public static long[] hashes(Crdt<?> state, int count) {
     OrSet set = (OrSet) plain(state).data();
     long[] sums = new long[count];
-    for (ByteString element : set.elements()) {
-      long h = Hashing.keyHash(element);
+    for (int i = 0; i < set.size(); i++) {
+      long h = Hashing.keyHash(set.elementAt(i));
       long dots = 0;
-      for (Dot dot : set.dotsOf(element)) {
+      for (Dot dot : set.dotsAt(i)) {
         dots += Hashing.mix(dot.replica().high() ^ Hashing.mix(dot.replica().low() ^ Hashing.mix(dot.counter())));
       }
       sums[bucket(h, count)] += Hashing.mix(h ^ Hashing.mix(dots + 0x9e3779b97f4a7c15L));
@@ -110,13 +114,16 @@ public final class SetRepair {
   public static Lives part(Crdt<?> state, int count, int[] buckets) {
     Life life = plain(state);
     OrSet set = (OrSet) life.data();
-    TreeMap<ByteString, Dot[]> kept = new TreeMap<>(ByteString.unsignedLexicographicalComparator());
-    for (ByteString element : set.elements()) {
-      if (Arrays.binarySearch(buckets, bucket(Hashing.keyHash(element), count)) >= 0) {
-        kept.put(element, set.dotsOf(element).toArray(new Dot[0]));
+    boolean[] in = mask(count, buckets);
+    List<ByteString> elements = new ArrayList<>();
+    List<Dot[]> dots = new ArrayList<>();
+    for (int i = 0; i < set.size(); i++) {
+      if (in[bucket(Hashing.keyHash(set.elementAt(i)), count)]) {
+        elements.add(set.elementAt(i));
+        dots.add(set.dotsAt(i));
       }
     }
-    return Lives.of(life.with(OrSet.of(set.context(), kept)));
+    return Lives.of(life.with(OrSet.ofSorted(set.context(), elements, dots)));
   }
 
   /**
@@ -133,23 +140,47 @@ public final class SetRepair {
     }
     OrSet set = (OrSet) ours.data();
     OrSet in = (OrSet) theirs.data();
-    TreeMap<ByteString, Dot[]> inside = new TreeMap<>(ByteString.unsignedLexicographicalComparator());
-    TreeMap<ByteString, Dot[]> outside = new TreeMap<>(ByteString.unsignedLexicographicalComparator());
-    for (ByteString element : set.elements()) {
-      boolean in1 = Arrays.binarySearch(buckets, bucket(Hashing.keyHash(element), count)) >= 0;
-      (in1 ? inside : outside).put(element, set.dotsOf(element).toArray(new Dot[0]));
-    }
-    for (ByteString element : in.elements()) {
-      if (Arrays.binarySearch(buckets, bucket(Hashing.keyHash(element), count)) < 0) {
+    boolean[] cut = mask(count, buckets);
+    for (int i = 0; i < in.size(); i++) {
+      if (!cut[bucket(Hashing.keyHash(in.elementAt(i)), count)]) {
         return Optional.empty(); // not a part over these buckets: a broken or hostile peer
       }
     }
-    OrSet merged = OrSet.of(set.context(), inside).merge(in);
-    TreeMap<ByteString, Dot[]> all = outside;
-    for (ByteString element : merged.elements()) {
-      all.put(element, merged.dotsOf(element).toArray(new Dot[0]));
+    // Ours split in order: the part's buckets join with it; the rest stays as it is.
+    List<ByteString> insideElements = new ArrayList<>();
+    List<Dot[]> insideDots = new ArrayList<>();
+    List<ByteString> outsideElements = new ArrayList<>();
+    List<Dot[]> outsideDots = new ArrayList<>();
+    for (int i = 0; i < set.size(); i++) {
+      boolean inside = cut[bucket(Hashing.keyHash(set.elementAt(i)), count)];
+      (inside ? insideElements : outsideElements).add(set.elementAt(i));
+      (inside ? insideDots : outsideDots).add(set.dotsAt(i));
     }
-    return Optional.of(Lives.of(ours.with(OrSet.of(merged.context(), all))));
+    OrSet merged = OrSet.ofSorted(set.context(), insideElements, insideDots).merge(in);
+    // Both sides are sorted and hold other elements (other buckets): one ordered pass joins them.
+    List<ByteString> elements = new ArrayList<>(outsideElements.size() + merged.size());
+    List<Dot[]> dots = new ArrayList<>(elements.size());
+    int o = 0;
+    for (int m = 0; m < merged.size(); m++) {
+      while (o < outsideElements.size() && BYTES.compare(outsideElements.get(o), merged.elementAt(m)) < 0) {
+        elements.add(outsideElements.get(o));
+        dots.add(outsideDots.get(o++));
+      }
+      elements.add(merged.elementAt(m));
+      dots.add(merged.dotsAt(m));
+    }
+    elements.addAll(outsideElements.subList(o, outsideElements.size()));
+    dots.addAll(outsideDots.subList(o, outsideDots.size()));
+    return Optional.of(Lives.of(ours.with(OrSet.ofSorted(merged.context(), elements, dots))));
+  }
+
+  /** Which of {@code count} buckets {@code buckets} names. */
+  private static boolean[] mask(int count, int[] buckets) {
+    boolean[] in = new boolean[count];
+    for (int b : buckets) {
+      in[b] = true;
+    }
+    return in;
   }
 
   /** The bucket numbers of a part, checked: ascending, distinct, below {@code count}. */
