@@ -121,7 +121,7 @@ public final class LatticeClient implements AutoCloseable {
    * back (a large set would cost its whole size per add): {@link #addAndGet} asks for it.
    */
   public CompletableFuture<Long> addAsync(String key, String... elements) {
-    return updateSetAsync(key, SetUpdate.newBuilder().addAllAdd(utf8(elements)).build(), 0).thenApply(SetWritten::size);
+    return sizeAfter(key, SetUpdate.newBuilder().addAllAdd(utf8(elements)));
   }
 
   public long add(String key, String... elements) {
@@ -135,7 +135,7 @@ public final class LatticeClient implements AutoCloseable {
 
   /** Removes the elements' adds this node has seen; returns how many elements the set holds after. */
   public CompletableFuture<Long> removeAsync(String key, String... elements) {
-    return updateSetAsync(key, SetUpdate.newBuilder().addAllRemove(utf8(elements)).build(), 0).thenApply(SetWritten::size);
+    return sizeAfter(key, SetUpdate.newBuilder().addAllRemove(utf8(elements)));
   }
 
   public long remove(String key, String... elements) {
@@ -147,8 +147,7 @@ public final class LatticeClient implements AutoCloseable {
    * add made concurrently elsewhere survives. Returns how many elements the set holds after.
    */
   public CompletableFuture<Long> removeAsync(String key, SetContext context, String... elements) {
-    SetUpdate update = SetUpdate.newBuilder().addAllRemove(utf8(elements)).setContext(context.bytes()).build();
-    return updateSetAsync(key, update, 0).thenApply(SetWritten::size);
+    return sizeAfter(key, SetUpdate.newBuilder().addAllRemove(utf8(elements)).setContext(context.bytes()));
   }
 
   public long remove(String key, SetContext context, String... elements) {
@@ -179,6 +178,11 @@ public final class LatticeClient implements AutoCloseable {
 
   public SetWritten updateSet(String key, SetUpdate update, int bodyMax) {
     return await(updateSetAsync(key, update, bodyMax));
+  }
+
+  /** An update answered with the set's size only: what a write to a large set should cost. */
+  private CompletableFuture<Long> sizeAfter(String key, SetUpdate.Builder update) {
+    return updateSetAsync(key, update.build(), 0).thenApply(SetWritten::size);
   }
 
   private SetValue wholeSet(String key, SetUpdate.Builder update) {

@@ -156,9 +156,9 @@ public final class StoreReplica implements Replica {
   @Override
   public Discarded discardAll() {
     long dropped = store.discardAll();
-    List<java.util.Map.Entry<ByteString, io.latticekv.core.crdt.Lives>> kept = store.ownWrites().entries();
+    Discarded done = new Discarded(dropped, store.ownWrites().entries());
     store.ownWrites().close();
-    return new Discarded(dropped, kept);
+    return done;
   }
 
   @Override

@@ -113,12 +113,6 @@ public final class Lifecycle {
 
   private boolean discarding;
   private long keysDiscarded;
-  /**
-   * Whether the replica keeps this life's client writes ({@link Replica#keepOwnWrites}): from the
-   * start of a node bound by an epoch until it first moves its epoch on, after which no participant
-   * can be two epochs ahead of it and a discard cannot come.
-   */
-  private boolean keepingOwnWrites;
   /** Restored from a too old backup, with too many writes since the boot to keep: out of service. */
   private boolean staleStuck;
 
@@ -174,8 +168,9 @@ public final class Lifecycle {
     }
     this.loner = participants.isEmpty() && removed.isEmpty();
     if (!loner) {
+      // Kept until this node first moves its epoch on, after which no participant can be two
+      // epochs ahead of it and a discard cannot come (or until a discard).
       replica.keepOwnWrites();
-      keepingOwnWrites = true;
     }
     this.startedAt = clock.millis();
     this.nextAdvanceAt = startedAt + config.epochIntervalMs();
@@ -393,7 +388,6 @@ public final class Lifecycle {
       epoch = target;
       synced.clear();
       sweepNeeded = true;
-      keepingOwnWrites = false; // discardAll forgot them
       // Their rumors left stamped with the old epoch, which the others fenced: spread them again.
       for (Map.Entry<ByteString, Lives> w : d.kept()) {
         spreader.spread(w.getKey(), w.getValue(), target);
@@ -516,11 +510,10 @@ public final class Lifecycle {
       if (reset) {
         loner = false; // stamps say so from now on: the epoch is durable
       }
-      if (next > epoch && epoch >= 0 && !reset && !loner && keepingOwnWrites) {
+      if (next > epoch && epoch >= 0 && !reset && !loner) {
         // This node moved on: every participant has heard this life of it (the barrier's
         // exchanges), so none can leave it two epochs behind any more, and a discard cannot come.
-        keepingOwnWrites = false;
-        replica.forgetOwnWrites();
+        replica.forgetOwnWrites(); // after the first advance, a no-op
       }
       if (next > epoch || reset) {
         epoch = next;

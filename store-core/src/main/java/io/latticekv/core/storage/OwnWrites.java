@@ -2,7 +2,6 @@ package io.latticekv.core.storage;
 
 import com.google.protobuf.ByteString;
 import io.latticekv.core.crdt.Lives;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -82,6 +81,6 @@ public final class OwnWrites {
 
   /** Every key kept with what this life wrote to it. */
   public List<Map.Entry<ByteString, Lives>> entries() {
-    return new ArrayList<>(deltas.entrySet().stream().map(e -> Map.entry(e.getKey(), e.getValue())).toList());
+    return deltas.entrySet().stream().map(e -> Map.entry(e.getKey(), e.getValue())).toList();
   }
 }

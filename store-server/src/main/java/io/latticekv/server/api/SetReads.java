@@ -36,8 +36,7 @@ final class SetReads {
           ByteString.unsignedLexicographicalComparator()) >= 0);
       case SIZE -> { }
       case PAGE -> page(read.getPage(), elements, elementBytesMax, out);
-      case QUERY_NOT_SET -> throw new RequestProcessor.Refusal(ErrorCode.BAD_REQUEST,
-          "set read asks nothing: contains, size or page");
+      case QUERY_NOT_SET -> throw new IllegalStateException("a set read without a query: check refuses it first");
     }
     return out.build();
   }

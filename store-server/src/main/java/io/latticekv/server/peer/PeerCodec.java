@@ -153,11 +153,8 @@ public final class PeerCodec {
         var b = io.latticekv.proto.AeFetch.newBuilder().setFrom(m.from().toBytes()).setExchange(m.exchange())
             .addAllKeys(m.keys());
         for (PeerMessage.SetSummary summary : m.summaries()) {
-          var sb = io.latticekv.proto.SetSummary.newBuilder().setKey(summary.key()).setShape(summary.shape());
-          for (long h : summary.hashes()) {
-            sb.addHashes(h);
-          }
-          b.addSummaries(sb);
+          b.addSummaries(io.latticekv.proto.SetSummary.newBuilder().setKey(summary.key()).setShape(summary.shape())
+              .addAllHashes(longs(summary.hashes())));
         }
         yield PeerFrame.newBuilder().setAeFetch(b);
       }
@@ -172,12 +169,8 @@ public final class PeerCodec {
           b.addStored(io.latticekv.proto.StoredState.newBuilder().setKey(st.key()).setValue(st.value()));
         }
         for (PeerMessage.SetPart part : m.parts()) {
-          var pb = io.latticekv.proto.SetPart.newBuilder().setKey(part.key()).setState(CrdtCodec.toProto(part.state()))
-              .setCount(part.count()).addAllBuckets(ints(part.buckets()));
-          for (long h : part.hashes()) {
-            pb.addHashes(h);
-          }
-          b.addParts(pb);
+          b.addParts(io.latticekv.proto.SetPart.newBuilder().setKey(part.key()).setState(CrdtCodec.toProto(part.state()))
+              .setCount(part.count()).addAllBuckets(ints(part.buckets())).addAllHashes(longs(part.hashes())));
         }
         b.addAllWholeWanted(m.wholeWanted());
         yield PeerFrame.newBuilder().setAeStates(b.setPartial(m.partial()).setResumeIndex(m.resumeIndex())
@@ -460,6 +453,14 @@ public final class PeerCodec {
   private static List<Integer> ints(int[] values) {
     List<Integer> out = new ArrayList<>(values.length);
     for (int v : values) {
+      out.add(v);
+    }
+    return out;
+  }
+
+  private static List<Long> longs(long[] values) {
+    List<Long> out = new ArrayList<>(values.length);
+    for (long v : values) {
       out.add(v);
     }
     return out;
