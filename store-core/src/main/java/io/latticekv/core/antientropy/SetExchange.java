@@ -46,12 +46,9 @@ final class SetExchange {
       Optional<Crdt<?>> state = replica.get(summary.key());
       Optional<Long> shape = state.flatMap(SetRepair::shape);
       if (shape.isPresent() && shape.get() == summary.shape()) {
-        int count = summary.hashes().length;
-        long[] ours = SetRepair.hashes(state.get(), count);
-        int[] buckets = SetRepair.differing(ours, summary.hashes());
-        Lives part = SetRepair.part(state.get(), count, buckets);
-        parts.add(new SetPart(summary.key(), part, count, buckets, ours));
-        bytes += part.encode().length + 8L * count + summary.key().size();
+        SetPart part = cut(summary.key(), state.get(), summary.hashes(), true);
+        parts.add(part);
+        bytes += bytes(part);
       } else {
         // Not the same plain set here (another life, a tombstone, a deferred remove, or none):
         // the key goes whole both ways, as any other.
@@ -80,13 +77,28 @@ final class SetExchange {
         whole.add(theirs.key()); // no longer a plain set here: whole
         continue;
       }
-      int count = theirs.count();
-      int[] buckets = SetRepair.differing(SetRepair.hashes(state.get(), count), theirs.hashes());
       // Even over no bucket a part carries this side's context: the dots of what it removed.
-      Lives part = SetRepair.part(state.get(), count, buckets);
-      parts.add(new SetPart(theirs.key(), part, count, buckets, new long[0]));
-      bytes += part.encode().length + theirs.key().size();
+      SetPart part = cut(theirs.key(), state.get(), theirs.hashes(), false);
+      parts.add(part);
+      bytes += bytes(part);
     }
     return new PushBack(parts, whole, bytes);
+  }
+
+  /**
+   * The part of {@code state}, a plain set, over the buckets where it differs from {@code theirs}
+   * (the other side's hashes, one per bucket); with this side's hashes when the other is to cut its
+   * own part against them.
+   */
+  private static SetPart cut(ByteString key, Crdt<?> state, long[] theirs, boolean withOurHashes) {
+    long[] ours = SetRepair.hashes(state, theirs.length);
+    int[] buckets = SetRepair.differing(ours, theirs);
+    return new SetPart(key, SetRepair.part(state, theirs.length, buckets), theirs.length, buckets,
+        withOurHashes ? ours : new long[0]);
+  }
+
+  /** What a part counts against the sending budget: its state, its hashes and its key. */
+  private static long bytes(SetPart part) {
+    return part.state().encode().length + 8L * part.hashes().length + part.key().size();
   }
 }
