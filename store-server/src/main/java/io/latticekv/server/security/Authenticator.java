@@ -242,6 +242,9 @@ public final class Authenticator implements AutoCloseable {
               rememberWrong(key);
             }
           }
+          // Before the result is known: a login that comes after it must not join this check, which
+          // may have been of a hash a reload has replaced since (it would pass an old password).
+          checking.remove(key, result);
           if (changed) {
             result.completeExceptionally(new AuthException(AuthException.Kind.UNAUTHENTICATED,
                 "user '" + user + "' changed while the login was checked; log in again"));
@@ -251,9 +254,10 @@ public final class Authenticator implements AutoCloseable {
             wrongPassword(user).whenComplete((p, e) -> result.completeExceptionally(e));
           }
         } catch (RuntimeException e) {
+          checking.remove(key, result);
           result.completeExceptionally(e);
         } finally {
-          checking.remove(key, result);
+          checking.remove(key, result); // again, for an Error that passed the catch
           release(source);
           PasswordHash.wipe(copy);
         }
