@@ -222,6 +222,17 @@ public final class LatticeNode implements AutoCloseable {
     }
   }
 
+  /**
+   * Serves Redis clients on {@code address} (the RESP port, docs/resp.md): on the client port's
+   * event loops, with its limits, TLS and logins. Returns the bound address.
+   */
+  public synchronized InetSocketAddress startResp(InetSocketAddress address) throws InterruptedException {
+    InetSocketAddress bound = io.latticekv.server.resp.RespPort.open(clients, address,
+        store.sync().name().toLowerCase(java.util.Locale.ROOT));
+    warnIfExposed(address, bound.getPort(), "RESP");
+    return bound;
+  }
+
   /** Serves Prometheus metrics on {@code address} ({@code /metrics}); returns the bound port. */
   public synchronized int startMetrics(InetSocketAddress address) throws java.io.IOException {
     metrics = new io.latticekv.server.metrics.NodeMetrics(store, this::status);

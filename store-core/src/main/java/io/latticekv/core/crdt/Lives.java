@@ -198,6 +198,16 @@ public final class Lives implements Crdt<Lives> {
     return new ArrayList<>(all);
   }
 
+  /** Whether the visible set holds {@code element}: a binary search in each live set, no copy. */
+  public boolean contains(ByteString element) {
+    for (Life life : live(CrdtType.OR_SET)) {
+      if (((OrSet) life.data()).contains(element)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** How many elements the visible set holds (0 for a key that holds no set). */
   public int elementCount() {
     List<Life> sets = live(CrdtType.OR_SET);

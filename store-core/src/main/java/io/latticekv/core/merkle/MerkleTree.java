@@ -29,6 +29,8 @@ public final class MerkleTree {
 
   private final int segmentBits;
   private final AtomicLongArray leaves;
+  /** Keys with an entry: counted as entries appear (from 0) and leave (to 0), so always exact. */
+  private final java.util.concurrent.atomic.AtomicLong keys = new java.util.concurrent.atomic.AtomicLong();
 
   public MerkleTree(int segmentBits) {
     if (segmentBits < 1 || segmentBits > 24) {
@@ -54,6 +56,11 @@ public final class MerkleTree {
   /** Replaces a key's contribution: {@code oldEntry} (0 if the key was absent) by {@code newEntry}. */
   public void update(long keyHash, long oldEntry, long newEntry) {
     long change = oldEntry ^ newEntry;
+    if (oldEntry == 0 && newEntry != 0) {
+      keys.incrementAndGet();
+    } else if (oldEntry != 0 && newEntry == 0) {
+      keys.decrementAndGet();
+    }
     if (change != 0) {
       int segment = segmentOf(keyHash);
       long current;
@@ -61,6 +68,14 @@ public final class MerkleTree {
         current = leaves.get(segment);
       } while (!leaves.compareAndSet(segment, current, current ^ change));
     }
+  }
+
+  /**
+   * The keys the tree holds an entry for: every stored key, deleted ones included until their
+   * tombstones are collected (an entry hash of 0 would go uncounted; a 2^-64 chance per key).
+   */
+  public long keys() {
+    return keys.get();
   }
 
   /** The number of levels above the leaves (the root's level). */

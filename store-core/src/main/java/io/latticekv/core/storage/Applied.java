@@ -5,8 +5,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 
 /**
- * The outcome of one write: the key's state after it, the delta it made (what rumors carry), and
- * whether it changed anything. {@link #durable()} completes when the write is as durable as the
+ * The outcome of one write: the key's state before and after it, the delta it made (what rumors
+ * carry), and whether it changed anything. {@link #durable()} completes when the write is as durable as the
  * sync policy promises; acknowledge a client only after it completes.
  *
  * <p>Durability is asked for, not given by default: under group commit, asking costs a share of
@@ -15,17 +15,24 @@ import java.util.function.Supplier;
  */
 public final class Applied {
 
+  private final Lives before;
   private final Lives state;
   private final Lives delta;
   private final boolean changed;
   private final Supplier<CompletableFuture<Void>> durability;
   private CompletableFuture<Void> durable;
 
-  Applied(Lives state, Lives delta, boolean changed, Supplier<CompletableFuture<Void>> durability) {
+  Applied(Lives before, Lives state, Lives delta, boolean changed, Supplier<CompletableFuture<Void>> durability) {
+    this.before = before;
     this.state = state;
     this.delta = delta;
     this.changed = changed;
     this.durability = durability;
+  }
+
+  /** The key's state just before the write (empty when it held nothing), under the same key lock. */
+  public Lives before() {
+    return before;
   }
 
   public Lives state() {

@@ -642,7 +642,7 @@ public final class Store implements AutoCloseable {
         p.removed = false;
       }
     }
-    return new Applied(next, delta, changed, this::durability);
+    return new Applied(current, next, delta, changed, this::durability);
   }
 
   /**

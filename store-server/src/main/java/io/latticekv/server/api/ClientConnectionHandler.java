@@ -16,11 +16,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.CorruptedFrameException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.ssl.NotSslRecordException;
-import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
-import io.latticekv.server.security.Authenticator;
-import io.latticekv.server.security.CertificateNames;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -173,56 +170,18 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
       log.debug("closing idle connection {}", ctx.channel().remoteAddress());
       ctx.close();
     } else if (event instanceof SslHandshakeCompletionEvent handshake) {
-      tlsHandshakeDone(ctx, handshake);
+      TlsLogin.handshakeDone(ctx, handshake, processor.authenticator(), session, refusals);
       ctx.fireUserEventTriggered(event);
     } else {
       ctx.fireUserEventTriggered(event);
     }
   }
 
-  /**
-   * A client certificate signed by the cluster's CA whose common name is a user logs that user in;
-   * a failed handshake is one line (rate-limited) saying why.
-   */
-  private void tlsHandshakeDone(ChannelHandlerContext ctx, SslHandshakeCompletionEvent handshake) {
-    if (!handshake.isSuccess()) {
-      refusals.warn("tls", "TLS handshake with client {} failed: {}", ctx.channel().remoteAddress(),
-          rootMessage(handshake.cause()));
-      return;
-    }
-    Authenticator auth = processor.authenticator();
-    SslHandler tls = ctx.pipeline().get(SslHandler.class);
-    if (auth == null || tls == null) {
-      return;
-    }
-    try {
-      java.security.cert.Certificate[] chain = tls.engine().getSession().getPeerCertificates();
-      String user = CertificateNames.commonName((java.security.cert.X509Certificate) chain[0]);
-      Authenticator.Principal who = auth.certificate(user);
-      if (who != null) {
-        session.logIn(who);
-      } else {
-        session.unknownCertificate(user);
-        refusals.warn("tls-user", "client {} presented a certificate for '{}', who is not a user of this node",
-            ctx.channel().remoteAddress(), user);
-      }
-    } catch (javax.net.ssl.SSLPeerUnverifiedException noCertificate) {
-      // a password login follows
-    }
-  }
-
-  private static String rootMessage(Throwable t) {
-    while (t.getCause() != null && t.getCause() != t) {
-      t = t.getCause();
-    }
-    return String.valueOf(t.getMessage());
-  }
-
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     if (cause instanceof NotSslRecordException || cause.getCause() instanceof NotSslRecordException
         || cause.getCause() instanceof javax.net.ssl.SSLException) {
-      ctx.close(); // a failed TLS handshake: logged once by tlsHandshakeDone, answered by PlaintextRefuser
+      ctx.close(); // a failed TLS handshake: logged once by TlsLogin, answered by PlaintextRefuser
     } else if (cause instanceof TooLongFrameException || cause instanceof CorruptedFrameException
         || cause instanceof FrameTimeoutException) {
       refuseAndClose(ctx, ErrorCode.BAD_REQUEST, cause.getMessage());

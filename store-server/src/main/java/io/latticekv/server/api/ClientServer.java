@@ -57,6 +57,13 @@ public final class ClientServer implements AutoCloseable {
   private final String transport;
   private final RequestProcessor processor;
   private final InputBudget inputBudget;
+  private final Store store;
+  private final Limits limits;
+  private final TlsContexts tls;
+  private final ConnectionLimiter limiter;
+  private final Class<? extends ServerChannel> channelType;
+  /** Ports opened beside the native one ({@link #openPort}): the RESP port. */
+  private final java.util.List<Channel> otherListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   /** The port's budget of buffered client input, for metrics. */
   public InputBudget inputBudget() {
@@ -94,6 +101,9 @@ public final class ClientServer implements AutoCloseable {
     Class<? extends ServerChannel> channelType =
         epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     this.transport = epoll ? "epoll" : "nio";
+    this.channelType = channelType;
+    this.store = store;
+    this.limits = limits;
     this.boss = new MultiThreadIoEventLoopGroup(1, io);
     this.workers = new MultiThreadIoEventLoopGroup(ioThreads, io);
     this.storageWorkers = Executors.newFixedThreadPool(storageThreads, namedThreads("lattice-storage"));
@@ -111,7 +121,9 @@ public final class ClientServer implements AutoCloseable {
       processor.requireLogins(security.auth());
     }
     TlsContexts tls = security.tls();
+    this.tls = tls;
     ConnectionLimiter limiter = new ConnectionLimiter(limits.connectionsMax(), connections);
+    this.limiter = limiter;
     this.inputBudget = new InputBudget(limits.inputBytesMax());
     ProtobufFrameEncoder encoder = new ProtobufFrameEncoder();
     ServerBootstrap bootstrap = new ServerBootstrap()
@@ -151,6 +163,54 @@ public final class ClientServer implements AutoCloseable {
     return (InetSocketAddress) listener.localAddress();
   }
 
+  /** What another client port's protocol handlers are built from. */
+  public record PortContext(RequestProcessor processor, Store store, Limits limits, InputBudget inputBudget,
+      AtomicInteger inflight) {}
+
+  /** What the handlers of another port share with the native one. */
+  public PortContext portContext() {
+    return new PortContext(processor, store, limits, inputBudget, inflight);
+  }
+
+  /** Adds a protocol's handlers to a connection's pipeline, after TLS, the connection limit and the idle timeout. */
+  public interface PortHandlers {
+    void add(io.netty.channel.ChannelPipeline pipeline);
+  }
+
+  /**
+   * Opens another client port on the same event loops, with the same TLS, logins, connection
+   * limit (counted over both ports), input budget and idle timeout; a graceful stop drains it with
+   * the native port. {@code refusal} turns a sentence into the error the protocol writes before a
+   * close (too many connections, plaintext on a TLS port). Returns the bound address.
+   */
+  public InetSocketAddress openPort(String protocol, InetSocketAddress address,
+      java.util.function.Function<String, Object> refusal, PortHandlers handlers) throws InterruptedException {
+    ConnectionLimiter portLimiter = limiter.sharedWith(refusal);
+    ServerBootstrap bootstrap = new ServerBootstrap()
+        .group(boss, workers)
+        .channel(channelType)
+        .option(ChannelOption.SO_BACKLOG, 1024)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childHandler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            if (tls != null) {
+              ch.pipeline().addLast("plaintext", new PlaintextRefuser(refusal))
+                  .addLast("tls", tls.clientPort().newHandler(ch.alloc()));
+            }
+            ch.pipeline()
+                .addLast("limit", portLimiter)
+                .addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeoutMs(), TimeUnit.MILLISECONDS));
+            handlers.add(ch.pipeline());
+          }
+        });
+    Channel bound = bootstrap.bind(address).sync().channel();
+    otherListeners.add(bound);
+    InetSocketAddress local = (InetSocketAddress) bound.localAddress();
+    log.info("serving {} clients on {} ({})", protocol, local, transport);
+    return local;
+  }
+
   /** Requests received and not yet answered, over all connections. */
   public int inflight() {
     return inflight.get();
@@ -162,6 +222,9 @@ public final class ClientServer implements AutoCloseable {
    */
   public void close(long drainMillis) {
     listener.close().syncUninterruptibly();
+    for (Channel other : otherListeners) {
+      other.close().syncUninterruptibly();
+    }
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(drainMillis);
     for (var ch : connections) {
       ch.config().setAutoRead(false);

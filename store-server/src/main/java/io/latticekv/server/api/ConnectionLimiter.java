@@ -22,14 +22,29 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(ConnectionLimiter.class);
 
   private final int connectionsMax;
-  private final AtomicInteger open = new AtomicInteger();
+  private final AtomicInteger open;
+  /** What is written before the close, in the port's protocol, given the sentence. */
+  private final java.util.function.Function<String, Object> refusal;
   /** A flood of connections is one line per interval, with a count, not one per connection. */
   private final RateLimitedLog refusals = new RateLimitedLog(log, Clock.system(), 10_000);
   private final ChannelGroup channels;
 
   ConnectionLimiter(int connectionsMax, ChannelGroup channels) {
+    this(connectionsMax, channels, new AtomicInteger(),
+        why -> RequestProcessor.errorResponse(0, ErrorCode.OVERLOADED, why));
+  }
+
+  private ConnectionLimiter(int connectionsMax, ChannelGroup channels, AtomicInteger open,
+      java.util.function.Function<String, Object> refusal) {
     this.connectionsMax = connectionsMax;
     this.channels = channels;
+    this.open = open;
+    this.refusal = refusal;
+  }
+
+  /** A limiter for another port that counts against the same limit, refusing in that port's protocol. */
+  ConnectionLimiter sharedWith(java.util.function.Function<String, Object> otherRefusal) {
+    return new ConnectionLimiter(connectionsMax, channels, open, otherRefusal);
   }
 
   @Override
@@ -40,7 +55,7 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
       refusals.warn("limit", "refusing connection from {}: {}", ctx.channel().remoteAddress(), why);
       ctx.channel().config().setAutoRead(false);
       // From the channel, not ctx: the answer must pass the encoder, which comes after this handler.
-      ctx.channel().writeAndFlush(RequestProcessor.errorResponse(0, ErrorCode.OVERLOADED, why))
+      ctx.channel().writeAndFlush(refusal.apply(why))
           .addListener(ChannelFutureListener.CLOSE);
       return;
     }

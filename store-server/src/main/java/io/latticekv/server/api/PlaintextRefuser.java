@@ -14,10 +14,22 @@ import java.util.List;
  * frame saying the port requires TLS, then the close — a TLS alert would mean nothing to it, and
  * the SSL handler alone would only close.
  */
-final class PlaintextRefuser extends ByteToMessageDecoder {
+public final class PlaintextRefuser extends ByteToMessageDecoder {
 
   /** A TLS record header is 5 bytes; fewer cannot be told apart. */
   private static final int HEADER_BYTES = 5;
+
+  /** What is written before the close, in the port's protocol, given the sentence. */
+  private final java.util.function.Function<String, Object> refusal;
+
+  /** A refuser for the native port: a protobuf error frame. */
+  PlaintextRefuser() {
+    this(why -> RequestProcessor.errorResponse(0, ErrorCode.UNAUTHENTICATED, why));
+  }
+
+  public PlaintextRefuser(java.util.function.Function<String, Object> refusal) {
+    this.refusal = refusal;
+  }
 
   @Override
   protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
@@ -33,7 +45,7 @@ final class PlaintextRefuser extends ByteToMessageDecoder {
     in.skipBytes(in.readableBytes());
     ctx.pipeline().remove(SslHandler.class);
     ctx.channel().config().setAutoRead(false);
-    ctx.channel().writeAndFlush(RequestProcessor.errorResponse(0, ErrorCode.UNAUTHENTICATED,
+    ctx.channel().writeAndFlush(refusal.apply(
         "this node's client port requires TLS: connect with the cluster's CA certificate (lattice --tls-ca FILE)"))
         .addListener(ChannelFutureListener.CLOSE);
     ctx.pipeline().remove(this);

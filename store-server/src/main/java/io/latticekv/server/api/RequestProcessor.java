@@ -177,6 +177,10 @@ public final class RequestProcessor {
         case DELETE -> delete(request.getDelete());
         case INSPECT -> inspect(request.getInspect());
         case SET_READ -> setRead(request.getSetRead());
+        case SCAN -> CompletableFuture.supplyAsync(() -> {
+          writer.beforeRead();
+          return Response.newBuilder().setScan(KeyScans.scan(store, request.getScan())).build();
+        }, reads);
         case REMOVE_MEMBER -> members.removeMember(request.getRemoveMember().getNodeId())
             .thenApply(detail -> Response.newBuilder().setRemoveMember(
                 io.latticekv.proto.RemoveMemberResponse.newBuilder().setDetail(detail)).build());
@@ -214,7 +218,7 @@ public final class RequestProcessor {
       who = auth.current(who); // the auth file may have changed since the login
     }
     Role needed = switch (request.getBodyCase()) {
-      case GET, SET_READ, STATUS, AUTH, INSPECT, BODY_NOT_SET -> Role.READ;
+      case GET, SET_READ, SCAN, STATUS, AUTH, INSPECT, BODY_NOT_SET -> Role.READ;
       case PUT, DELETE -> Role.WRITE;
       case REMOVE_MEMBER, DECOMMISSION -> Role.ADMIN;
       case MERGE -> request.getMerge().hasState() ? Role.ADMIN : Role.WRITE;
@@ -284,7 +288,8 @@ public final class RequestProcessor {
 
   private void refuseIfOutOfService(Request.BodyCase body) {
     boolean write = body == Request.BodyCase.PUT || body == Request.BodyCase.MERGE || body == Request.BodyCase.DELETE;
-    boolean read = body == Request.BodyCase.GET || body == Request.BodyCase.SET_READ || body == Request.BodyCase.INSPECT;
+    boolean read = body == Request.BodyCase.GET || body == Request.BodyCase.SET_READ || body == Request.BodyCase.INSPECT
+        || body == Request.BodyCase.SCAN;
     String refused = writesRefused;
     if (write && refused != null) {
       throw new Refusal(ErrorCode.UNAVAILABLE, refused);
@@ -355,8 +360,8 @@ public final class RequestProcessor {
   private CompletableFuture<Response> put(PutRequest put) {
     ByteString key = checkKey(put.getKey());
     checkValue(put.getValue(), "value");
-    return write(key, new CrdtUpdate.RegisterAssign(put.getValue()), put.getW(), state -> Response.newBuilder()
-        .setPut(PutResponse.newBuilder().setValue(registerView(state.register()))).build());
+    return write(key, new CrdtUpdate.RegisterAssign(put.getValue()), put.getW(), applied -> Response.newBuilder()
+        .setPut(PutResponse.newBuilder().setValue(registerView(applied.state().register()))).build());
   }
 
   private CompletableFuture<Response> merge(MergeRequest merge) {
@@ -393,17 +398,39 @@ public final class RequestProcessor {
     if (merge.getUpdateCase() == MergeRequest.UpdateCase.SET) {
       // Without the body by default: an add to a large set answers a few bytes, not the set.
       long bodyMax = Integer.toUnsignedLong(merge.getReturnBodyMax());
-      return write(key, update, merge.getW(), state -> {
+      return write(key, update, merge.getW(), applied -> {
+        Lives state = applied.state();
         int size = state.elementCount();
-        MergeResponse.Builder answer = MergeResponse.newBuilder().setSize(size);
+        MergeResponse.Builder answer = MergeResponse.newBuilder().setSize(size)
+            .setAdded(changedElements(merge.getSet().getAddList(), applied.before(), state))
+            .setRemoved(changedElements(merge.getSet().getRemoveList(), state, applied.before()));
         if (size <= bodyMax) {
           view(state).ifPresent(answer::setValue);
         }
         return Response.newBuilder().setMerge(answer).build();
       });
     }
-    return write(key, update, merge.getW(), state -> Response.newBuilder()
-        .setMerge(MergeResponse.newBuilder().setValue(view(state).orElse(Value.getDefaultInstance()))).build());
+    return write(key, update, merge.getW(), applied -> Response.newBuilder()
+        .setMerge(MergeResponse.newBuilder().setValue(view(applied.state()).orElse(Value.getDefaultInstance()))).build());
+  }
+
+  /**
+   * How many distinct {@code elements} {@code from} did not hold and {@code to} holds: with the
+   * states before and after a set update, the elements it added (Redis's SADD answer); with them
+   * swapped, the elements it removed (SREM's). Binary searches, so cheap at any set size.
+   */
+  private static long changedElements(java.util.List<ByteString> elements, Lives from, Lives to) {
+    if (elements.isEmpty()) {
+      return 0;
+    }
+    java.util.Set<ByteString> seen = elements.size() == 1 ? null : new java.util.HashSet<>();
+    long n = 0;
+    for (ByteString e : elements) {
+      if ((seen == null || seen.add(e)) && !from.contains(e) && to.contains(e)) {
+        n++;
+      }
+    }
+    return n;
   }
 
   private static CrdtUpdate counterUpdate(CounterUpdate counter) {
@@ -475,7 +502,7 @@ public final class RequestProcessor {
    * and, for {@code w} above one, once enough other replicas have it too.
    */
   private CompletableFuture<Response> write(ByteString key, CrdtUpdate update, io.latticekv.proto.Level w,
-      java.util.function.Function<Lives, Response> answer) {
+      java.util.function.Function<Applied, Response> answer) {
     return writer.apply(key, update)
         .thenApply(applied -> {
           if (applied.changed()) {
@@ -487,7 +514,7 @@ public final class RequestProcessor {
             .thenCompose(done -> w == io.latticekv.proto.Level.LEVEL_ONE
                 ? CompletableFuture.completedFuture(null)
                 : coordinator.replicate(key, applied.delta(), w))
-            .thenApply(done -> answer.apply(applied.state())));
+            .thenApply(done -> answer.apply(applied)));
   }
 
   // ---------------------------------------------------------------- validation

@@ -34,7 +34,7 @@ public final class Session {
     return principal;
   }
 
-  void logIn(Authenticator.Principal who) {
+  public void logIn(Authenticator.Principal who) {
     this.principal = who;
   }
 
@@ -43,7 +43,7 @@ public final class Session {
     return source;
   }
 
-  void source(String address) {
+  public void source(String address) {
     this.source = address;
   }
 
@@ -63,13 +63,18 @@ public final class Session {
   }
 
   /** Whether the connection has failed to log in too often and must be closed after this answer. */
-  boolean tooManyFailedLogins() {
+  public boolean tooManyFailedLogins() {
     return failedLogins.get() >= FAILED_LOGINS_MAX;
   }
 
   /** The connection presented a client certificate naming {@code user}, who is not listed: said when it is refused. */
-  void unknownCertificate(String user) {
+  public void unknownCertificate(String user) {
     this.unknownCertificate = user;
+  }
+
+  /** Ends the login (RESET on the RESP port): the connection must log in again before its next request. */
+  public void logOut() {
+    principal = null;
   }
 
   /** Why the connection is not logged in, for the refusal's message. */

@@ -36,6 +36,7 @@ final class SetReads {
           ByteString.unsignedLexicographicalComparator()) >= 0);
       case SIZE -> { }
       case PAGE -> page(read.getPage(), elements, elementBytesMax, out);
+      case SCAN -> scan(read.getScan(), elements, out);
       case QUERY_NOT_SET -> throw new IllegalStateException("a set read without a query: check refuses it first");
     }
     return out.build();
@@ -50,8 +51,17 @@ final class SetReads {
             + " elements was asked for; at most " + PAGE_MAX + " per page");
       }
       after(read.getPage().getCursor(), elementBytesMax);
+    } else if (read.getQueryCase() == SetReadRequest.QueryCase.SCAN) {
+      int count = read.getScan().getCount();
+      if (count < 0 || count > PAGE_MAX) {
+        throw new RequestProcessor.Refusal(ErrorCode.BAD_REQUEST, "a scan of " + Integer.toUnsignedString(count)
+            + " elements was asked for; at most " + PAGE_MAX + " per call");
+      }
+      if (read.getScan().getCursor() < 0) {
+        throw new RequestProcessor.Refusal(ErrorCode.BAD_REQUEST, "the scan cursor is not one this node gave");
+      }
     } else if (read.getQueryCase() == SetReadRequest.QueryCase.QUERY_NOT_SET) {
-      throw new RequestProcessor.Refusal(ErrorCode.BAD_REQUEST, "set read asks nothing: contains, size or page");
+      throw new RequestProcessor.Refusal(ErrorCode.BAD_REQUEST, "set read asks nothing: contains, size, page or scan");
     }
   }
 
@@ -69,6 +79,51 @@ final class SetReads {
     if (to < elements.size()) {
       out.setCursor(cursor(elements.get(to - 1)));
     }
+  }
+
+  /** Elements of a scan when the request names no count (Redis's SSCAN default). */
+  static final int SCAN_DEFAULT = 10;
+
+  /** An element's place in a scan: its 63-bit hash, never 0 (the cursor that starts and ends). */
+  static long scanHash(ByteString element) {
+    long h = io.latticekv.core.merkle.Hashing.keyHash(element) >>> 1;
+    return h == 0 ? 1 : h;
+  }
+
+  /**
+   * The {@code count} elements of smallest scan hash above the cursor, and every element that
+   * shares the last one's hash; the next cursor is that hash, or 0 when none is left above it.
+   * Hash order does not move when elements come and go, so an element held for the whole walk is
+   * returned at least once (Redis's SSCAN guarantee). One pass and a heap of {@code count}.
+   */
+  private static void scan(io.latticekv.proto.SetScanQuery query, List<ByteString> elements,
+      SetReadResponse.Builder out) {
+    int count = query.getCount() == 0 ? SCAN_DEFAULT : query.getCount();
+    long after = query.getCursor();
+    java.util.PriorityQueue<Long> smallest = new java.util.PriorityQueue<>(count + 1,
+        java.util.Comparator.reverseOrder());
+    int above = 0;
+    for (ByteString e : elements) {
+      long h = scanHash(e);
+      if (h > after) {
+        above++;
+        if (smallest.size() < count) {
+          smallest.add(h);
+        } else if (h < smallest.peek()) {
+          smallest.poll();
+          smallest.add(h);
+        }
+      }
+    }
+    long last = smallest.isEmpty() ? 0 : smallest.peek();
+    List<ByteString> page = new java.util.ArrayList<>(Math.min(above, count + 1));
+    for (ByteString e : elements) {
+      long h = scanHash(e);
+      if (h > after && h <= last) {
+        page.add(e);
+      }
+    }
+    out.addAllElements(page).setScanCursor(page.size() >= above ? 0 : last);
   }
 
   /** The cursor of a page whose last element is {@code last}. */

@@ -19,6 +19,9 @@ import picocli.CommandLine.Option;
 @Command(name = "cluster", description = "Run a local cluster of N node processes in the foreground; Ctrl-C stops them all.")
 final class ClusterCommand implements Callable<Integer> {
 
+  /** Node i's RESP port is the base port plus this plus i: 7679, 7680, ... by default. */
+  static final int RESP_OFFSET = 300;
+
   @Option(names = "--nodes", paramLabel = "N", defaultValue = "3", description = "Nodes to start (default: ${DEFAULT-VALUE}).")
   int nodes;
 
@@ -27,7 +30,7 @@ final class ClusterCommand implements Callable<Integer> {
   Path dir;
 
   @Option(names = "--base-port", paramLabel = "PORT", defaultValue = "7379",
-      description = "Node i (from 0) serves clients on PORT+i, peers on PORT+100+i and metrics on PORT+200+i (default: ${DEFAULT-VALUE}).")
+      description = "Node i (from 0) serves clients on PORT+i, peers on PORT+100+i, metrics on PORT+200+i and Redis clients (RESP) on PORT+300+i (default: ${DEFAULT-VALUE}).")
   int basePort;
 
   @Option(names = "--sync", paramLabel = "always|batch|none", defaultValue = "batch",
@@ -96,6 +99,7 @@ final class ClusterCommand implements Callable<Integer> {
             "--peer-listen", "127.0.0.1:" + (basePort + 100 + i),
             "--seeds", seed,
             "--metrics-listen", "127.0.0.1:" + (basePort + 200 + i),
+            "--resp-listen", "127.0.0.1:" + (basePort + RESP_OFFSET + i),
             "--sync", sync));
         if (sec != null) {
           command.addAll(List.of("--tls-ca", sec.tls().resolve("ca.pem").toString(),
@@ -118,13 +122,14 @@ final class ClusterCommand implements Callable<Integer> {
     var out = System.out;
     out.printf("LatticeKV cluster of %d nodes (data and logs in %s):%n", nodes, dir.toAbsolutePath().normalize());
     for (int i = 0; i < nodes; i++) {
-      out.printf("  node%d  clients 127.0.0.1:%d  peers 127.0.0.1:%d  metrics http://127.0.0.1:%d/metrics%n",
-          i + 1, basePort + i, basePort + 100 + i, basePort + 200 + i);
+      out.printf("  node%d  clients 127.0.0.1:%d  resp 127.0.0.1:%d  peers 127.0.0.1:%d  metrics http://127.0.0.1:%d/metrics%n",
+          i + 1, basePort + i, basePort + RESP_OFFSET + i, basePort + 100 + i, basePort + 200 + i);
     }
     if (sec == null) {
       out.printf("Try:  bin/lattice --connect 127.0.0.1:%d incr hits%n", basePort);
       out.printf("      bin/lattice --connect 127.0.0.1:%d get hits%n", basePort + nodes - 1);
       out.printf("      bin/lattice --connect 127.0.0.1:%d status%n", basePort);
+      out.printf("      redis-cli -p %d incr hits%n", basePort + RESP_OFFSET);
     } else {
       out.printf("TLS on every port (certificates in %s), logins from %s.%n", sec.tls(), sec.users());
       if (sec.password() != null) {
@@ -133,6 +138,8 @@ final class ClusterCommand implements Callable<Integer> {
       out.printf("Try:  export LATTICE_PASSWORD=%s%n", sec.password() != null ? sec.password() : "...");
       out.printf("      bin/lattice --tls-ca %s --user admin --connect 127.0.0.1:%d incr hits%n",
           sec.tls().resolve("ca.pem"), basePort);
+      out.printf("      redis-cli --tls --cacert %s -p %d --user admin --pass \"$LATTICE_PASSWORD\" incr hits%n",
+          sec.tls().resolve("ca.pem"), basePort + RESP_OFFSET);
       out.printf("      bin/lattice --tls-ca %s --tls-cert %s --tls-key %s status   (a client certificate, no password)%n",
           sec.tls().resolve("ca.pem"), sec.tls().resolve("client.pem"), sec.tls().resolve("client.key"));
     }

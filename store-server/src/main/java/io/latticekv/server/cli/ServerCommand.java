@@ -206,6 +206,11 @@ final class ServerCommand implements Callable<Integer> {
       description = "Do not spread updates by rumor mongering (for testing anti-entropy alone).")
   boolean noRumors;
 
+  @Option(names = "--resp-listen", paramLabel = "HOST:PORT",
+      description = "Serve Redis clients (RESP2 and RESP3: redis-cli, redis-benchmark, Jedis, Lettuce...) on this "
+          + "address, beside the native port, with the same limits, TLS and logins (docs/resp.md). Off unless given.")
+  String respListen;
+
   @Option(names = "--metrics-listen", paramLabel = "HOST:PORT",
       description = "Serve Prometheus metrics on http://HOST:PORT/metrics (default: none).")
   String metricsListen;
@@ -315,9 +320,11 @@ final class ServerCommand implements Callable<Integer> {
       node.enableFaultInjection();
     }
     int metricsPort = metricsListen == null ? -1 : node.startMetrics(parseListen(metricsListen));
+    InetSocketAddress resp = respListen == null ? null : node.startResp(parseListen(respListen));
     System.out.println("LatticeKV node " + node.store().nodeId() + " serving clients on "
         + hostPort(node.clientAddress())
         + (node.cluster() != null ? ", peers on " + node.cluster().peerAddress() : "")
+        + (resp != null ? ", Redis clients on " + hostPort(resp) : "")
         + (metricsPort > 0 ? ", metrics on " + parseListen(metricsListen).getHostString() + ":" + metricsPort : "")
         + " (data " + dir + ", sync " + policy.name().toLowerCase()
         + (security.tls() != null ? ", TLS" : "") + (security.auth() != null ? ", logins required" : "") + ")");

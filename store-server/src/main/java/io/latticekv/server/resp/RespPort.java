@@ -1,0 +1,53 @@
+package io.latticekv.server.resp;
+
+import io.latticekv.server.api.ClientServer;
+import io.latticekv.server.api.Limits;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.flush.FlushConsolidationHandler;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The RESP port (docs/resp.md): Redis's protocol, RESP2 and RESP3, on the client server's event
+ * loops, beside the native port and under the same limits, TLS and logins. Each connection's
+ * pipeline: {@link RespDecoder}, then {@link RespHandler}, which runs {@link RespCommands}.
+ */
+public final class RespPort {
+
+  /**
+   * Arguments one command may have at least, whatever --set-elements-max says: MSET of 2,047 pairs,
+   * MGET or DEL of 4,095 keys. Past it, twice the set limit (plus name and key) lets SADD name as
+   * many members as one set update may.
+   */
+  static final int ARGS_MIN = 4_096;
+
+  private RespPort() {}
+
+  /** Most arguments of one command under {@code limits}. */
+  static int argsMax(Limits limits) {
+    return Math.max(ARGS_MIN, 2 * limits.setElementsMax() + 2);
+  }
+
+  /**
+   * Opens the RESP port of {@code server} on {@code address}; returns the bound address.
+   *
+   * @param sync the node's sync policy, which INFO and CONFIG GET report
+   */
+  public static InetSocketAddress open(ClientServer server, InetSocketAddress address, String sync)
+      throws InterruptedException {
+    ClientServer.PortContext port = server.portContext();
+    Limits limits = port.limits();
+    RespCommands commands = new RespCommands(port.processor(), port.store(), address.getPort(), sync);
+    InetSocketAddress bound = server.openPort("RESP", address,
+        why -> Unpooled.copiedBuffer("-ERR " + why.replace('\r', ' ').replace('\n', ' ') + "\r\n",
+            StandardCharsets.UTF_8),
+        pipeline -> pipeline
+            .addLast("flush", new FlushConsolidationHandler(256, true))
+            .addLast("resp-decoder", new RespDecoder(argsMax(limits), Math.max(limits.keyBytesMax(),
+                limits.valueBytesMax()), limits.frameBytesMax(), port.inputBudget(), limits.partialFrameTimeoutMs()))
+            .addLast("resp", new RespHandler(commands, limits.inflightPerConnectionMax(),
+                limits.inflightBytesPerConnectionMax(), port.inputBudget(), port.inflight())));
+    commands.info.port(bound.getPort());
+    return bound;
+  }
+}
