@@ -139,7 +139,7 @@ final class RespCommands {
 
   private void define() {
     // connection
-    add("ping", -1, "fast no-auth", 0, 0, 0, "connection", "Returns PONG, or the message given",
+    add("ping", -1, "fast", 0, 0, 0, "connection", "Returns PONG, or the message given",
         (cmd, c) -> done(cmd.size() == 1 ? new Reply.Simple("PONG") : cmd.size() == 2 ? Reply.bulk(cmd.arg(1))
             : Reply.error("ERR wrong number of arguments for 'ping' command")));
     add("echo", 2, "fast", 0, 0, 0, "connection", "Returns the message given", (cmd, c) -> done(Reply.bulk(cmd.arg(1))));

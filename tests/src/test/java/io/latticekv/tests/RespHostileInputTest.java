@@ -1,0 +1,183 @@
+package io.latticekv.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.latticekv.server.api.Limits;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.Jedis;
+
+/**
+ * Broken and hostile input on the RESP port, over real sockets: each gets Redis's error line and a
+ * closed connection where the stream is broken; the node keeps serving everyone else, and no stored
+ * data is harmed.
+ */
+class RespHostileInputTest {
+
+  @TempDir static Path dir;
+  static TestNode node;
+  static int port;
+
+  @BeforeAll
+  static void start() throws Exception {
+    Limits limits = new Limits(1 << 20, 1024, 64 << 10, 1_000, 64, 6, 60_000)
+        .withPartialFrameTimeoutMs(500);
+    node = TestNode.start(dir, 0, limits);
+    port = node.node.startResp(new InetSocketAddress("127.0.0.1", 0)).getPort();
+    try (Jedis j = new Jedis("127.0.0.1", port)) {
+      j.set("precious", "data");
+    }
+  }
+
+  @AfterAll
+  static void stop() {
+    node.close();
+  }
+
+  /** What the node answers to {@code input} until it closes the connection (or 10 s pass). */
+  private static String exchange(byte[] input) throws IOException {
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(input);
+      s.getOutputStream().flush();
+      return readUntilClosed(s.getInputStream());
+    }
+  }
+
+  private static String readUntilClosed(InputStream in) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    byte[] buf = new byte[8192];
+    try {
+      for (int n; (n = in.read(buf)) >= 0; ) {
+        out.write(buf, 0, n);
+      }
+    } catch (SocketTimeoutException e) {
+      return out.toString(StandardCharsets.UTF_8) + "<still open>";
+    } catch (java.net.SocketException reset) {
+      // closed with unread input: what was answered is in out
+    }
+    return out.toString(StandardCharsets.UTF_8) + "<closed>";
+  }
+
+  private static byte[] ascii(String s) {
+    return s.getBytes(StandardCharsets.ISO_8859_1);
+  }
+
+  private static void othersAreServedAndDataIsIntact() {
+    try (Jedis j = new Jedis("127.0.0.1", port)) {
+      assertEquals("PONG", j.ping());
+      assertEquals("data", j.get("precious"));
+    }
+  }
+
+  @Test
+  void brokenFramingIsAnsweredThenClosed() throws IOException {
+    assertEquals("+PONG\r\n-ERR Protocol error: invalid bulk length: 70000 bytes, over the limit of 65536 for one "
+        + "argument\r\n<closed>", exchange(ascii("PING\r\n*2\r\n$3\r\nSET\r\n$70000\r\n")));
+    assertTrue(exchange(ascii("*5000\r\n")).startsWith("-ERR Protocol error: invalid multibulk length: 5000 "
+        + "arguments, over the limit of 4096"));
+    assertTrue(exchange(ascii("*1\r\n:12\r\n")).startsWith("-ERR Protocol error: expected '$', got ':'"));
+    assertTrue(exchange(ascii("*1\r\n$4\r\nPINGPONG")).startsWith("-ERR Protocol error: a bulk of 4 bytes is not"));
+    assertTrue(exchange(ascii("*" + "9".repeat(100) + "\r\n")).startsWith("-ERR Protocol error: too long"));
+    assertTrue(exchange(ascii("SET k \"unclosed\r\n")).startsWith("-ERR Protocol error: unbalanced quotes"));
+    byte[] garbage = new byte[4096];
+    new java.util.Random(3).nextBytes(garbage);
+    garbage[0] = '*';
+    assertTrue(exchange(garbage).startsWith("-ERR Protocol error"), "random bytes");
+    othersAreServedAndDataIsIntact();
+  }
+
+  @Test
+  void aCommandOverTheFrameLimitIsRefused() throws IOException {
+    ByteArrayOutputStream big = new ByteArrayOutputStream();
+    big.writeBytes(ascii("*3000\r\n$4\r\nMSET\r\n"));
+    for (int i = 0; i < 2999; i++) {
+      big.writeBytes(ascii("$1000\r\n" + "v".repeat(1000) + "\r\n"));
+    }
+    assertTrue(exchange(big.toByteArray()).startsWith("-ERR Protocol error: a command of more than 1048576 bytes"));
+    othersAreServedAndDataIsIntact();
+  }
+
+  @Test
+  void aCommandThatTricklesInIsCutOff() throws IOException {
+    long start = System.nanoTime();
+    String answer = exchange(ascii("*2\r\n$3\r\nGET\r\n$9\r\npreci"));
+    assertTrue(answer.startsWith("-ERR a command did not arrive whole within 500 ms"), answer);
+    assertTrue(System.nanoTime() - start < 9_000_000_000L, "closed at the deadline, not by the test's own timeout");
+    othersAreServedAndDataIsIntact();
+  }
+
+  @Test
+  void aClientThatNeverReadsIsPausedWhileOthersAreServed() throws Exception {
+    try (Socket flood = new Socket("127.0.0.1", port)) {
+      flood.setSoTimeout(5_000);
+      OutputStream out = flood.getOutputStream();
+      byte[] gets = ascii("*2\r\n$3\r\nGET\r\n$8\r\nprecious\r\n".repeat(1_000));
+      java.util.concurrent.ExecutorService writer = java.util.concurrent.Executors.newSingleThreadExecutor();
+      java.util.concurrent.Future<?> writing = writer.submit(() -> {
+        for (int i = 0; i < 2_000; i++) { // 64 MB of requests; the node stops reading long before
+          out.write(gets);
+        }
+        return null;
+      });
+      try {
+        // Its answers pile up unsent; the node stops reading it, and serves the others meanwhile.
+        for (int i = 0; i < 20; i++) {
+          othersAreServedAndDataIsIntact();
+        }
+        assertTrue(node.node.clientInputBudget().used() < Limits.INPUT_BYTES_MAX,
+            "held input " + node.node.clientInputBudget().used());
+      } finally {
+        flood.close(); // the blocked writer fails; the node drops the connection
+        writing.cancel(true);
+        writer.shutdownNow();
+        assertTrue(writer.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS));
+      }
+    }
+    othersAreServedAndDataIsIntact();
+  }
+
+  @Test
+  void connectionsOverTheLimitAreRefusedInRespWords() throws IOException {
+    java.util.List<Socket> open = new java.util.ArrayList<>();
+    try {
+      String refused = null;
+      for (int i = 0; i < 10 && refused == null; i++) {
+        Socket s = new Socket("127.0.0.1", port);
+        open.add(s);
+        s.setSoTimeout(300);
+        s.getOutputStream().write(ascii("PING\r\n"));
+        byte[] buf = new byte[256];
+        int n;
+        try {
+          n = s.getInputStream().read(buf);
+        } catch (SocketTimeoutException e) {
+          n = 0;
+        }
+        String answer = n > 0 ? new String(buf, 0, n, StandardCharsets.UTF_8) : "";
+        if (answer.startsWith("-ERR")) {
+          refused = answer;
+        } else {
+          assertEquals("+PONG\r\n", answer);
+        }
+      }
+      assertTrue(refused != null && refused.contains("too many connections"), "refused: " + refused);
+    } finally {
+      for (Socket s : open) {
+        s.close();
+      }
+    }
+  }
+}
