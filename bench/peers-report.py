@@ -23,6 +23,19 @@ for op, name in [("incr", "INCR"), ("sadd", "SADD"), ("put", "SET"), ("get", "GE
         out.append(f"| {op} ({name}) | {d} | {none[0]:,.0f} | {batch[0]:,.0f} | {redis:,.0f} | {none[0]/redis:.2f} | {goal} | {none[2]:.1f} / {redis_cpu:.1f} |")
         chart.append(f'"{op} d={d}" {none[0]:.0f} {batch[0]:.0f} {redis:.0f}')
 open(dat, "w").write("\n".join(chart) + "\n")
+# resp SYNC TEST D ops p50 cpu redis ops p50 cpu
+resp = {(r[1], r[2], r[3]): (float(r[4]), float(r[5]), float(r[6]), float(r[8]), float(r[9]), float(r[10]))
+        for r in rows if r[0] == "resp"}
+if resp:
+    out += ["", "redis-benchmark driving both systems (LatticeKV's RESP port, docs/resp.md), alternating run by run, 50 connections, `-r 10000`:", "",
+            "| command | in flight | LatticeKV sync=none ops/s | LatticeKV sync=batch ops/s | Redis ops/s | ratio none / Redis | p50 ms none / Redis | server CPU µs/op none / Redis |",
+            "|---|---|---|---|---|---|---|---|"]
+    for t in ("incr", "sadd", "set", "get", "mset"):
+        for d in ("1", "16"):
+            none = resp.get(("none", t, d)); batch = resp.get(("batch", t, d))
+            if not none or not batch: continue
+            redis = (none[3] + batch[3]) / 2
+            out.append(f"| {t.upper()} | {d} | {none[0]:,.0f} | {batch[0]:,.0f} | {redis:,.0f} | {none[0]/redis:.2f} | {none[1]} / {none[4]} | {none[2]:.1f} / {none[5]:.1f} |")
 out += ["", "Server CPU per operation is the node's (or Redis's) user + system CPU time over the measured phase divided by the operations in it (1/100 s ticks from /proc).",
         "", "3-node cluster (`lattice cluster`, sync=batch), load at node 1:", "", "| op | in flight | ops/s | p50 ms | p99 ms | node 1 CPU µs/op |", "|---|---|---|---|---|---|"]
 for r in rows:

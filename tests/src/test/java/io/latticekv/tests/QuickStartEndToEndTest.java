@@ -87,6 +87,12 @@ class QuickStartEndToEndTest {
         seen = lastLine(run(clone, 60, lattice, "get", "e2e", "--connect", "127.0.0.1:7381").out());
       }
       assertEquals("5", seen, "a write at node 1 was not visible at node 3");
+      // Every node of the quick start serves Redis clients too, on the address it printed.
+      assertTrue(Files.readString(output).contains("resp 127.0.0.1:7681"), Files.readString(output));
+      try (redis.clients.jedis.Jedis redis = new redis.clients.jedis.Jedis("127.0.0.1", 7681, 10_000)) {
+        assertEquals("5", redis.get("e2e"));
+        assertEquals(java.util.Set.of("a", "b"), redis.smembers("e2e-set"));
+      }
 
       HttpResponse<String> metrics = HttpClient.newHttpClient().send(
           HttpRequest.newBuilder(URI.create("http://127.0.0.1:7579/metrics")).timeout(Duration.ofSeconds(10)).build(),

@@ -14,7 +14,8 @@ import java.util.Optional;
  * Walks the keys a node stores by segments of its Merkle tree (Redis's SCAN). A key's segment is
  * fixed by its hash, so a cursor that names the next segment skips nothing that stayed stored
  * while the walk went on, whatever was written or deleted around it; whole segments are returned
- * (about 61 keys each at a million keys), as Redis returns whole hash buckets.
+ * (about 61 keys each at a million keys), as Redis returns whole hash buckets. Deleted keys and
+ * empty sets are skipped: they read as no key.
  */
 final class KeyScans {
 
@@ -47,8 +48,12 @@ final class KeyScans {
     int segment = (int) cursor;
     for (int visited = 0; segment < segments && out.getKeysCount() < count && visited < visitMax; visited++) {
       for (KeyDigest entry : store.segmentEntries(segment)) {
-        Optional<CrdtType> type = store.get(entry.key()).flatMap(Lives::visibleType);
-        type.ifPresent(t -> out.addKeys(ScannedKey.newBuilder().setKey(entry.key()).setType(t.displayName())));
+        Optional<Lives> state = store.get(entry.key());
+        Optional<CrdtType> type = state.flatMap(Lives::visibleType);
+        // A deleted key, and a set whose every element was removed, read as no key (as in Redis).
+        if (type.isPresent() && (type.get() != CrdtType.OR_SET || state.get().elementCount() > 0)) {
+          out.addKeys(ScannedKey.newBuilder().setKey(entry.key()).setType(type.get().displayName()));
+        }
       }
       segment++;
     }
