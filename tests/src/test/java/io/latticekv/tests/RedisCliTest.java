@@ -151,6 +151,35 @@ class RedisCliTest {
   }
 
   @Test
+  void tlsAndLoginsFromRedisCli() throws Exception {
+    TestSecurity security = new TestSecurity(dir.resolve("tls"));
+    var secure = new io.latticekv.server.LatticeNode(
+        io.latticekv.core.storage.StoreOptions.defaults(dir.resolve("secure"), io.latticekv.core.storage.SyncPolicy.NONE),
+        new InetSocketAddress("127.0.0.1", 0), io.latticekv.server.api.Limits.DEFAULTS, 1, 2, null,
+        security.forNode("node0"));
+    try {
+      String tlsPort = Integer.toString(secure.startResp(new InetSocketAddress("127.0.0.1", 0)).getPort());
+      List<String> tls = List.of("redis-cli", "--tls", "--cacert", security.caPem.toString(), "-p", tlsPort);
+      List<String> alice = new ArrayList<>(tls);
+      alice.addAll(List.of("--user", "alice", "--pass", TestSecurity.password("alice"), "--no-auth-warning"));
+      assertEquals("1", run(concat(alice, "INCR", "secure-count"), "").strip());
+      assertEquals("1", run(concat(alice, "GET", "secure-count"), "").strip());
+      assertTrue(run(concat(tls, "GET", "secure-count"), "").startsWith("NOAUTH"), "no login, no data");
+      String plaintext = run(List.of("redis-cli", "-p", tlsPort, "PING"), "");
+      assertTrue(plaintext.contains("requires TLS") || plaintext.contains("Connection reset")
+          || plaintext.contains("Server closed"), plaintext);
+    } finally {
+      secure.close();
+    }
+  }
+
+  private static List<String> concat(List<String> head, String... tail) {
+    List<String> out = new ArrayList<>(head);
+    out.addAll(List.of(tail));
+    return out;
+  }
+
+  @Test
   void redisBenchmarkRunsWithoutErrorsAtOneAndSixteenInFlight() throws Exception {
     for (String pipeline : List.of("1", "16")) {
       String out = run(List.of("redis-benchmark", "-p", Integer.toString(port), "-t", "ping,incr,sadd,set,get,mset",
@@ -162,5 +191,10 @@ class RedisCliTest {
       assertFalse(out.contains("ERR") || out.contains("rror"), "errors at -P " + pipeline + ":\n" + out);
       assertTrue(out.contains("requests per second"), out);
     }
+    // Hundreds of connections at once, each pipelining.
+    String many = run(List.of("redis-benchmark", "-p", Integer.toString(port), "-t", "incr,get", "-n", "20000", "-c",
+        "500", "-P", "4", "-q"), "");
+    assertFalse(many.contains("ERR") || many.contains("rror"), many);
+    assertTrue(many.contains("INCR") && many.contains("GET"), many);
   }
 }

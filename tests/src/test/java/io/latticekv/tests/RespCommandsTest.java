@@ -321,6 +321,25 @@ class RespCommandsTest {
     }
   }
 
+  /** Writes pipelined on one connection are stored in batches, one RocksDB write for many, as on the native port. */
+  @Test
+  void pipelinedWritesAreStoredInBatches() {
+    var store = node.node.store();
+    long writesBefore = store.writesApplied();
+    long rocksBefore = store.rocksDbWrites();
+    try (Jedis j = jedis()) {
+      Pipeline p = j.pipelined();
+      for (int i = 0; i < 4_000; i++) {
+        p.incr("batched-" + (i % 50));
+      }
+      p.sync();
+    }
+    long writes = store.writesApplied() - writesBefore;
+    long rocks = store.rocksDbWrites() - rocksBefore;
+    assertTrue(writes >= 4_000, "applied " + writes);
+    assertTrue(rocks * 4 < writes, writes + " writes took " + rocks + " RocksDB writes: not batched");
+  }
+
   @Test
   void binaryKeysAndValuesKeepTheirBytes() {
     try (Jedis j = jedis()) {
