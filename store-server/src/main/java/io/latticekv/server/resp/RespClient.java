@@ -15,7 +15,7 @@ final class RespClient {
   final String localAddress;
   final long connectedMillis = System.currentTimeMillis();
   final Session session = new Session();
-  int protocol = 2;
+  volatile int protocol = 2; // HELLO may set it on the thread that checked its login
   String name = "";
   String libName = "";
   String libVersion = "";
