@@ -99,6 +99,32 @@ class RespHostileInputTest {
     othersAreServedAndDataIsIntact();
   }
 
+  /** What the node answers to {@code input} within a second, the connection left open. */
+  private static String pipelined(String input) throws IOException {
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      s.setSoTimeout(1_000);
+      s.getOutputStream().write(ascii(input));
+      return readUntilClosed(s.getInputStream());
+    }
+  }
+
+  @Test
+  void pipelinedCommandsRunAsTheConnectionIsAfterTheOnesBefore() throws IOException {
+    // QUIT ends the connection: a write after it in the same pipeline does not run.
+    assertEquals("+OK\r\n+OK\r\n<closed>", pipelined("SET before-quit 1\r\nQUIT\r\nSET after-quit 2\r\n"));
+    assertEquals("$1\r\n1\r\n$-1\r\n<still open>", pipelined("GET before-quit\r\nGET after-quit\r\n"));
+    // SET ... GET reads, then writes: the write pipelined after it is not overtaken by it.
+    assertEquals("$-1\r\n+OK\r\n$1\r\nb\r\n<still open>", pipelined("SET sg a GET\r\nSET sg b\r\nGET sg\r\n"));
+    // A reply keeps the protocol of its command: HELLO 3 changes the replies after it only.
+    String hello = pipelined("GET nothing-here\r\nHELLO 3\r\nGET nothing-here\r\n");
+    assertTrue(hello.startsWith("$-1\r\n%7\r\n"), hello);
+    assertTrue(hello.endsWith("_\r\n<still open>"), hello);
+    // A broken command after a write: the write's reply first, then the error, then the close.
+    assertEquals("+OK\r\n-ERR Protocol error: expected '$', got '+'\r\n<closed>",
+        pipelined("SET before-error v\r\n*1\r\n+x\r\n"));
+    othersAreServedAndDataIsIntact();
+  }
+
   @Test
   void aCommandOverTheFrameLimitIsRefused() throws IOException {
     ByteArrayOutputStream big = new ByteArrayOutputStream();

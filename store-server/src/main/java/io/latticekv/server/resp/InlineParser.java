@@ -16,11 +16,15 @@ final class InlineParser {
   private InlineParser() {}
 
   static List<ByteString> split(String line) {
+    int nul = line.indexOf('\0');
+    if (nul >= 0) {
+      line = line.substring(0, nul); // a C string ends there, as Redis reads it
+    }
     List<ByteString> words = new ArrayList<>();
     int i = 0;
     int n = line.length();
     while (true) {
-      while (i < n && Character.isWhitespace(line.charAt(i))) {
+      while (i < n && isSpace(line.charAt(i))) {
         i++;
       }
       if (i >= n) {
@@ -52,7 +56,7 @@ final class InlineParser {
               default -> e;
             });
           } else if (c == '"') {
-            if (i + 1 < n && !Character.isWhitespace(line.charAt(i + 1))) {
+            if (i + 1 < n && !isSpace(line.charAt(i + 1))) {
               throw new RespProtocolException("unbalanced quotes in request");
             }
             done = true;
@@ -67,14 +71,14 @@ final class InlineParser {
             i++;
             word.write('\'');
           } else if (c == '\'') {
-            if (i + 1 < n && !Character.isWhitespace(line.charAt(i + 1))) {
+            if (i + 1 < n && !isSpace(line.charAt(i + 1))) {
               throw new RespProtocolException("unbalanced quotes in request");
             }
             done = true;
           } else {
             word.write(c);
           }
-        } else if (i >= n || Character.isWhitespace(c)) {
+        } else if (i >= n || isSpace(c)) {
           done = true;
         } else if (c == '"') {
           inDouble = true;
@@ -89,6 +93,11 @@ final class InlineParser {
       }
       words.add(ByteString.copyFrom(word.toByteArray()));
     }
+  }
+
+  /** C's isspace, as sdssplitargs uses it. */
+  private static boolean isSpace(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0x0b || c == '\f';
   }
 
   private static int hex(char c) {

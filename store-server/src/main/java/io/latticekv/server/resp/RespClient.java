@@ -16,12 +16,14 @@ final class RespClient {
   final long connectedMillis = System.currentTimeMillis();
   final Session session = new Session();
   volatile int protocol = 2; // HELLO may set it on the thread that checked its login
-  String name = "";
+  volatile String name = ""; // HELLO ... SETNAME may set it on the thread that checked its login
   String libName = "";
   String libVersion = "";
   Level w = Level.LEVEL_ONE;
   Level r = Level.LEVEL_ONE;
   String lastCommand = "NULL";
+  /** Who the client certificate logged in, if one did: RESET returns to it, as Redis returns to the default user. */
+  volatile io.latticekv.server.security.Authenticator.Principal certificateLogin;
 
   RespClient(long id, String address, String localAddress) {
     this.id = id;
@@ -35,7 +37,11 @@ final class RespClient {
     name = "";
     w = Level.LEVEL_ONE;
     r = Level.LEVEL_ONE;
-    session.logOut();
+    if (certificateLogin != null) {
+      session.logIn(certificateLogin);
+    } else {
+      session.logOut();
+    }
   }
 
   /** CLIENT INFO's line, in Redis's format (the fields LatticeKV has). */

@@ -34,6 +34,7 @@ final class RespCommands {
   static final Reply NOAUTH = Reply.error("NOAUTH Authentication required.");
   static final Reply NOT_INTEGER = Reply.error("ERR value is not an integer or out of range");
   static final Reply SYNTAX = Reply.error("ERR syntax error");
+  static final Reply WRONGPASS = Reply.error("WRONGPASS invalid username-password pair or user is disabled.");
 
   /** What a command does, given its arguments and its connection. */
   @FunctionalInterface
@@ -102,6 +103,28 @@ final class RespCommands {
   private static String hostPort(SocketAddress a) {
     return a instanceof java.net.InetSocketAddress inet
         ? inet.getAddress().getHostAddress() + ":" + inet.getPort() : String.valueOf(a);
+  }
+
+  /**
+   * Whether the commands after {@code command} on its connection must wait until it is answered:
+   * it changes what they run as (AUTH, HELLO, RESET), ends the connection (QUIT), or reads and then
+   * writes a key (SET ... GET, GETSET), which a later write to the key must not overtake.
+   */
+  boolean isBarrier(RespCommand command) {
+    String name = command.name();
+    switch (name) {
+      case "auth", "hello", "reset", "quit", "getset":
+        return true;
+      case "set":
+        for (int i = 3; i < command.size(); i++) {
+          if (command.text(i).equalsIgnoreCase("get")) {
+            return true;
+          }
+        }
+        return false;
+      default:
+        return false;
+    }
   }
 
   /** Runs {@code command}; the future completes with a reply (errors are replies too). */
@@ -298,8 +321,10 @@ final class RespCommands {
       return done(SYNTAX);
     }
     if (!loginsRequired()) {
-      return done(Reply.error("ERR AUTH <password> called without any password configured for the default user. "
-          + "Are you sure your configuration is correct?"));
+      // As Redis whose default user has no password: AUTH default <anything> passes; nobody else exists.
+      return done(cmd.size() == 2 ? Reply.error("ERR AUTH <password> called without any password configured for "
+          + "the default user. Are you sure your configuration is correct?")
+          : cmd.text(1).equals("default") ? Reply.OK : WRONGPASS);
     }
     String user = cmd.size() == 3 ? cmd.text(1) : "default";
     return login(c, user, cmd.text(cmd.size() - 1)).thenApply(failed -> failed != null ? failed : Reply.OK);
@@ -315,9 +340,11 @@ final class RespCommands {
           if (!r.hasError()) {
             return null;
           }
+          String why = r.getError().getMessage();
+          // A wrong password and an unknown user look alike, as in Redis; a busy node or a bad name says so.
           Reply refused = r.getError().getCode() == ErrorCode.UNAUTHENTICATED
-              ? Reply.error("WRONGPASS invalid username-password pair or user is disabled.")
-              : errorOf(r.getError());
+              && (why.startsWith("wrong password") || why.startsWith("unknown user")) ? WRONGPASS
+              : Reply.error("ERR " + why);
           return c.session.tooManyFailedLogins() ? new Reply.Closing(refused) : refused;
         });
   }
@@ -522,7 +549,8 @@ final class RespCommands {
 
   /** A signed 64-bit decimal, as Redis's string2ll accepts it; null when it is not one. */
   static Long integer(String s) {
-    if (s.isEmpty() || s.length() > 20 || s.startsWith("+") || (s.length() > 1 && s.startsWith("0"))) {
+    if (s.isEmpty() || s.length() > 20 || s.startsWith("+") || (s.length() > 1 && s.startsWith("0"))
+        || s.startsWith("-0")) {
       return null;
     }
     try {

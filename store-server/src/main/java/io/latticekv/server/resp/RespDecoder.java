@@ -80,6 +80,8 @@ final class RespDecoder extends ChannelInboundHandlerAdapter {
         if (command != null) {
           completed();
           ctx.fireChannelRead(command);
+        } else if (!partial()) {
+          completed(); // *0, *-1 or an empty line: no command, and nothing held
         }
       }
       if (!failed && partial()) {
@@ -133,8 +135,10 @@ final class RespDecoder extends ChannelInboundHandlerAdapter {
           throw new RespProtocolException("invalid bulk length: " + length + " bytes, over the limit of "
               + bulkBytesMax + " for one argument");
         }
+        if (commandBytes + length + 2 > commandBytesMax) {
+          throw new RespProtocolException("a command of more than " + commandBytesMax + " bytes, the limit");
+        }
         bulkLength = (int) length;
-        countBytes(0);
       }
       if (!bulk(ctx, in)) {
         return null;
@@ -297,6 +301,7 @@ final class RespDecoder extends ChannelInboundHandlerAdapter {
       return;
     }
     deadline = ctx.executor().schedule(() -> {
+      deadline = null;
       if (!failed && partial()) {
         fail();
         ctx.fireExceptionCaught(new FrameTimeoutException("a command did not arrive whole within " + partialTimeoutMs

@@ -45,41 +45,64 @@ final class RespHandler extends ChannelInboundHandlerAdapter {
   private final long inflightBytesMax;
   private final InputBudget budget;
   private final AtomicInteger serverInflight;
-  private RespClient client;
+  /** Every command waits for the one before it (sync ALWAYS: writes run on a pool, which would reorder them). */
+  private final boolean serial;
+  private RespClient client; // null when the connection limit refused the connection
   /** Commands in the order they came, each with its reply once it has one. Bounded by inflightMax (backpressure). */
   private final ArrayDeque<Slot> replies = new ArrayDeque<>();
+  /**
+   * Commands read while a barrier runs (AUTH, HELLO, RESET, QUIT, SET ... GET): they start once it
+   * is answered, so that they run as the connection is after it, as in Redis. Bounded: reading
+   * stops while any wait, so at most one read's worth of commands gathers here.
+   */
+  private final ArrayDeque<RespCommand> waiting = new ArrayDeque<>();
+  private Slot barrier; // the barrier running, or null
   private long inflightBytes;
+  private boolean quit; // QUIT was read: nothing after it runs
   private boolean closing;
+
+  /** Force-closes a connection whose closing error waits behind replies that do not come. */
+  static final long CLOSE_WAIT_MS = 10_000;
 
   private static final class Slot {
     final int bytes;
+    final int protocol; // the connection's protocol when the command started
+    final boolean barrier;
     Reply reply;
 
-    Slot(int bytes) {
+    Slot(int bytes, int protocol, boolean barrier) {
       this.bytes = bytes;
+      this.protocol = protocol;
+      this.barrier = barrier;
     }
   }
 
   RespHandler(RespCommands commands, int inflightMax, long inflightBytesMax, InputBudget budget,
-      AtomicInteger serverInflight) {
+      AtomicInteger serverInflight, boolean serial) {
     this.commands = commands;
     this.inflightMax = inflightMax;
     this.inflightBytesMax = inflightBytesMax;
     this.budget = budget;
     this.serverInflight = serverInflight;
+    this.serial = serial;
   }
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
     client = commands.connected(ctx.channel().remoteAddress(), ctx.channel().localAddress());
-    if (commands.loginsRequired()) {
+    loginDeadline(ctx);
+    ctx.fireChannelActive();
+  }
+
+  /** A connection to a node that requires logins has this long to log in: from its start, and again after RESET. */
+  private void loginDeadline(ChannelHandlerContext ctx) {
+    if (commands.loginsRequired() && client.session.principal() == null) {
       ctx.executor().schedule(() -> {
         if (client.session.principal() == null && ctx.channel().isActive()) {
-          refuseAndClose(ctx, "NOAUTH no login within " + LOGIN_DEADLINE_MS / 1000 + " s of connecting");
+          refuseAndClose(ctx, "NOAUTH no login within " + LOGIN_DEADLINE_MS / 1000 + " s");
         }
       }, LOGIN_DEADLINE_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
-    ctx.fireChannelActive();
   }
 
   @Override
@@ -93,16 +116,34 @@ final class RespHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     RespCommand command = (RespCommand) msg;
-    if (closing) {
-      return; // QUIT, or a refusal that closes, came first: nothing after it runs
+    if (closing || quit || client == null) {
+      return; // QUIT or a refusal came first (or the connection limit refused it): nothing after it runs
     }
-    Slot slot = new Slot(command.bytes());
+    if (barrier != null) {
+      waiting.add(command);
+      ctx.channel().config().setAutoRead(false);
+      return;
+    }
+    start(ctx, command);
+  }
+
+  /** Runs {@code command}; its reply takes the next place in line. */
+  private void start(ChannelHandlerContext ctx, RespCommand command) {
+    boolean isBarrier = serial || commands.isBarrier(command);
+    Slot slot = new Slot(command.bytes(), client.protocol, isBarrier);
     replies.add(slot);
     inflightBytes += command.bytes();
     budget.hold(command.bytes());
     serverInflight.incrementAndGet();
+    if (command.name().equals("quit")) {
+      quit = true;
+      ctx.channel().config().setAutoRead(false);
+    }
     if (mustPause(ctx)) {
       ctx.channel().config().setAutoRead(false);
+    }
+    if (isBarrier) {
+      barrier = slot;
     }
     CompletableFuture<Reply> reply;
     try {
@@ -118,48 +159,67 @@ final class RespHandler extends ChannelInboundHandlerAdapter {
         ctx.executor().execute(() -> answered(ctx, slot, answer));
       }
     });
+    if (command.name().equals("reset")) {
+      loginDeadline(ctx);
+    }
   }
 
   private boolean mustPause(ChannelHandlerContext ctx) {
     return replies.size() >= inflightMax || inflightBytes >= inflightBytesMax
-        || (!replies.isEmpty() && budget.exhausted()) || !ctx.channel().isWritable();
+        || (!replies.isEmpty() && budget.exhausted()) || !ctx.channel().isWritable() || !waiting.isEmpty();
   }
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    if (!mustPause(ctx) && !ctx.channel().config().isAutoRead() && !closing) {
-      ctx.channel().config().setAutoRead(true);
-    }
+    resumeIfDrained(ctx);
     ctx.fireChannelWritabilityChanged();
   }
 
-  /** Fills the slot, then writes every reply at the head that is ready, in order, and flushes once. */
+  private void resumeIfDrained(ChannelHandlerContext ctx) {
+    if (!closing && !quit && !mustPause(ctx) && !ctx.channel().config().isAutoRead()) {
+      ctx.channel().config().setAutoRead(true);
+    }
+  }
+
+  /**
+   * Fills the slot, then writes every reply at the head that is ready, in order, and flushes once.
+   * A barrier's reply lets the commands that waited for it start.
+   */
   private void answered(ChannelHandlerContext ctx, Slot slot, Reply reply) {
     slot.reply = reply;
     boolean wrote = false;
     while (!replies.isEmpty() && replies.peek().reply != null) {
       Slot done = replies.poll();
       release(done);
-      if (closing) {
-        continue;
+      if (closing && !(done.reply instanceof Reply.Closing)) {
+        continue; // a close already went out
       }
       ByteBuf out = ctx.alloc().ioBuffer();
-      done.reply.write(out, client.protocol);
+      // A barrier (HELLO, RESET) answers in the protocol it chose; nothing ran beside it.
+      done.reply.write(out, done.barrier ? client.protocol : done.protocol);
       if (done.reply instanceof Reply.Closing) {
-        closing = true;
+        closing = true; // the replies after it are released unwritten, as they come
         ctx.channel().config().setAutoRead(false);
         ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
-      } else {
-        ctx.write(out, ctx.voidPromise());
-        wrote = true;
+        wrote = false;
+        continue;
       }
+      ctx.write(out, ctx.voidPromise());
+      wrote = true;
     }
-    if (wrote && !closing) {
+    if (wrote) {
       ctx.flush();
     }
-    if (!closing && !mustPause(ctx) && !ctx.channel().config().isAutoRead()) {
-      ctx.channel().config().setAutoRead(true);
+    if (slot == barrier) {
+      barrier = null;
+      while (barrier == null && !waiting.isEmpty() && !closing && !quit) {
+        start(ctx, waiting.poll());
+      }
+      if (closing || quit) {
+        waiting.clear();
+      }
     }
+    resumeIfDrained(ctx);
   }
 
   private void release(Slot done) {
@@ -178,7 +238,10 @@ final class RespHandler extends ChannelInboundHandlerAdapter {
       log.debug("closing idle RESP connection {}", ctx.channel().remoteAddress());
       ctx.close();
     } else if (event instanceof SslHandshakeCompletionEvent handshake) {
-      TlsLogin.handshakeDone(ctx, handshake, commands.authenticator(), client.session, refusals);
+      if (client != null) { // null: refused by the connection limit, and closing
+        TlsLogin.handshakeDone(ctx, handshake, commands.authenticator(), client.session, refusals);
+        client.certificateLogin = client.session.principal();
+      }
       ctx.fireUserEventTriggered(event);
     } else {
       ctx.fireUserEventTriggered(event);
@@ -204,19 +267,34 @@ final class RespHandler extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * Answers {@code error} and closes. Replies still pending are dropped: the stream is broken, and
-   * a client could not tell which command a late reply would answer.
+   * Answers {@code error} after the replies of the commands before it, then closes (as Redis does);
+   * reading stops at once. Should those replies not come within {@link #CLOSE_WAIT_MS}, the
+   * connection is closed without them.
    */
   private void refuseAndClose(ChannelHandlerContext ctx, String error) {
     if (closing) {
       return;
     }
-    closing = true;
     refusals.warn(error.substring(0, Math.min(error.length(), 24)), "closing RESP connection {}: {}",
         ctx.channel().remoteAddress(), error);
+    quit = true;
+    waiting.clear();
     ctx.channel().config().setAutoRead(false);
-    ByteBuf out = ctx.alloc().ioBuffer();
-    new Reply.Error(error).write(out, client == null ? 2 : client.protocol);
-    ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+    if (client == null || replies.isEmpty()) {
+      closing = true;
+      ByteBuf out = ctx.alloc().ioBuffer();
+      new Reply.Error(error).write(out, client == null ? 2 : client.protocol);
+      ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+      return;
+    }
+    Slot last = new Slot(0, client.protocol, false);
+    replies.add(last);
+    serverInflight.incrementAndGet(); // released with the slot
+    ctx.executor().schedule(() -> {
+      if (ctx.channel().isActive()) {
+        ctx.close();
+      }
+    }, CLOSE_WAIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+    answered(ctx, last, new Reply.Closing(new Reply.Error(error)));
   }
 }

@@ -38,6 +38,9 @@ public final class RespPort {
     ClientServer.PortContext port = server.portContext();
     Limits limits = port.limits();
     RespCommands commands = new RespCommands(port.processor(), port.store(), address.getPort(), sync);
+    // Under sync=always writes run on a pool (each waits for its fsync), where two of one connection
+    // could swap; a connection's commands then run one after another (pipelines still save round trips).
+    boolean serial = sync.equals("always");
     InetSocketAddress bound = server.openPort("RESP", address,
         why -> Unpooled.copiedBuffer("-ERR " + why.replace('\r', ' ').replace('\n', ' ') + "\r\n",
             StandardCharsets.UTF_8),
@@ -46,7 +49,7 @@ public final class RespPort {
             .addLast("resp-decoder", new RespDecoder(argsMax(limits), Math.max(limits.keyBytesMax(),
                 limits.valueBytesMax()), limits.frameBytesMax(), port.inputBudget(), limits.partialFrameTimeoutMs()))
             .addLast("resp", new RespHandler(commands, limits.inflightPerConnectionMax(),
-                limits.inflightBytesPerConnectionMax(), port.inputBudget(), port.inflight())));
+                limits.inflightBytesPerConnectionMax(), port.inputBudget(), port.inflight(), serial)));
     commands.info.port(bound.getPort());
     return bound;
   }

@@ -176,6 +176,29 @@ class RespDecoderTest {
   }
 
   @Test
+  void noCommandSpanningTwoReadsLeavesTheDeadlineBehind() {
+    EmbeddedChannel ch = channel(16, 1 << 20, 4 << 20, InputBudget.unlimited(), 500);
+    ch.freezeTime();
+    ch.writeInbound(bytes("*"));
+    ch.writeInbound(bytes("0\r\n")); // no command, but it began in one read and ended in the next
+    ch.advanceTimeBy(400, TimeUnit.MILLISECONDS);
+    ch.runScheduledPendingTasks();
+    ch.writeInbound(bytes("*1\r\n$4\r\nPI")); // a new command: a deadline of its own, 500 ms from now
+    ch.advanceTimeBy(300, TimeUnit.MILLISECONDS);
+    ch.runScheduledPendingTasks();
+    ch.checkException(); // not cut off by the old deadline
+    ch.advanceTimeBy(300, TimeUnit.MILLISECONDS);
+    ch.runScheduledPendingTasks();
+    assertThrows(FrameTimeoutException.class, ch::checkException, "and cut off by its own");
+  }
+
+  @Test
+  void aBulkThatCannotFitTheCommandLimitIsRefusedAtItsHeader() {
+    EmbeddedChannel ch = channel(16, 1 << 20, 1_000, new InputBudget(1 << 20), 0);
+    assertThrows(RespProtocolException.class, () -> ch.writeInbound(bytes("*2\r\n$3\r\nGET\r\n$5000\r\n")));
+  }
+
+  @Test
   void inlineWordsSplitAsRedisSplitsThem() {
     assertEquals(List.of(ByteString.copyFromUtf8("a"), ByteString.copyFromUtf8("b c"), ByteString.copyFromUtf8("")),
         InlineParser.split("  a \"b c\" ''  "));
@@ -183,5 +206,7 @@ class RespDecoderTest {
         InlineParser.split("\"\\xfft\\t\""));
     assertThrows(RespProtocolException.class, () -> InlineParser.split("\"a\"b"));
     assertThrows(RespProtocolException.class, () -> InlineParser.split("'a"));
+    assertEquals(List.of(ByteString.copyFromUtf8("a\u001fb")), InlineParser.split("a\u001fb"), "only C's spaces split");
+    assertEquals(List.of(ByteString.copyFromUtf8("get")), InlineParser.split("get\0 k"), "a NUL ends the line");
   }
 }
