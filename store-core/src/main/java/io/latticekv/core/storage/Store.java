@@ -512,6 +512,8 @@ public final class Store implements AutoCloseable {
     boolean removed;
     /** Dropped by {@link #discardAll}, not collected. */
     boolean discarded;
+    /** Changed, its encoding (and the size check) left to {@link #store}: once per batch, not per write. */
+    boolean deferred;
 
     Pending(Cached before) {
       this.before = before;
@@ -540,23 +542,25 @@ public final class Store implements AutoCloseable {
       lock.lock();
     }
     try {
-      Map<ByteString, Pending> pending = new HashMap<>();
-      List<Outcome> outcomes = new ArrayList<>(writes.size());
-      for (Write write : writes) {
-        try {
-          outcomes.add(new Outcome(compute(write, pending), null));
-        } catch (RuntimeException refused) {
-          if (write.origin() == Origin.PEER) {
-            refusals.refused(write.key(), refused);
-          }
-          outcomes.add(new Outcome(null, refused));
-        }
+      List<Outcome> outcomes;
+      try {
+        // Many writes to one key in a batch (a hot set, say) encode its state once, at the end.
+        outcomes = computeAndStore(writes, writes.size() == 1);
+      } catch (DeferredTooLarge tooLarge) {
+        // A key's state at the end of the batch is over the size limit: again, checking each write
+        // as it comes, so that exactly the writes that make it too large are refused. Nothing was
+        // stored or shown to anyone; the first pass only advanced the clock and the life counter.
+        outcomes = computeAndStore(writes, true);
       }
-      store(pending);
       for (int i = 0; i < writes.size(); i++) {
-        Applied applied = outcomes.get(i).applied();
-        if (applied != null && applied.changed() && writes.get(i).origin() == Origin.CLIENT) {
-          ownWrites.add(writes.get(i).key(), applied.delta()); // under the key's lock, like the write
+        Write write = writes.get(i);
+        Outcome outcome = outcomes.get(i);
+        if (outcome.refused() != null && write.origin() == Origin.PEER) {
+          refusals.refused(write.key(), outcome.refused());
+        }
+        Applied applied = outcome.applied();
+        if (applied != null && applied.changed() && write.origin() == Origin.CLIENT) {
+          ownWrites.add(write.key(), applied.delta()); // under the key's lock, like the write
         }
       }
       writesApplied.add(writes.size());
@@ -566,6 +570,34 @@ public final class Store implements AutoCloseable {
         locks[i].unlock();
       }
     }
+  }
+
+  /** A deferred encoding came out over the size limit: the batch is computed again, write by write. */
+  private static final class DeferredTooLarge extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    DeferredTooLarge() {
+      super(null, null, false, false);
+    }
+  }
+
+  /**
+   * Computes each write against the batch's pending states, then stores them. With {@code exact}
+   * each changed state is encoded and size-checked as its write comes; without, once per key at
+   * the end ({@link #store} throws {@link DeferredTooLarge} when one is over the limit).
+   */
+  private List<Outcome> computeAndStore(List<Write> writes, boolean exact) {
+    Map<ByteString, Pending> pending = new HashMap<>();
+    List<Outcome> outcomes = new ArrayList<>(writes.size());
+    for (Write write : writes) {
+      try {
+        outcomes.add(new Outcome(compute(write, pending, exact), null));
+      } catch (RuntimeException refused) {
+        outcomes.add(new Outcome(null, refused));
+      }
+    }
+    store(pending);
+    return outcomes;
   }
 
   /** The distinct lock stripes of the writes' keys, in stripe order. */
@@ -593,8 +625,11 @@ public final class Store implements AutoCloseable {
     return Math.floorMod(key.hashCode(), stripes.length);
   }
 
-  /** Computes one write against the key's pending state; the caller holds the key's lock. */
-  private Applied compute(Write write, Map<ByteString, Pending> pending) {
+  /**
+   * Computes one write against the key's pending state; the caller holds the key's lock. With
+   * {@code exact} a changed state is encoded (and refused when too large) at once; else later.
+   */
+  private Applied compute(Write write, Map<ByteString, Pending> pending, boolean exact) {
     ByteString key = write.key();
     CrdtUpdate update = write.update();
     Pending p = pending.get(key);
@@ -631,6 +666,12 @@ public final class Store implements AutoCloseable {
         p.state = next;
         p.encoded = null;
         p.removed = true;
+        p.deferred = false;
+      } else if (!exact) {
+        p.state = next;
+        p.encoded = null;
+        p.removed = false;
+        p.deferred = true;
       } else {
         byte[] bytes = next.encode();
         if (bytes.length > options.valueBytesMax()) {
@@ -654,6 +695,14 @@ public final class Store implements AutoCloseable {
     List<Map.Entry<ByteString, Pending>> changed = new ArrayList<>(pending.size());
     for (Map.Entry<ByteString, Pending> e : pending.entrySet()) {
       Pending p = e.getValue();
+      if (p.deferred) {
+        byte[] bytes = p.state.encode();
+        if (bytes.length > options.valueBytesMax()) {
+          throw new DeferredTooLarge();
+        }
+        p.encoded = bytes;
+        p.deferred = false;
+      }
       if (p.encoded != null || (p.removed && p.before != null)) {
         changed.add(e);
       }

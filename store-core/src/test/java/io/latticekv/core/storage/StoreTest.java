@@ -283,6 +283,62 @@ class StoreTest {
     }
   }
 
+  /**
+   * A batch encodes a key's state once, at its end; when that state is over the limit the batch is
+   * computed again write by write, so exactly the writes that make it too large are refused.
+   */
+  @Test
+  void inABatchExactlyTheWritesThatMakeAValueTooLargeAreRefused() {
+    try (Store store = Store.open(options(dir, SyncPolicy.NONE).withValueBytesMax(300))) {
+      List<Store.Write> writes = new ArrayList<>();
+      for (int i = 0; i < 40; i++) {
+        writes.add(new Store.Write(key("s"), add("element-" + i)));
+        writes.add(new Store.Write(key("hits"), new CrdtUpdate.CounterAdd(1)));
+      }
+      List<Store.Outcome> outcomes = store.applyAll(writes);
+      int applied = 0;
+      int refused = 0;
+      for (int i = 0; i < writes.size(); i += 2) {
+        if (outcomes.get(i).refused() != null) {
+          assertTrue(outcomes.get(i).refused() instanceof ValueTooLargeException, String.valueOf(outcomes.get(i)));
+          refused++;
+        } else {
+          assertEquals(0, refused, "an add applied after a refused one: the set only grows, so it is too large too");
+          applied++;
+        }
+        assertTrue(outcomes.get(i + 1).refused() == null, "the counter's writes all apply");
+      }
+      assertTrue(applied > 0 && refused > 0, applied + " applied, " + refused + " refused");
+      assertEquals(applied, store.get(key("s")).orElseThrow().elementCount());
+      assertEquals(40, counter(store, "hits"));
+      assertTrue(store.get(key("s")).orElseThrow().encode().length <= 300);
+    }
+    try (Store store = Store.open(options(dir, SyncPolicy.NONE).withValueBytesMax(300))) {
+      assertEquals(40, counter(store, "hits"), "what the second pass stored is what a reopen reads");
+    }
+  }
+
+  @Test
+  void manyWritesToOneKeyInABatchAreStoredOnceAsTheirSum() {
+    try (Store store = Store.open(options(dir, SyncPolicy.NONE))) {
+      List<Store.Write> writes = new ArrayList<>();
+      for (int i = 0; i < 500; i++) {
+        writes.add(new Store.Write(key("hot"), add("e" + i)));
+      }
+      long rocksBefore = store.rocksDbWrites();
+      List<Store.Outcome> outcomes = store.applyAll(writes);
+      assertEquals(1, store.rocksDbWrites() - rocksBefore);
+      assertEquals(500, outcomes.get(499).applied().state().elementCount());
+      assertEquals(1, outcomes.get(0).applied().state().elementCount(), "each write's outcome is its own state");
+      long root = store.tree().root();
+      store.close();
+      try (Store reopened = Store.open(options(dir, SyncPolicy.NONE))) {
+        assertEquals(500, reopened.get(key("hot")).orElseThrow().elementCount());
+        assertEquals(root, reopened.tree().root(), "the tree kept for the batch equals one built from disk");
+      }
+    }
+  }
+
   @Test
   void aDamagedStoredValueIsReportedWithItsKey() throws Exception {
     try (Store store = Store.open(options(dir, SyncPolicy.ALWAYS))) {
