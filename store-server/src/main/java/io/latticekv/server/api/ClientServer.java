@@ -126,30 +126,22 @@ public final class ClientServer implements AutoCloseable {
     this.limiter = limiter;
     this.inputBudget = new InputBudget(limits.inputBytesMax());
     ProtobufFrameEncoder encoder = new ProtobufFrameEncoder();
-    ServerBootstrap bootstrap = new ServerBootstrap()
-        .group(boss, workers)
-        .channel(channelType)
-        .option(ChannelOption.SO_BACKLOG, 1024)
-        .childOption(ChannelOption.TCP_NODELAY, true)
-        .childHandler(new ChannelInitializer<SocketChannel>() {
-          @Override
-          protected void initChannel(SocketChannel ch) {
-            if (tls != null) {
-              // The current context: a rotated certificate serves new connections at once.
-              ch.pipeline().addLast("plaintext", new PlaintextRefuser())
-                  .addLast("tls", tls.clientPort().newHandler(ch.alloc()));
-            }
-            ch.pipeline()
-                .addLast("limit", limiter)
-                .addLast("flush", new FlushConsolidationHandler(256, true))
-                .addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeoutMs(), TimeUnit.MILLISECONDS))
-                .addLast("frames", new VarintFrameDecoder(limits.frameBytesMax(), inputBudget,
-                    limits.partialFrameTimeoutMs()))
-                .addLast("encoder", encoder)
-                .addLast("requests", new ClientConnectionHandler(processor, limits.inflightPerConnectionMax(),
-                    limits.inflightBytesPerConnectionMax(), inputBudget, inflight));
-          }
-        });
+    ServerBootstrap bootstrap = bootstrap(ch -> {
+      if (tls != null) {
+        // The current context: a rotated certificate serves new connections at once.
+        ch.pipeline().addLast("plaintext", new PlaintextRefuser())
+            .addLast("tls", tls.clientPort().newHandler(ch.alloc()));
+      }
+      ch.pipeline()
+          .addLast("limit", limiter)
+          .addLast("flush", new FlushConsolidationHandler(256, true))
+          .addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeoutMs(), TimeUnit.MILLISECONDS))
+          .addLast("frames", new VarintFrameDecoder(limits.frameBytesMax(), inputBudget,
+              limits.partialFrameTimeoutMs()))
+          .addLast("encoder", encoder)
+          .addLast("requests", new ClientConnectionHandler(processor, limits.inflightPerConnectionMax(),
+              limits.inflightBytesPerConnectionMax(), inputBudget, inflight));
+    });
     try {
       this.listener = bootstrap.bind(address).sync().channel();
     } catch (Exception e) {
@@ -157,6 +149,21 @@ public final class ClientServer implements AutoCloseable {
       throw e;
     }
     log.info("serving clients on {} ({})", localAddress(), transport);
+  }
+
+  /** A server on the client port's event loops, each new connection's pipeline set up by {@code init}. */
+  private ServerBootstrap bootstrap(java.util.function.Consumer<SocketChannel> init) {
+    return new ServerBootstrap()
+        .group(boss, workers)
+        .channel(channelType)
+        .option(ChannelOption.SO_BACKLOG, 1024)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childHandler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            init.accept(ch);
+          }
+        });
   }
 
   public InetSocketAddress localAddress() {
@@ -186,24 +193,16 @@ public final class ClientServer implements AutoCloseable {
   public InetSocketAddress openPort(String protocol, InetSocketAddress address,
       java.util.function.Function<String, Object> refusal, PortHandlers handlers) throws InterruptedException {
     ConnectionLimiter portLimiter = limiter.sharedWith(refusal);
-    ServerBootstrap bootstrap = new ServerBootstrap()
-        .group(boss, workers)
-        .channel(channelType)
-        .option(ChannelOption.SO_BACKLOG, 1024)
-        .childOption(ChannelOption.TCP_NODELAY, true)
-        .childHandler(new ChannelInitializer<SocketChannel>() {
-          @Override
-          protected void initChannel(SocketChannel ch) {
-            if (tls != null) {
-              ch.pipeline().addLast("plaintext", new PlaintextRefuser(refusal))
-                  .addLast("tls", tls.clientPort().newHandler(ch.alloc()));
-            }
-            ch.pipeline()
-                .addLast("limit", portLimiter)
-                .addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeoutMs(), TimeUnit.MILLISECONDS));
-            handlers.add(ch.pipeline());
-          }
-        });
+    ServerBootstrap bootstrap = bootstrap(ch -> {
+      if (tls != null) {
+        ch.pipeline().addLast("plaintext", new PlaintextRefuser(refusal))
+            .addLast("tls", tls.clientPort().newHandler(ch.alloc()));
+      }
+      ch.pipeline()
+          .addLast("limit", portLimiter)
+          .addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeoutMs(), TimeUnit.MILLISECONDS));
+      handlers.add(ch.pipeline());
+    });
     Channel bound = bootstrap.bind(address).sync().channel();
     otherListeners.add(bound);
     InetSocketAddress local = (InetSocketAddress) bound.localAddress();

@@ -117,11 +117,7 @@ sealed interface Reply {
   record Array(List<Reply> items) implements Reply {
     @Override
     public void write(ByteBuf out, int protocol) {
-      out.writeByte('*');
-      number(out, items.size());
-      for (Reply r : items) {
-        r.write(out, protocol);
-      }
+      aggregate(out, '*', items.size(), items, protocol);
     }
   }
 
@@ -129,11 +125,7 @@ sealed interface Reply {
   record Set(List<Reply> items) implements Reply {
     @Override
     public void write(ByteBuf out, int protocol) {
-      out.writeByte(protocol >= 3 ? '~' : '*');
-      number(out, items.size());
-      for (Reply r : items) {
-        r.write(out, protocol);
-      }
+      aggregate(out, protocol >= 3 ? '~' : '*', items.size(), items, protocol);
     }
   }
 
@@ -142,14 +134,9 @@ sealed interface Reply {
     @Override
     public void write(ByteBuf out, int protocol) {
       if (protocol >= 3) {
-        out.writeByte('%');
-        number(out, keysAndValues.size() / 2);
+        aggregate(out, '%', keysAndValues.size() / 2, keysAndValues, protocol);
       } else {
-        out.writeByte('*');
-        number(out, keysAndValues.size());
-      }
-      for (Reply r : keysAndValues) {
-        r.write(out, protocol);
+        aggregate(out, '*', keysAndValues.size(), keysAndValues, protocol);
       }
     }
   }
@@ -159,6 +146,15 @@ sealed interface Reply {
     @Override
     public void write(ByteBuf out, int protocol) {
       reply.write(out, protocol);
+    }
+  }
+
+  /** An aggregate: its type byte, its count, then its items. */
+  private static void aggregate(ByteBuf out, char type, int count, List<Reply> items, int protocol) {
+    out.writeByte(type);
+    number(out, count);
+    for (Reply r : items) {
+      r.write(out, protocol);
     }
   }
 
