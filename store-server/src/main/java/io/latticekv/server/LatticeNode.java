@@ -227,16 +227,26 @@ public final class LatticeNode implements AutoCloseable {
    * event loops, with its limits, TLS and logins. Returns the bound address.
    */
   public synchronized InetSocketAddress startResp(InetSocketAddress address) throws InterruptedException {
-    InetSocketAddress bound = io.latticekv.server.resp.RespPort.open(clients, address,
+    io.latticekv.server.resp.RespPort.Opened opened = io.latticekv.server.resp.RespPort.open(clients, address,
         store.sync().name().toLowerCase(java.util.Locale.ROOT));
-    warnIfExposed(address, bound.getPort(), "RESP");
-    return bound;
+    respStats = opened.stats();
+    if (metrics != null) {
+      metrics.bindResp(respStats);
+    }
+    warnIfExposed(address, opened.address().getPort(), "RESP");
+    return opened.address();
   }
+
+  /** What the RESP port counts, once it is open. */
+  private io.latticekv.server.resp.RespStats respStats;
 
   /** Serves Prometheus metrics on {@code address} ({@code /metrics}); returns the bound port. */
   public synchronized int startMetrics(InetSocketAddress address) throws java.io.IOException {
     metrics = new io.latticekv.server.metrics.NodeMetrics(store, this::status);
     clients.processor().observe(metrics::request);
+    if (respStats != null) {
+      metrics.bindResp(respStats);
+    }
     metrics.serve(address);
     return metrics.port();
   }

@@ -176,6 +176,21 @@ class RespHostileInputTest {
   }
 
   @Test
+  void refusalsAndCommandsShowInTheMetrics() throws Exception {
+    int metricsPort = node.node.startMetrics(new InetSocketAddress("127.0.0.1", 0));
+    exchange(ascii("PING\r\n*1\r\n:1\r\n"));
+    var response = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+        java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics")).timeout(java.time.Duration.ofSeconds(10))
+        .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    String body = response.body();
+    for (String metric : new String[] {"lattice_resp_connections_refused_total", "lattice_resp_commands_total",
+        "lattice_resp_connections_received_total"}) {
+      assertTrue(java.util.regex.Pattern.compile("(?m)^" + metric + " [1-9]").matcher(body).find(), metric + ":\n" + body);
+    }
+    assertTrue(body.contains("lattice_resp_connections "), body);
+  }
+
+  @Test
   void connectionsOverTheLimitAreRefusedInRespWords() throws IOException {
     java.util.List<Socket> open = new java.util.ArrayList<>();
     try {

@@ -50,6 +50,19 @@ public final class NodeMetrics implements AutoCloseable {
   private volatile long snapshotAt;
   private HttpServer http;
 
+  /** The RESP port's counters (docs/resp.md), once it is open. */
+  public void bindResp(io.latticekv.server.resp.RespStats resp) {
+    Gauge.builder("lattice_resp_connections", resp, io.latticekv.server.resp.RespStats::connected)
+        .description("RESP connections open").register(registry);
+    FunctionCounter.builder("lattice_resp_connections_received", resp,
+        io.latticekv.server.resp.RespStats::connectionsReceived).description("RESP connections accepted").register(registry);
+    FunctionCounter.builder("lattice_resp_commands", resp, io.latticekv.server.resp.RespStats::commandsProcessed)
+        .description("RESP commands run (each also counts as the native requests it makes)").register(registry);
+    FunctionCounter.builder("lattice_resp_connections_refused", resp,
+        io.latticekv.server.resp.RespStats::connectionsRefused)
+        .description("RESP connections closed for broken or hostile input, a login missing or failed").register(registry);
+  }
+
   public NodeMetrics(Store store, Supplier<StatusResponse> status) {
     this.status = status;
     new JvmMemoryMetrics().bindTo(registry);

@@ -15,9 +15,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The RESP port's command table: each command's arity, flags and key positions (what {@code
@@ -58,10 +56,8 @@ final class RespCommands {
   private final RequestProcessor processor;
   private final DataCommands data;
   final RespInfo info;
-  private final Map<Long, RespClient> clients = new ConcurrentHashMap<>();
   private final AtomicLong ids = new AtomicLong();
-  final LongAdder connectionsReceived = new LongAdder();
-  final LongAdder commandsProcessed = new LongAdder();
+  final RespStats stats = new RespStats();
 
   RespCommands(RequestProcessor processor, Store store, int port, String sync) {
     this.processor = processor;
@@ -75,7 +71,7 @@ final class RespCommands {
   }
 
   int connectedClients() {
-    return clients.size();
+    return stats.connected();
   }
 
   boolean loginsRequired() {
@@ -91,13 +87,13 @@ final class RespCommands {
     if (remote instanceof java.net.InetSocketAddress inet && inet.getAddress() != null) {
       c.session.source(inet.getAddress().getHostAddress());
     }
-    clients.put(c.id, c);
-    connectionsReceived.increment();
+    stats.connectionsReceived.increment();
+    stats.connected.incrementAndGet();
     return c;
   }
 
   void disconnected(RespClient c) {
-    clients.remove(c.id);
+    stats.connected.decrementAndGet();
   }
 
   private static String hostPort(SocketAddress a) {
@@ -129,7 +125,7 @@ final class RespCommands {
 
   /** Runs {@code command}; the future completes with a reply (errors are replies too). */
   CompletableFuture<Reply> run(RespCommand command, RespClient client) {
-    commandsProcessed.increment();
+    stats.commandsProcessed.increment();
     String name = command.name();
     Spec spec = table.get(name);
     if (spec == null) {

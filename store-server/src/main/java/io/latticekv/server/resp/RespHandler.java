@@ -198,6 +198,9 @@ final class RespHandler extends ChannelInboundHandlerAdapter {
       // A barrier (HELLO, RESET) answers in the protocol it chose; nothing ran beside it.
       done.reply.write(out, done.barrier ? client.protocol : done.protocol);
       if (done.reply instanceof Reply.Closing) {
+        if (!quit) {
+          commands.stats.connectionsRefused.increment(); // too many failed logins (QUIT sets quit first)
+        }
         closing = true; // the replies after it are released unwritten, as they come
         ctx.channel().config().setAutoRead(false);
         ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
@@ -277,6 +280,7 @@ final class RespHandler extends ChannelInboundHandlerAdapter {
     }
     refusals.warn(error.substring(0, Math.min(error.length(), 24)), "closing RESP connection {}: {}",
         ctx.channel().remoteAddress(), error);
+    commands.stats.connectionsRefused.increment();
     quit = true;
     waiting.clear();
     ctx.channel().config().setAutoRead(false);

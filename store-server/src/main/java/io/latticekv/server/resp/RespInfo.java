@@ -100,8 +100,9 @@ final class RespInfo {
     }
     if (wanted.contains("stats")) {
       section(out, "Stats");
-      line(out, "total_connections_received", commands.connectionsReceived.sum());
-      line(out, "total_commands_processed", commands.commandsProcessed.sum());
+      line(out, "total_connections_received", commands.stats.connectionsReceived());
+      line(out, "total_commands_processed", commands.stats.commandsProcessed());
+      line(out, "lattice_connections_refused", commands.stats.connectionsRefused());
       line(out, "lattice_writes_applied", store.writesApplied());
     }
     if (wanted.contains("keyspace")) {

@@ -29,11 +29,14 @@ public final class RespPort {
   }
 
   /**
-   * Opens the RESP port of {@code server} on {@code address}; returns the bound address.
+   * Opens the RESP port of {@code server} on {@code address}.
    *
    * @param sync the node's sync policy, which INFO and CONFIG GET report
    */
-  public static InetSocketAddress open(ClientServer server, InetSocketAddress address, String sync)
+  /** The bound port and what it counts. */
+  public record Opened(InetSocketAddress address, RespStats stats) {}
+
+  public static Opened open(ClientServer server, InetSocketAddress address, String sync)
       throws InterruptedException {
     ClientServer.PortContext port = server.portContext();
     Limits limits = port.limits();
@@ -51,6 +54,6 @@ public final class RespPort {
             .addLast("resp", new RespHandler(commands, limits.inflightPerConnectionMax(),
                 limits.inflightBytesPerConnectionMax(), port.inputBudget(), port.inflight(), serial)));
     commands.info.port(bound.getPort());
-    return bound;
+    return new Opened(bound, commands.stats);
   }
 }
