@@ -79,6 +79,13 @@ final class Oracle {
   final Map<String, Long> quorumAcked = new HashMap<>();
   /** Keys deleted or written with another type: quorum reads of them are not checked. */
   private final Set<String> rewritten = new HashSet<>();
+  /**
+   * Per register life, the latest timestamp a delete saw in it: an assignment to that life stamped
+   * no later is covered by the delete even when it came after it, unseen. Last-writer-wins decides
+   * between a delete and a concurrent assignment by their timestamps, as between two assignments
+   * (with clocks apart by up to the drift bound, the later one in real time can lose).
+   */
+  private final Map<String, Map<LifeId, Long>> registerFloors = new HashMap<>();
   /** Every fold seen in a replica: key -> life -> retired id -> its marks. */
   private final Map<String, Map<LifeId, Map<NodeId, Set<Life.Mark>>>> folds = new HashMap<>();
 
@@ -116,7 +123,12 @@ final class Oracle {
   void assign(String key, Lives delta, String value) {
     Life life = only(delta);
     LwwRegister register = (LwwRegister) life.data();
-    record(key, new Op(Kind.ASSIGN, life, register.writer(), 0, 0, null, null, register.timestamp().packed(), value));
+    Op op = new Op(Kind.ASSIGN, life, register.writer(), 0, 0, null, null, register.timestamp().packed(), value);
+    Long floor = registerFloors.getOrDefault(key, Map.of()).get(life.id());
+    if (floor != null && Long.compareUnsigned(floor, op.timestamp) >= 0) {
+      op.dead = true; // stamped before what a delete of this life saw: the delete is the later write
+    }
+    record(key, op);
   }
 
   /** A remove of {@code element} made from state {@code seen}: the adds of it that state holds go. */
@@ -131,6 +143,12 @@ final class Oracle {
   /** A delete made from state {@code seen}: every write that state holds goes. */
   void delete(String key, Lives seen) {
     rewritten.add(key);
+    for (Life life : seen.lives()) {
+      if (life.type() == CrdtType.LWW_REGISTER && !((LwwRegister) life.data()).isEmpty()) {
+        registerFloors.computeIfAbsent(key, k -> new HashMap<>()).merge(life.id(),
+            ((LwwRegister) life.data()).timestamp().packed(), (a, b) -> Long.compareUnsigned(a, b) >= 0 ? a : b);
+      }
+    }
     for (Op op : ops.getOrDefault(key, List.of())) {
       if (!op.dead && seen(key, op, seen)) {
         op.dead = true;
