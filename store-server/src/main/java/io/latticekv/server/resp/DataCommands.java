@@ -54,13 +54,16 @@ final class DataCommands {
 
   /** GET: a register's bytes or a counter's decimal; null when absent; WRONGTYPE for a set. */
   CompletableFuture<Reply> get(RespClient c, ByteString key) {
-    return getValue(c, key).thenApply(v -> v instanceof Reply r ? r : string((Value) v, true));
+    return getValue(c, key).thenApply(v -> v.error() != null ? v.error() : string(v.value(), true));
   }
 
-  /** The key's value, or an error reply. */
-  private CompletableFuture<Object> getValue(RespClient c, ByteString key) {
+  /** A read's value (empty when the key holds nothing), or the error reply it ended in. */
+  private record Read(Value value, Reply error) {}
+
+  private CompletableFuture<Read> getValue(RespClient c, ByteString key) {
     return call(c, Request.newBuilder().setGet(GetRequest.newBuilder().setKey(key).setR(c.r)))
-        .thenApply(r -> r.hasError() ? RespCommands.errorOf(r.getError()) : r.getGet().getValue());
+        .thenApply(r -> r.hasError() ? new Read(null, RespCommands.errorOf(r.getError()))
+            : new Read(r.getGet().getValue(), null));
   }
 
   /** A value as a string reply: null when absent; a set is WRONGTYPE, or null where {@code strict} is off (MGET). */
@@ -80,10 +83,10 @@ final class DataCommands {
   /** SET ... GET and GETSET: the value before, read then written (not one atomic step: docs/resp.md). */
   CompletableFuture<Reply> getSet(RespClient c, ByteString key, ByteString value) {
     return getValue(c, key).thenCompose(before -> {
-      if (before instanceof Reply error) {
-        return done(error);
+      if (before.error() != null) {
+        return done(before.error());
       }
-      Reply old = string((Value) before, true);
+      Reply old = string(before.value(), true);
       if (old instanceof Reply.Error) {
         return done(old);
       }
@@ -96,17 +99,17 @@ final class DataCommands {
   }
 
   CompletableFuture<Reply> mget(RespClient c, List<ByteString> keys) {
-    List<CompletableFuture<Object>> values = new ArrayList<>(keys.size());
+    List<CompletableFuture<Read>> values = new ArrayList<>(keys.size());
     for (ByteString key : keys) {
       values.add(getValue(c, key));
     }
     return allOf(values).thenApply(all -> {
       List<Reply> out = new ArrayList<>(all.size());
-      for (Object v : all) {
-        if (v instanceof Reply error) {
-          return error;
+      for (Read v : all) {
+        if (v.error() != null) {
+          return v.error();
         }
-        out.add(string((Value) v, false));
+        out.add(string(v.value(), false));
       }
       return new Reply.Array(out);
     });
@@ -141,10 +144,10 @@ final class DataCommands {
 
   CompletableFuture<Reply> smembers(RespClient c, ByteString key) {
     return getValue(c, key).thenApply(v -> {
-      if (v instanceof Reply error) {
-        return error;
+      if (v.error() != null) {
+        return v.error();
       }
-      Value value = (Value) v;
+      Value value = v.value();
       return switch (value.getKindCase()) {
         case SET -> new Reply.Set(bulks(value.getSet().getElementsList()));
         case KIND_NOT_SET -> new Reply.Set(List.of());
@@ -204,18 +207,18 @@ final class DataCommands {
 
   /** DEL and UNLINK: the lifecycle's delete of each key; the number that held something. */
   CompletableFuture<Reply> del(RespClient c, List<ByteString> keys) {
-    List<CompletableFuture<Object>> each = new ArrayList<>(keys.size());
+    List<CompletableFuture<Reply>> each = new ArrayList<>(keys.size());
     for (ByteString key : keys) {
-      each.add(call(c, Request.newBuilder().setDelete(DeleteRequest.newBuilder().setKey(key).setW(c.w)))
-          .thenApply(r -> r.hasError() ? RespCommands.errorOf(r.getError()) : (Object) r.getDelete().getDeleted()));
+      each.add(ask(c, Request.newBuilder().setDelete(DeleteRequest.newBuilder().setKey(key).setW(c.w)),
+          r -> Reply.integer(r.getDelete().getDeleted() ? 1 : 0)));
     }
     return allOf(each).thenApply(all -> {
       long deleted = 0;
-      for (Object o : all) {
-        if (o instanceof Reply error) {
-          return error;
+      for (Reply r : all) {
+        if (r instanceof Reply.Error) {
+          return r;
         }
-        deleted += (Boolean) o ? 1 : 0;
+        deleted += ((Reply.Int) r).value();
       }
       return Reply.integer(deleted);
     });
