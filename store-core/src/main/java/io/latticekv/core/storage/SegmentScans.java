@@ -34,15 +34,24 @@ final class SegmentScans {
 
   /** Every key of {@code segment} with its state's digest, sorted by key bytes. */
   List<KeyDigest> segmentEntries(int segment) {
-    List<KeyDigest> entries = new ArrayList<>();
-    byte[] prefix = Store.segmentPrefix(segment);
+    return rows(segment, (key, value) -> new KeyDigest(key, CrdtCodec.digest(value)));
+  }
+
+  /** See {@link Store#segmentStates}. */
+  List<KeyState> segmentStates(int segment) {
+    return rows(segment, (key, value) -> new KeyState(key, Store.decodeStored(key, value)));
+  }
+
+  /** Each row of {@code segment}, in key order, as {@code row} makes it of the key and the stored value. */
+  private <T> List<T> rows(int segment, java.util.function.BiFunction<ByteString, byte[], T> row) {
+    List<T> out = new ArrayList<>();
     try (SegmentIterator scan = new SegmentIterator(segment)) {
       RocksIterator it = scan.it;
-      for (it.seek(prefix); it.isValid(); it.next()) {
-        entries.add(new KeyDigest(Store.keyOf(it.key()), CrdtCodec.digest(it.value())));
+      for (it.seek(Store.segmentPrefix(segment)); it.isValid(); it.next()) {
+        out.add(row.apply(Store.keyOf(it.key()), it.value()));
       }
     }
-    return entries;
+    return out;
   }
 
   /** See {@link Store#streamStates}. */

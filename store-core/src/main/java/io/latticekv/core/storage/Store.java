@@ -459,9 +459,14 @@ public final class Store implements AutoCloseable {
     if (bytes == null) {
       return null;
     }
+    return new Cached(decodeStored(key, bytes), bytes.length, entryHash(key, bytes));
+  }
+
+  /** A stored value as a key's state; a value that does not decode is damage, reported with its key. */
+  static Lives decodeStored(ByteString key, byte[] bytes) {
     try {
       // A value stored before lives existed (format 1) reads as a key of one life.
-      return new Cached(Lives.of(CrdtCodec.decode(bytes)), bytes.length, entryHash(key, bytes));
+      return Lives.of(CrdtCodec.decode(bytes));
     } catch (CrdtDecodeException e) {
       throw new StorageException("stored value of key " + printable(key) + " is damaged: " + e.getMessage()
           + "; restore this node's data from a peer", e);
@@ -791,6 +796,14 @@ public final class Store implements AutoCloseable {
   /** Every key of {@code segment} with its state's digest, sorted by key bytes. */
   public List<KeyDigest> segmentEntries(int segment) {
     return whileOpen(() -> scans.segmentEntries(segment));
+  }
+
+  /**
+   * Every key of {@code segment} with its stored state, sorted by key bytes: one pass over the
+   * segment's rows, past the cache (a walk over the keys does not fill it with them).
+   */
+  public List<KeyState> segmentStates(int segment) {
+    return whileOpen(() -> scans.segmentStates(segment));
   }
 
   /**

@@ -1,8 +1,7 @@
 package io.latticekv.server.api;
 
 import io.latticekv.core.crdt.CrdtType;
-import io.latticekv.core.crdt.Lives;
-import io.latticekv.core.merkle.KeyDigest;
+import io.latticekv.core.storage.KeyState;
 import io.latticekv.core.storage.Store;
 import io.latticekv.proto.ErrorCode;
 import io.latticekv.proto.ScanRequest;
@@ -47,11 +46,10 @@ final class KeyScans {
     ScanResponse.Builder out = ScanResponse.newBuilder();
     int segment = (int) cursor;
     for (int visited = 0; segment < segments && out.getKeysCount() < count && visited < visitMax; visited++) {
-      for (KeyDigest entry : store.segmentEntries(segment)) {
-        Optional<Lives> state = store.get(entry.key());
-        Optional<CrdtType> type = state.flatMap(Lives::visibleType);
+      for (KeyState entry : store.segmentStates(segment)) {
+        Optional<CrdtType> type = entry.state().visibleType();
         // A deleted key, and a set whose every element was removed, read as no key (as in Redis).
-        if (type.isPresent() && (type.get() != CrdtType.OR_SET || state.get().elementCount() > 0)) {
+        if (type.isPresent() && (type.get() != CrdtType.OR_SET || entry.state().elementCount() > 0)) {
           out.addKeys(ScannedKey.newBuilder().setKey(entry.key()).setType(type.get().displayName()));
         }
       }
