@@ -94,7 +94,7 @@ final class SetReads {
    * The {@code count} elements of smallest scan hash above the cursor, and every element that
    * shares the last one's hash; the next cursor is that hash, or 0 when none is left above it.
    * Hash order does not move when elements come and go, so an element held for the whole walk is
-   * returned at least once (Redis's SSCAN guarantee). One pass and a heap of {@code count}.
+   * returned at least once (Redis's SSCAN guarantee). Each element hashed once; a heap of {@code count}.
    */
   private static void scan(io.latticekv.proto.SetScanQuery query, List<ByteString> elements,
       SetReadResponse.Builder out) {
@@ -102,9 +102,11 @@ final class SetReads {
     long after = query.getCursor();
     java.util.PriorityQueue<Long> smallest = new java.util.PriorityQueue<>(count + 1,
         java.util.Comparator.reverseOrder());
+    long[] hashes = new long[elements.size()];
     int above = 0;
-    for (ByteString e : elements) {
-      long h = scanHash(e);
+    for (int i = 0; i < hashes.length; i++) {
+      long h = scanHash(elements.get(i));
+      hashes[i] = h;
       if (h > after) {
         above++;
         if (smallest.size() < count) {
@@ -117,10 +119,9 @@ final class SetReads {
     }
     long last = smallest.isEmpty() ? 0 : smallest.peek();
     List<ByteString> page = new java.util.ArrayList<>(Math.min(above, count + 1));
-    for (ByteString e : elements) {
-      long h = scanHash(e);
-      if (h > after && h <= last) {
-        page.add(e);
+    for (int i = 0; i < hashes.length; i++) {
+      if (hashes[i] > after && hashes[i] <= last) {
+        page.add(elements.get(i));
       }
     }
     out.addAllElements(page).setScanCursor(page.size() >= above ? 0 : last);
