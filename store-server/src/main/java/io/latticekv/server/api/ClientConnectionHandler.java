@@ -15,11 +15,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.CorruptedFrameException;
 import io.netty.handler.codec.TooLongFrameException;
-import io.netty.handler.ssl.NotSslRecordException;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import java.io.IOException;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,17 +48,17 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
   private final int inflightMax;
   private final long inflightBytesMax;
   private final InputBudget budget;
-  private final AtomicInteger serverInflight;
+  private final Inflight serverInflight;
   private final Session session = new Session();
   private int inflight; // touched on the event loop only
   private long inflightBytes; // likewise
 
-  ClientConnectionHandler(RequestProcessor processor, int inflightMax, AtomicInteger serverInflight) {
+  ClientConnectionHandler(RequestProcessor processor, int inflightMax, Inflight serverInflight) {
     this(processor, inflightMax, Long.MAX_VALUE, InputBudget.unlimited(), serverInflight);
   }
 
   ClientConnectionHandler(RequestProcessor processor, int inflightMax, long inflightBytesMax, InputBudget budget,
-      AtomicInteger serverInflight) {
+      Inflight serverInflight) {
     this.processor = processor;
     this.inflightMax = inflightMax;
     this.inflightBytesMax = inflightBytesMax;
@@ -103,14 +101,14 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
     inflight++;
     inflightBytes += bytes;
     budget.hold(bytes);
-    serverInflight.incrementAndGet();
+    serverInflight.begin();
     if (mustPause(ctx)) {
       ctx.channel().config().setAutoRead(false);
     }
     processor.process(request, session).whenComplete((response, failure) -> {
       Response answer = failure == null
           ? response
-          : RequestProcessor.error(request.getId(), failure);
+          : Errors.error(request.getId(), failure);
       if (ctx.executor().inEventLoop()) {
         answered(ctx, answer, bytes);
       } else {
@@ -154,11 +152,7 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
     inflight--;
     inflightBytes -= bytes;
     budget.free(bytes);
-    if (serverInflight.decrementAndGet() == 0) {
-      synchronized (serverInflight) {
-        serverInflight.notifyAll(); // a graceful stop may be waiting for the last answer
-      }
-    }
+    serverInflight.end();
     if (!mustPause(ctx) && !ctx.channel().config().isAutoRead()) {
       ctx.channel().config().setAutoRead(true);
     }
@@ -179,9 +173,8 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (cause instanceof NotSslRecordException || cause.getCause() instanceof NotSslRecordException
-        || cause.getCause() instanceof javax.net.ssl.SSLException) {
-      ctx.close(); // a failed TLS handshake: logged once by TlsLogin, answered by PlaintextRefuser
+    if (TlsLogin.handshakeFailed(cause)) {
+      ctx.close(); // logged once by TlsLogin, answered by PlaintextRefuser
     } else if (cause instanceof TooLongFrameException || cause instanceof CorruptedFrameException
         || cause instanceof FrameTimeoutException) {
       refuseAndClose(ctx, ErrorCode.BAD_REQUEST, cause.getMessage());
@@ -199,7 +192,7 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
   private void refuseAndClose(ChannelHandlerContext ctx, ErrorCode code, String message) {
     refusals.warn(code.name(), "closing client connection {}: {}", ctx.channel().remoteAddress(), message);
     ctx.channel().config().setAutoRead(false);
-    ctx.writeAndFlush(RequestProcessor.errorResponse(0, code, message))
+    ctx.writeAndFlush(Errors.errorResponse(0, code, message))
         .addListener(ChannelFutureListener.CLOSE);
   }
 }

@@ -52,7 +52,7 @@ public final class ClientServer implements AutoCloseable {
   private final EventLoopGroup workers;
   private final ExecutorService storageWorkers;
   private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
-  private final AtomicInteger inflight = new AtomicInteger();
+  private final Inflight inflight = new Inflight();
   private final Channel listener;
   private final String transport;
   private final RequestProcessor processor;
@@ -172,7 +172,7 @@ public final class ClientServer implements AutoCloseable {
 
   /** What another client port's protocol handlers are built from. */
   public record PortContext(RequestProcessor processor, Store store, Limits limits, InputBudget inputBudget,
-      AtomicInteger inflight) {}
+      Inflight inflight) {}
 
   /** What the handlers of another port share with the native one. */
   public PortContext portContext() {
@@ -224,23 +224,12 @@ public final class ClientServer implements AutoCloseable {
     for (Channel other : otherListeners) {
       other.close().syncUninterruptibly();
     }
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(drainMillis);
     for (var ch : connections) {
       ch.config().setAutoRead(false);
     }
-    synchronized (inflight) {
-      long left;
-      while (inflight.get() > 0 && (left = deadline - System.nanoTime()) > 0) {
-        try {
-          inflight.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          break;
-        }
-      }
-    }
-    if (inflight.get() > 0) {
-      log.warn("{} requests still in flight after {} ms; closing anyway", inflight.get(), drainMillis);
+    int left = inflight.awaitNone(drainMillis);
+    if (left > 0) {
+      log.warn("{} requests still in flight after {} ms; closing anyway", left, drainMillis);
     }
     connections.close().awaitUninterruptibly(drainMillis);
     shutdownThreads();

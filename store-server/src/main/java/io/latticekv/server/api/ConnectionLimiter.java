@@ -31,7 +31,7 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
 
   ConnectionLimiter(int connectionsMax, ChannelGroup channels) {
     this(connectionsMax, channels, new AtomicInteger(),
-        why -> RequestProcessor.errorResponse(0, ErrorCode.OVERLOADED, why));
+        why -> Errors.errorResponse(0, ErrorCode.OVERLOADED, why));
   }
 
   private ConnectionLimiter(int connectionsMax, ChannelGroup channels, AtomicInteger open,

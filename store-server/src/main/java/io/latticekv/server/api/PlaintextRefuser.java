@@ -24,7 +24,7 @@ public final class PlaintextRefuser extends ByteToMessageDecoder {
 
   /** A refuser for the native port: a protobuf error frame. */
   PlaintextRefuser() {
-    this(why -> RequestProcessor.errorResponse(0, ErrorCode.UNAUTHENTICATED, why));
+    this(why -> Errors.errorResponse(0, ErrorCode.UNAUTHENTICATED, why));
   }
 
   public PlaintextRefuser(java.util.function.Function<String, Object> refusal) {

@@ -12,12 +12,8 @@ import io.latticekv.core.crdt.Lives;
 import io.latticekv.core.crdt.LwwRegister;
 import io.latticekv.core.crdt.OrSet;
 import io.latticekv.core.storage.Applied;
-import io.latticekv.core.storage.StorageException;
 import io.latticekv.core.storage.Store;
-import io.latticekv.core.storage.TypeMismatchException;
-import io.latticekv.core.storage.ValueTooLargeException;
 import io.latticekv.proto.CounterUpdate;
-import io.latticekv.proto.Error;
 import io.latticekv.proto.ErrorCode;
 import io.latticekv.proto.GetRequest;
 import io.latticekv.proto.GetResponse;
@@ -38,19 +34,15 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.Supplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Turns client requests into storage operations and their outcomes into responses. Knows nothing
  * of Netty: the handler feeds it decoded requests, tests call it directly.
  *
- * <p>Every failure a client can cause becomes an {@link Error} with a code and a sentence; only a
- * bug or a storage failure becomes {@code INTERNAL}, and is logged.
+ * <p>Every failure a client can cause becomes an error with a code and a sentence ({@link Errors});
+ * only a bug or a storage failure becomes {@code INTERNAL}, and is logged.
  */
 public final class RequestProcessor {
-
-  private static final Logger log = LoggerFactory.getLogger(RequestProcessor.class);
 
   private final Store store;
   private final Limits limits;
@@ -196,7 +188,7 @@ public final class RequestProcessor {
       answer = CompletableFuture.failedFuture(e);
     }
     return answer.handle((response, failure) -> {
-      Response out = failure == null ? response.toBuilder().setId(id).build() : error(id, unwrap(failure));
+      Response out = failure == null ? response.toBuilder().setId(id).build() : Errors.error(id, Errors.unwrap(failure));
       observer.answered(op, System.nanoTime() - start, out.hasError() ? out.getError().getCode() : null);
       return out;
     });
@@ -572,55 +564,5 @@ public final class RequestProcessor {
           .setWriter(register.writer().toBytes());
     }
     return view.build();
-  }
-
-  // ---------------------------------------------------------------- errors
-
-  private static Throwable unwrap(Throwable failure) {
-    while (failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null) {
-      failure = failure.getCause();
-    }
-    return failure;
-  }
-
-  static Response error(long id, Throwable failure) {
-    ErrorCode code;
-    String message = failure.getMessage();
-    if (failure instanceof Refusal refusal) {
-      code = refusal.code;
-    } else if (failure instanceof TypeMismatchException) {
-      code = ErrorCode.TYPE_MISMATCH;
-    } else if (failure instanceof CounterOverflowException) {
-      code = ErrorCode.OVERFLOW;
-    } else if (failure instanceof ValueTooLargeException) {
-      code = ErrorCode.VALUE_TOO_LARGE;
-    } else if (failure instanceof io.latticekv.core.storage.KeyTooLargeException) {
-      code = ErrorCode.KEY_TOO_LARGE;
-    } else if (failure instanceof io.latticekv.core.storage.ClockDriftException) {
-      code = ErrorCode.INVALID_STATE;
-    } else if (failure instanceof AuthException auth) {
-      code = auth.kind() == AuthException.Kind.UNAUTHENTICATED ? ErrorCode.UNAUTHENTICATED : ErrorCode.FORBIDDEN;
-    } else if (failure instanceof io.latticekv.core.replication.LevelNotMetException) {
-      code = ErrorCode.UNAVAILABLE;
-    } else if (failure instanceof java.util.concurrent.RejectedExecutionException) {
-      code = ErrorCode.UNAVAILABLE;
-      message = "the node is shutting down";
-    } else {
-      code = ErrorCode.INTERNAL;
-      if (failure instanceof StorageException) {
-        log.error("storage failure serving request {}", Long.toUnsignedString(id), failure);
-      } else {
-        log.error("bug: unexpected failure serving request {}", Long.toUnsignedString(id), failure);
-      }
-      message = "internal error (" + failure.getClass().getSimpleName() + "): " + failure.getMessage()
-          + "; see the node's log";
-    }
-    return errorResponse(id, code, message);
-  }
-
-  static Response errorResponse(long id, ErrorCode code, String message) {
-    return Response.newBuilder().setId(id)
-        .setError(Error.newBuilder().setCode(code).setMessage(message == null ? code.name() : message))
-        .build();
   }
 }

@@ -44,6 +44,16 @@ public final class TlsLogin {
     }
   }
 
+  /**
+   * Whether {@code cause} is a failed TLS handshake (plaintext at a TLS port, a bad certificate):
+   * {@link #handshakeDone} logs it, and the connection is only closed.
+   */
+  public static boolean handshakeFailed(Throwable cause) {
+    return cause instanceof io.netty.handler.ssl.NotSslRecordException
+        || cause.getCause() instanceof io.netty.handler.ssl.NotSslRecordException
+        || cause.getCause() instanceof javax.net.ssl.SSLException;
+  }
+
   private static String rootMessage(Throwable t) {
     while (t.getCause() != null && t.getCause() != t) {
       t = t.getCause();

@@ -528,9 +528,7 @@ final class RespCommands {
 
   /** The reply for a failure outside the native answers: a bug, logged by whoever raised it. */
   static Reply failure(Throwable t) {
-    while (t instanceof java.util.concurrent.CompletionException && t.getCause() != null) {
-      t = t.getCause();
-    }
+    t = io.latticekv.server.api.Errors.unwrap(t);
     if (t instanceof DataCommands.ErrorReply e) {
       return e.reply;
     }

@@ -5,18 +5,17 @@ import io.latticekv.core.util.RateLimitedLog;
 import io.latticekv.proto.wire.FrameTimeoutException;
 import io.latticekv.proto.wire.InputBudget;
 import io.latticekv.proto.wire.InputBudgetExceededException;
+import io.latticekv.server.api.Inflight;
 import io.latticekv.server.api.TlsLogin;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.ssl.NotSslRecordException;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,7 +43,7 @@ final class RespHandler extends ChannelInboundHandlerAdapter {
   private final int inflightMax;
   private final long inflightBytesMax;
   private final InputBudget budget;
-  private final AtomicInteger serverInflight;
+  private final Inflight serverInflight;
   /** Every command waits for the one before it (sync ALWAYS: writes run on a pool, which would reorder them). */
   private final boolean serial;
   private RespClient client; // null when the connection limit refused the connection
@@ -78,7 +77,7 @@ final class RespHandler extends ChannelInboundHandlerAdapter {
   }
 
   RespHandler(RespCommands commands, int inflightMax, long inflightBytesMax, InputBudget budget,
-      AtomicInteger serverInflight, boolean serial) {
+      Inflight serverInflight, boolean serial) {
     this.commands = commands;
     this.inflightMax = inflightMax;
     this.inflightBytesMax = inflightBytesMax;
@@ -134,7 +133,7 @@ final class RespHandler extends ChannelInboundHandlerAdapter {
     replies.add(slot);
     inflightBytes += command.bytes();
     budget.hold(command.bytes());
-    serverInflight.incrementAndGet();
+    serverInflight.begin();
     if (command.name().equals("quit")) {
       quit = true;
       ctx.channel().config().setAutoRead(false);
@@ -228,11 +227,7 @@ final class RespHandler extends ChannelInboundHandlerAdapter {
   private void release(Slot done) {
     inflightBytes -= done.bytes;
     budget.free(done.bytes);
-    if (serverInflight.decrementAndGet() == 0) {
-      synchronized (serverInflight) {
-        serverInflight.notifyAll(); // a graceful stop may be waiting for the last answer
-      }
-    }
+    serverInflight.end();
   }
 
   @Override
@@ -253,9 +248,8 @@ final class RespHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (cause instanceof NotSslRecordException || cause.getCause() instanceof NotSslRecordException
-        || cause.getCause() instanceof javax.net.ssl.SSLException) {
-      ctx.close();
+    if (TlsLogin.handshakeFailed(cause)) {
+      ctx.close(); // logged once by TlsLogin, answered by PlaintextRefuser
     } else if (cause instanceof RespProtocolException) {
       refuseAndClose(ctx, "ERR Protocol error: " + cause.getMessage());
     } else if (cause instanceof FrameTimeoutException || cause instanceof InputBudgetExceededException) {
@@ -293,7 +287,7 @@ final class RespHandler extends ChannelInboundHandlerAdapter {
     }
     Slot last = new Slot(0, client.protocol, false);
     replies.add(last);
-    serverInflight.incrementAndGet(); // released with the slot
+    serverInflight.begin(); // ended with the slot
     ctx.executor().schedule(() -> {
       if (ctx.channel().isActive()) {
         ctx.close();

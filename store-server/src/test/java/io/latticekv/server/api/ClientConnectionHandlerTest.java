@@ -23,7 +23,6 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -53,7 +52,7 @@ class ClientConnectionHandlerTest {
     return new EmbeddedChannel(
         new VarintFrameDecoder(limits.frameBytesMax()),
         new ProtobufFrameEncoder(),
-        new ClientConnectionHandler(processor, inflightMax, new AtomicInteger()));
+        new ClientConnectionHandler(processor, inflightMax, new Inflight()));
   }
 
   private static ByteBuf frame(Request request) {

@@ -23,7 +23,6 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,7 +46,7 @@ class ClientLoginTest {
     RequestProcessor processor = new RequestProcessor(store, limits, Runnable::run, Runnable::run);
     processor.requireLogins(auth);
     ch = new EmbeddedChannel(new VarintFrameDecoder(limits.frameBytesMax()), new ProtobufFrameEncoder(),
-        new ClientConnectionHandler(processor, 16, new AtomicInteger()));
+        new ClientConnectionHandler(processor, 16, new Inflight()));
   }
 
   @AfterEach
