@@ -136,8 +136,9 @@ public interface Replica {
 
   /**
    * Drops every key (a node restored from a backup older than the cluster's horizon) but what this
-   * life wrote to it ({@link #keepOwnWrites}), which stays in the same step under the key's lock;
-   * then forgets those writes.
+   * life wrote to it ({@link #keepOwnWrites}), which stays in the same step under the key's lock.
+   * Those writes stay kept: the node may learn of a further epoch and discard again before it
+   * first moves its epoch on ({@link #forgetOwnWrites}), and that discard must keep them too.
    */
   Discarded discardAll();
 

@@ -156,9 +156,7 @@ public final class StoreReplica implements Replica {
   @Override
   public Discarded discardAll() {
     long dropped = store.discardAll();
-    Discarded done = new Discarded(dropped, store.ownWrites().entries());
-    store.ownWrites().close();
-    return done;
+    return new Discarded(dropped, store.ownWrites().entries()); // still kept: another discard may come
   }
 
   @Override

@@ -169,7 +169,7 @@ public final class Lifecycle {
     this.loner = participants.isEmpty() && removed.isEmpty();
     if (!loner) {
       // Kept until this node first moves its epoch on, after which no participant can be two
-      // epochs ahead of it and a discard cannot come (or until a discard).
+      // epochs ahead of it and a discard cannot come; kept through a discard, which another may follow.
       replica.keepOwnWrites();
     }
     this.startedAt = clock.millis();

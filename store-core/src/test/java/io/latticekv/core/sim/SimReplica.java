@@ -354,9 +354,7 @@ public class SimReplica implements Replica {
         merge(key, own, false);
       }
     }
-    List<Map.Entry<ByteString, Lives>> kept = ownWrites.entries();
-    ownWrites.close();
-    return new Discarded(n, kept);
+    return new Discarded(n, ownWrites.entries()); // still kept: another discard may come
   }
 
   @Override

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import io.latticekv.core.cluster.Replica;
+import io.latticekv.core.cluster.StoreReplica;
 import io.latticekv.core.crdt.CrdtUpdate;
 import io.latticekv.testing.Batches;
 import java.nio.file.Path;
@@ -65,6 +67,31 @@ class DiscardTest {
     try (Store store = Store.open(StoreOptions.defaults(dir, SyncPolicy.NONE))) {
       assertEquals(5, store.get(key("k", 3)).orElseThrow().counterValue());
       assertTrue(store.get(key("k", 10)).isEmpty());
+    }
+  }
+
+  /**
+   * A node can discard twice before it first moves its epoch on (the first discard went to where
+   * most members were; a member heard later is further on): the second keeps what the first kept
+   * and what was written between them. Found by the simulator.
+   */
+  @Test
+  void aSecondDiscardKeepsWhatTheFirstKeptAndWhatCameBetween() {
+    backup();
+    try (Store store = Store.open(StoreOptions.defaults(dir, SyncPolicy.NONE))) {
+      StoreReplica replica = new StoreReplica(store);
+      replica.keepOwnWrites();
+      increment(store, key("k", 0), 5);
+      assertEquals(1, replica.discardAll().kept().size());
+      increment(store, key("k", 0), 2);
+      increment(store, key("k", 1), 3);
+      Replica.Discarded second = replica.discardAll();
+      assertEquals(2, second.kept().size(), "the second discard lost what this life wrote");
+      assertEquals(7, store.get(key("k", 0)).orElseThrow().counterValue());
+      assertEquals(3, store.get(key("k", 1)).orElseThrow().counterValue());
+      replica.forgetOwnWrites(); // the node moved its epoch on: no discard can come
+      increment(store, key("k", 2), 1);
+      assertTrue(store.ownWrites().entries().isEmpty());
     }
   }
 

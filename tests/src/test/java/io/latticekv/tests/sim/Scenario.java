@@ -25,7 +25,10 @@ record Scenario(long seed, int nodes, List<Step> steps) {
   /** The keys deletes and writes of another type pick from: every key the other steps write. */
   static final List<String> KEYS = List.of("c0", "c1", "c2", "s0", "s1", "s2", "r0", "r1", "r2");
 
-  /** One step; {@code node} is taken modulo the cluster size, {@code arg} is the step's number. */
+  /**
+   * One step; {@code node} is taken modulo the cluster size, {@code arg} is the step's number. Its
+   * printed form says everything the step does, so {@link #parse} can replay a printed scenario.
+   */
   record Step(Kind kind, int node, int arg) {
     @Override
     public String toString() {
@@ -38,10 +41,19 @@ record Scenario(long seed, int nodes, List<Step> steps) {
         case QINCR -> "incr@" + node + " w=quorum c" + (arg % 3) + " " + (arg % 7 + 1);
         case QREAD -> "get@" + node + " r=quorum c" + (arg % 3);
         case QRYW -> "incr@" + node + " w=quorum c" + (arg % 3) + " then get@" + (node + 1 + arg % 6) + " r=quorum";
-        case ADD, REMOVE, ASSIGN -> kind.name().toLowerCase() + "@" + node + " k" + (arg % 3);
+        case ADD -> "add@" + node + " s" + (arg % 3);
+        case REMOVE -> "remove@" + node + " s" + (arg % 3);
+        case ASSIGN -> "assign@" + node + " r" + (arg % 3) + "=v" + arg;
         case DEL -> "del@" + node + " " + KEYS.get(arg % 9);
         case DELREAD -> "del@" + node + " " + KEYS.get(arg % 9) + " as read at " + (node + 1 + arg % 6);
-        case RETYPE -> new String[] {"incr", "add", "assign"}[arg % 3] + "@" + node + " " + KEYS.get((arg / 3) % 9);
+        case RETYPE -> {
+          String key = KEYS.get((arg / 3) % 9);
+          yield switch (arg % 3) {
+            case 0 -> "incr@" + node + " " + key + " " + (arg % 7 + 1);
+            case 1 -> "add@" + node + " " + key;
+            default -> "assign@" + node + " " + key + "=v" + arg;
+          };
+        }
         case REMOVE_MEMBER -> "remove-member " + node + " by " + (node + 1 + arg % 6);
         default -> kind.name().toLowerCase() + " " + node;
       };
@@ -128,5 +140,42 @@ record Scenario(long seed, int nodes, List<Step> steps) {
   @Override
   public String toString() {
     return nodes + " nodes, seed " + seed + ": " + steps;
+  }
+
+  /**
+   * A scenario as {@link #toString} prints it (a falsified property prints the shrunk one), read
+   * back: each step is found among the steps the generator can make at its node, so the scenario
+   * replays what the printed one did.
+   */
+  static Scenario parse(String printed) {
+    java.util.regex.Matcher head = java.util.regex.Pattern.compile("(\\d+) nodes, seed (-?\\d+): \\[(.*)]")
+        .matcher(printed.strip());
+    if (!head.matches()) {
+      throw new IllegalArgumentException("not a printed scenario: " + printed);
+    }
+    List<Step> steps = new java.util.ArrayList<>();
+    for (String printedStep : head.group(3).split(", ")) {
+      steps.add(parseStep(printedStep));
+    }
+    return new Scenario(Long.parseLong(head.group(2)), Integer.parseInt(head.group(1)), steps);
+  }
+
+  /** Highest step number the generator makes: waits of up to 400 ms. */
+  private static final int ARG_MAX = 400;
+
+  private static Step parseStep(String printed) {
+    java.util.regex.Matcher at = java.util.regex.Pattern.compile("^[a-z_-]+(?:@| )(\\d+)").matcher(printed);
+    int node = at.find() ? Integer.parseInt(at.group(1)) : 0;
+    for (Kind kind : Kind.values()) {
+      for (int n : new int[] {node, 0}) {
+        for (int arg = 0; arg <= ARG_MAX; arg++) {
+          Step step = new Step(kind, n, arg);
+          if (step.toString().equals(printed)) {
+            return step;
+          }
+        }
+      }
+    }
+    throw new IllegalArgumentException("not a step the generator makes: " + printed);
   }
 }
