@@ -47,8 +47,9 @@ import org.junit.jupiter.api.io.TempDir;
  * while a well-behaved client reads from it: prefix bombs on both ports, slow connections holding
  * large partial frames, work-bomb anti-entropy frames, a rumor naming 20,000 origins, membership
  * forgeries (a member moved, absurd incarnations, 500 invented members). The reader's gets must
- * keep a p99 under 50 ms, the node's resident memory must stay within its budget (heap, RocksDB and
- * the two input budgets: docs/protocol.md), and its view of the cluster must stay right.
+ * all be answered with a p99 under {@link #GET_P99_MAX_MICROS}, the node's resident memory must
+ * stay within its budget (heap, RocksDB and the two input budgets: docs/protocol.md), and its view
+ * of the cluster must stay right.
  */
 class HostileInputAcceptanceTest {
 
@@ -60,6 +61,13 @@ class HostileInputAcceptanceTest {
    * docs/testing.md).
    */
   static final long RSS_GROWTH_MAX = INPUT_BYTES_MAX + (64L << 20) + (160L << 20);
+
+  /**
+   * The reader's p99 bound: a node the attack stalls answers in seconds (its work queued behind the
+   * attack's); one that keeps serving answers in 10–25 ms at p99 here, 61 ms once on a busy machine.
+   * The bound tells the two apart without timing the machine (docs/testing.md).
+   */
+  static final long GET_P99_MAX_MICROS = 250_000;
 
   @TempDir Path tmp;
 
@@ -136,17 +144,18 @@ class HostileInputAcceptanceTest {
       Histogram gets = new Histogram(TimeUnit.SECONDS.toMicros(10), 3);
       AtomicBoolean attacking = new AtomicBoolean(true);
       AtomicLong rssMax = new AtomicLong(rssBefore);
+      java.util.concurrent.atomic.AtomicReference<Throwable> readFailed = new java.util.concurrent.atomic.AtomicReference<>();
       Thread reader = new Thread(() -> {
-        while (attacking.get()) {
-          long start = System.nanoTime();
-          client.counter("read-me");
-          gets.recordValue(Math.min((System.nanoTime() - start) / 1_000, gets.getHighestTrackableValue()));
-          try {
+        try {
+          while (attacking.get()) {
+            long start = System.nanoTime();
+            client.counter("read-me");
+            gets.recordValue(Math.min((System.nanoTime() - start) / 1_000, gets.getHighestTrackableValue()));
             rssMax.accumulateAndGet(rssBytes(a.process), Math::max);
-          } catch (IOException e) {
-            throw new IllegalStateException(e);
+            java.util.concurrent.locks.LockSupport.parkNanos(2_000_000); // a read every few ms
           }
-          java.util.concurrent.locks.LockSupport.parkNanos(2_000_000); // a read every few ms
+        } catch (IOException | RuntimeException e) {
+          readFailed.set(e);
         }
       }, "reader");
       reader.start();
@@ -163,8 +172,9 @@ class HostileInputAcceptanceTest {
           + "RSS %d MiB before, %d MiB at most; %d peer connections refused%n", gets.getTotalCount(),
           gets.getValueAtPercentile(50) / 1e3, p99 / 1e3, gets.getMaxValue() / 1e3, rssBefore >> 20,
           rssMax.get() >> 20, status.getPeerConnectionsRefused());
+      assertEquals(null, readFailed.get(), "a get failed during the attack");
       assertTrue(gets.getTotalCount() > 100, "the reader hardly ran: " + gets.getTotalCount());
-      assertTrue(p99 < 50_000, "gets p99 " + p99 / 1e3 + " ms during the attack");
+      assertTrue(p99 < GET_P99_MAX_MICROS, "gets p99 " + p99 / 1e3 + " ms during the attack");
       assertTrue(rssMax.get() - rssBefore < RSS_GROWTH_MAX, "RSS grew by " + ((rssMax.get() - rssBefore) >> 20)
           + " MiB, more than the budget of " + (RSS_GROWTH_MAX >> 20));
       assertEquals(42, client.counter("read-me"), "stored data was harmed");
