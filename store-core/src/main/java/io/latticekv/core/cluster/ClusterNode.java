@@ -146,6 +146,20 @@ public final class ClusterNode {
     replication.tick();
   }
 
+  /** Runs {@code wake} on the protocol thread whenever a rumor becomes hot ({@link RumorMonger#onUnsent}). */
+  public void onRumorsUnsent(Runnable wake) {
+    if (rumors != null) {
+      rumors.onUnsent(wake);
+    }
+  }
+
+  /** Pushes the rumors no peer was sent yet (the driver runs it once per pass after {@link #onRumorsUnsent}). */
+  public void pushUnsentRumors() {
+    if (rumors != null && !membership.selfRemoved()) {
+      rumors.pushUnsent();
+    }
+  }
+
   /** Hands one peer message to the protocol it belongs to. */
   public void receive(PeerMessage stamped) {
     if (membership.selfRemoved()) {

@@ -32,8 +32,9 @@ import java.util.function.Supplier;
  * 1987, section 3), push variant with feedback and a counter, as an I/O-free state machine.
  *
  * <p>The delta of every update applied at this node, by a client or by a rumor that was news
- * here, becomes a hot rumor. Each round ({@link #tick()} once per gossip interval) the node
- * pushes a batch of its hot rumors, least pushed first, to {@code fanout} random reachable peers.
+ * here, becomes a hot rumor. It is pushed at once, at the driver's next pass, to {@code fanout}
+ * random reachable peers; then each round (once per gossip interval) the node pushes a batch of
+ * its hot rumors, least pushed first, to {@code fanout} random reachable peers.
  * The receiver merges each delta and answers, per rumor, whether it was news; a rumor that was
  * news there becomes hot there too. Each "not news" answer counts against the rumor; at {@code
  * feedbackLimit * fanout} of them (k rounds' worth of useless contacts) it cools. Independently of feedback it cools after a bounded number of rounds
@@ -130,6 +131,8 @@ public final class RumorMonger {
   private final Clock clock;
 
   private long rumorsSent;
+  private long pushesAtOnce;
+  private Runnable wake = () -> {};
   private long rumorsReceived;
   private long rumorsNew;
   private long mergesFailed;
@@ -175,6 +178,15 @@ public final class RumorMonger {
         joined.encode().length + newer.rumor().key().size());
   }
 
+  /**
+   * Called on this monger's thread whenever a rumor becomes hot, so that the driver can run {@link
+   * #pushUnsent} once the work already queued on that thread is done: one push for all the rumors
+   * of that pass, without waiting for the next tick. Without it, the next tick pushes.
+   */
+  public void onUnsent(Runnable wake) {
+    this.wake = java.util.Objects.requireNonNull(wake);
+  }
+
   /** A delta this node applied for a client: it becomes a hot rumor originating here. */
   public void hot(ByteString key, Crdt<?> delta) {
     hot(key, delta, Rumor.EPOCH_UNKNOWN);
@@ -195,6 +207,7 @@ public final class RumorMonger {
     ByteString key = rumor.key();
     boolean joined = queue.get(key) != null;
     queue.add(key, new Hot(rumor, nextVersion++, rumor.delta().encode().length + key.size()));
+    wake.run();
     notNews.remove(key);
     // The sender holds what it sent; after a join, only if it also held the older rumor.
     Set<NodeId> before = holders.remove(key);
@@ -225,10 +238,15 @@ public final class RumorMonger {
     return false;
   }
 
-  /** Runs a round when one is due. */
+  /**
+   * Runs a round when one is due; between rounds, pushes the rumors no peer was sent yet. The
+   * driver calls this every pass of its loop (a few milliseconds), so a new rumor leaves within a
+   * pass instead of waiting up to a round, and all that arrived in one pass leave in one batch.
+   */
   public void tick() {
     long now = clock.millis();
     if (now < nextRoundAt) {
+      pushUnsent();
       return;
     }
     nextRoundAt = now + config.gossipIntervalMs();
@@ -276,6 +294,49 @@ public final class RumorMonger {
     for (Member target : targets) {
       sendBatch(target, batch, digest);
     }
+  }
+
+  /**
+   * Pushes the rumors that became hot since the last push (new here, or news from a peer) to
+   * {@code fanout} random peers at once, as their first round would: each counts one send, and
+   * the rounds go on with the rest of their sends. Without a digest: a pull rides on the rounds.
+   * A pull-only node pushes nothing. Runs at every {@link #tick} between rounds, and when the
+   * driver runs it after a rumor became hot ({@link #onUnsent}).
+   */
+  public void pushUnsent() {
+    if (config.mode() == RumorConfig.Mode.PULL || !queue.hasUnsent()) {
+      return;
+    }
+    List<Member> targets = new ArrayList<>(peers.get());
+    if (targets.isEmpty()) {
+      return; // the next round counts it as sent to nobody
+    }
+    Collections.shuffle(targets, random);
+    List<Hot> batch = queue.takeUnsent(RUMORS_PER_BATCH_MAX, config.batchBytesMax(), Hot::bytes, 1);
+    // Peers known to hold the rumors go last (the peer a relayed rumor came from holds it): the
+    // push reaches fanout peers that lack it, so a relay covers the nodes the first push missed.
+    // The order is stable, so peers alike stay in random order.
+    List<Hot> sample = batch.subList(0, Math.min(HOLDERS_SAMPLE, batch.size()));
+    targets.sort(java.util.Comparator.comparingInt(m -> knownToHold(m.id(), sample)));
+    pushesAtOnce++;
+    for (Member target : targets.subList(0, Math.min(config.fanout(), targets.size()))) {
+      sendBatch(target, batch, null);
+    }
+  }
+
+  /** Rumors of a batch whose holders order the targets of a push at once: bounds that work per pass. */
+  private static final int HOLDERS_SAMPLE = 64;
+
+  /** How many of {@code rumors} {@code peer} is known to hold. */
+  private int knownToHold(NodeId peer, List<Hot> rumors) {
+    int n = 0;
+    for (Hot h : rumors) {
+      Set<NodeId> known = holders.get(h.rumor().key());
+      if (known != null && known.contains(peer)) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /**
@@ -469,6 +530,11 @@ public final class RumorMonger {
   /** Received rumors that were news here. */
   public long rumorsNew() {
     return rumorsNew;
+  }
+
+  /** Pushes of new rumors between rounds ({@link #tick}). */
+  public long pushesAtOnce() {
+    return pushesAtOnce;
   }
 
   /** Received batches whose merge failed (storage busy or failing); they were not acknowledged. */

@@ -106,11 +106,29 @@ public final class TransmitLimitedQueue<K, V> {
   /** As {@link #take(int, long, java.util.function.ToLongFunction, int)}, among items that pass {@code filter}. */
   public List<V> take(int max, long budget, java.util.function.ToLongFunction<V> cost, int sends,
       java.util.function.Predicate<V> filter) {
+    return take(max, budget, cost, sends, filter, false);
+  }
+
+  /** Whether some item was never taken: a new one, or one a newer item joined since. */
+  public boolean hasUnsent() {
+    return !ordered.isEmpty() && ordered.first().transmits == 0;
+  }
+
+  /**
+   * As {@link #take(int, long, java.util.function.ToLongFunction, int)}, among the items never
+   * taken ({@link #hasUnsent}). They lead the order, so this walks them alone, not the queue.
+   */
+  public List<V> takeUnsent(int max, long budget, java.util.function.ToLongFunction<V> cost, int sends) {
+    return take(max, budget, cost, sends, v -> true, true);
+  }
+
+  private List<V> take(int max, long budget, java.util.function.ToLongFunction<V> cost, int sends,
+      java.util.function.Predicate<V> filter, boolean unsentOnly) {
     List<V> out = new ArrayList<>();
     List<Entry<K, V>> touched = new ArrayList<>();
     long used = 0;
     for (Entry<K, V> e : ordered) {
-      if (out.size() >= max) {
+      if (out.size() >= max || (unsentOnly && e.transmits > 0)) {
         break;
       }
       if (!filter.test(e.value)) {

@@ -92,4 +92,85 @@ class RumorMongerTest {
     assertTrue(largest > 0, "push-pull rounds carry a digest");
     assertTrue(largest <= 2, "the digest names " + largest + " origins; there are 2 members");
   }
+
+  private static io.latticekv.core.membership.Member member(NodeId id) {
+    return new io.latticekv.core.membership.Member(id, "peer-" + id, 1, io.latticekv.core.membership.MemberStatus.ALIVE,
+        0, 0);
+  }
+
+  /** A monger at node 1 with peers 2..n, recording what it sends (address, message). */
+  private static RumorMonger monger(long[] now, int n, long seed, List<java.util.Map.Entry<String, PeerMessage>> sent,
+      int[] wakes) {
+    NodeId self = new NodeId(0, 1);
+    List<io.latticekv.core.membership.Member> peers = new java.util.ArrayList<>();
+    for (int i = 2; i <= n; i++) {
+      peers.add(member(new NodeId(0, i)));
+    }
+    RumorMonger rumors = new RumorMonger(self, RumorConfig.DEFAULTS, () -> now[0], new Random(seed),
+        (to, m) -> sent.add(java.util.Map.entry(to, m)), () -> peers, () -> n,
+        id -> id.equals(self) ? member(self) : peers.stream().filter(m -> m.id().equals(id)).findFirst().orElse(null),
+        RumorMonger.Sink.oneByOne((k, d) -> true), io.latticekv.core.cluster.StorageRunner.inline());
+    rumors.onUnsent(() -> wakes[0]++);
+    return rumors;
+  }
+
+  private static List<PeerMessage.RumorBatch> batches(List<java.util.Map.Entry<String, PeerMessage>> sent) {
+    return sent.stream().map(java.util.Map.Entry::getValue).filter(m -> m instanceof PeerMessage.RumorBatch)
+        .map(m -> (PeerMessage.RumorBatch) m).toList();
+  }
+
+  /**
+   * A new rumor leaves at the driver's next pass, not at the next round (up to 50 ms later), and
+   * the rumors of one pass leave in one batch: the first push of each, to fanout peers.
+   */
+  @Test
+  void aNewRumorIsPushedAtTheNextPassNotAtTheNextRound() {
+    long[] now = {0};
+    List<java.util.Map.Entry<String, PeerMessage>> sent = new java.util.ArrayList<>();
+    int[] wakes = {0};
+    RumorMonger rumors = monger(now, 5, 1, sent, wakes);
+    NodeId self = new NodeId(0, 1);
+    rumors.tick(); // the round of t = 0, with nothing to say; the next is at t = 50
+    sent.clear();
+    now[0] = 1;
+    rumors.hot(ByteString.copyFromUtf8("a"), PnCounter.empty().addDelta(self, 1));
+    rumors.hot(ByteString.copyFromUtf8("b"), PnCounter.empty().addDelta(self, 1));
+    assertTrue(wakes[0] > 0, "the driver was not told a rumor is waiting");
+    now[0] = 2;
+    rumors.tick();
+    List<PeerMessage.RumorBatch> pushed = batches(sent);
+    assertEquals(RumorConfig.DEFAULTS.fanout(), pushed.size(), "one batch per fanout peer, at once");
+    for (PeerMessage.RumorBatch b : pushed) {
+      assertEquals(2, b.rumors().size(), "the rumors of one pass go in one batch");
+    }
+    assertEquals(RumorConfig.DEFAULTS.fanout(), sent.stream().map(java.util.Map.Entry::getKey).distinct().count());
+    sent.clear();
+    now[0] = 3;
+    rumors.pushUnsent();
+    rumors.tick();
+    assertTrue(sent.isEmpty(), "a rumor already pushed waits for the round: " + sent);
+    assertEquals(1, rumors.pushesAtOnce());
+  }
+
+  /**
+   * A rumor that was news here goes on at once to fanout peers that are not known to hold it:
+   * never back to the peer it came from while others lack it, so a relay covers the nodes the
+   * first push missed (at N = 5 with fanout 3, the one node left).
+   */
+  @Test
+  void aRelayGoesToPeersNotKnownToHoldTheRumor() {
+    for (long seed = 0; seed < 20; seed++) {
+      long[] now = {1};
+      List<java.util.Map.Entry<String, PeerMessage>> sent = new java.util.ArrayList<>();
+      RumorMonger rumors = monger(now, 5, seed, sent, new int[1]);
+      NodeId from = new NodeId(0, 2);
+      rumors.receive(new PeerMessage.RumorBatch(from, 1, List.of(new PeerMessage.Rumor(ByteString.copyFromUtf8("k"),
+          PnCounter.empty().addDelta(from, 1), java.util.Map.of(from, 1L))), null));
+      sent.removeIf(e -> !(e.getValue() instanceof PeerMessage.RumorBatch)); // the ack
+      rumors.pushUnsent();
+      List<String> to = sent.stream().map(java.util.Map.Entry::getKey).toList();
+      assertEquals(3, to.size(), "seed " + seed + ": " + to);
+      assertTrue(!to.contains("peer-" + from), "seed " + seed + ": the relay went back to its sender: " + to);
+    }
+  }
 }

@@ -118,6 +118,8 @@ public final class ClusterService implements Coordinator, io.latticekv.server.ap
   private volatile boolean stopping;
   private long snapshotAt;
   private boolean left;
+  /** Whether a push of new rumors is queued on the protocol thread (read and written there only). */
+  private boolean pushQueued;
 
   public ClusterService(Store store, Settings settings) throws InterruptedException {
     this(store, settings, null);
@@ -172,6 +174,17 @@ public final class ClusterService implements Coordinator, io.latticekv.server.ap
     for (io.latticekv.core.transport.PeerMessage.MemberUpdate removal : node.status().lifecycle().removed()) {
       network.refuse(removal.id());
     }
+    // A rumor that became hot leaves once the protocol thread has run the tasks already queued:
+    // one push for all the writes and relays of that pass, not a wait for the next tick.
+    node.onRumorsUnsent(() -> {
+      if (!pushQueued) {
+        pushQueued = true;
+        execute(() -> {
+          pushQueued = false;
+          node.pushUnsentRumors();
+        });
+      }
+    });
     publish(System.currentTimeMillis());
     protocol.scheduleAtFixedRate(guarded(this::tick), TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
     log.info("joining cluster '{}' as {} (incarnation {}, {} known members) through seeds {}", settings.cluster(),
