@@ -110,7 +110,8 @@ final class ServerCommand implements Callable<Integer> {
   String clusterName;
 
   @Option(names = "--gossip-interval-ms", paramLabel = "MS", defaultValue = "" + RumorConfig.GOSSIP_INTERVAL_MS,
-      description = "One rumor round per interval; shorter spreads faster with more messages (default: ${DEFAULT-VALUE}).")
+      description = "One rumor round per interval, which pushes hot rumors again (a new one is pushed at once); "
+          + "shorter spreads faster with more messages (default: ${DEFAULT-VALUE}).")
   long gossipIntervalMs;
 
   @Option(names = "--gossip-mode", paramLabel = "push|pull|push-pull", defaultValue = RumorConfig.MODE,
