@@ -123,6 +123,11 @@ public final class RumorMonger {
   static final int IDLE_PULL_EVERY = 4;
 
   private long round;
+  /** Keys pushed at once this round: each key goes at once at most once a round. */
+  private final Set<ByteString> pushedAtOnce = new HashSet<>();
+  /** Bytes of rumors still to push at once this round (one batch's worth a round). */
+  private long atOnceBytesLeft;
+  private long lastPushAtOnceAt = Long.MIN_VALUE;
   private long nextVersion;
   private long originSeq;
   private final Map<NodeId, Long> seen = new HashMap<>();
@@ -167,6 +172,7 @@ public final class RumorMonger {
     this.failures = new RateLimitedLog(log, clock, 10_000);
     this.queue = new TransmitLimitedQueue<>(config.retransmitMult(), clusterSize, config.queueCapacity(), this::join);
     this.nextRoundAt = clock.millis();
+    this.atOnceBytesLeft = config.batchBytesMax();
   }
 
   private Hot join(Hot older, Hot newer) {
@@ -257,6 +263,8 @@ public final class RumorMonger {
       holders.keySet().removeIf(key -> queue.get(key) == null);
     }
     round++;
+    pushedAtOnce.clear();
+    atOnceBytesLeft = config.batchBytesMax();
     if (queue.size() == 0) {
       // Push starts from a hot rumor, so an idle node sends nothing. An idle push-pull node
       // still asks for what it lacks, but only every IDLE_PULL_EVERY rounds: pulling is what
@@ -302,6 +310,12 @@ public final class RumorMonger {
    * the rounds go on with the rest of their sends. Without a digest: a pull rides on the rounds.
    * A pull-only node pushes nothing. Runs at every {@link #tick} between rounds, and when the
    * driver runs it after a rumor became hot ({@link #onUnsent}).
+   *
+   * <p>Bounded, so that it adds at most about one round's traffic to the rounds': at most one push
+   * per millisecond; per round, each key once (a key written all the time is joined into one
+   * rumor whose sends start again at every write, and would otherwise go out at every pass) and
+   * at most one batch's bytes (a burst, such as the writes a discard re-spreads, goes at the
+   * rounds' pace).
    */
   public void pushUnsent() {
     if (config.mode() == RumorConfig.Mode.PULL || !queue.hasUnsent()) {
@@ -311,8 +325,21 @@ public final class RumorMonger {
     if (targets.isEmpty()) {
       return; // the next round counts it as sent to nobody
     }
+    long now = clock.millis();
+    if (now == lastPushAtOnceAt || atOnceBytesLeft <= 0) {
+      return; // the next tick or round takes them
+    }
     Collections.shuffle(targets, random);
-    List<Hot> batch = queue.takeUnsent(RUMORS_PER_BATCH_MAX, config.batchBytesMax(), Hot::bytes, 1);
+    List<Hot> batch = queue.takeUnsent(RUMORS_PER_BATCH_MAX, atOnceBytesLeft, Hot::bytes, 1,
+        h -> !pushedAtOnce.contains(h.rumor().key()));
+    if (batch.isEmpty()) {
+      return;
+    }
+    lastPushAtOnceAt = now;
+    for (Hot h : batch) {
+      pushedAtOnce.add(h.rumor().key());
+      atOnceBytesLeft -= h.bytes();
+    }
     // Peers known to hold the rumors go last (the peer a relayed rumor came from holds it): the
     // push reaches fanout peers that lack it, so a relay covers the nodes the first push missed.
     // The order is stable, so peers alike stay in random order.

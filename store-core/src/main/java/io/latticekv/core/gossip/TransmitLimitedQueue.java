@@ -115,11 +115,13 @@ public final class TransmitLimitedQueue<K, V> {
   }
 
   /**
-   * As {@link #take(int, long, java.util.function.ToLongFunction, int)}, among the items never
-   * taken ({@link #hasUnsent}). They lead the order, so this walks them alone, not the queue.
+   * As {@link #take(int, long, java.util.function.ToLongFunction, int, java.util.function.Predicate)},
+   * among the items never taken ({@link #hasUnsent}). They lead the order, so this walks them
+   * alone, not the queue, and at most {@code max} of them, taken or not.
    */
-  public List<V> takeUnsent(int max, long budget, java.util.function.ToLongFunction<V> cost, int sends) {
-    return take(max, budget, cost, sends, v -> true, true);
+  public List<V> takeUnsent(int max, long budget, java.util.function.ToLongFunction<V> cost, int sends,
+      java.util.function.Predicate<V> filter) {
+    return take(max, budget, cost, sends, filter, true);
   }
 
   private List<V> take(int max, long budget, java.util.function.ToLongFunction<V> cost, int sends,
@@ -127,8 +129,9 @@ public final class TransmitLimitedQueue<K, V> {
     List<V> out = new ArrayList<>();
     List<Entry<K, V>> touched = new ArrayList<>();
     long used = 0;
+    int walked = 0;
     for (Entry<K, V> e : ordered) {
-      if (out.size() >= max || (unsentOnly && e.transmits > 0)) {
+      if (out.size() >= max || (unsentOnly && (e.transmits > 0 || walked++ >= max))) {
         break;
       }
       if (!filter.test(e.value)) {

@@ -69,8 +69,9 @@ public final class OwnWrites {
     if (before == null && deltas.size() >= keysMax) {
       overflowed = true;
       close();
-      log.warn("{} keys were written before most members told this node their epoch: no longer keeping those "
-          + "writes; if this directory turns out to be a too old backup, it will have to be wiped by hand", keysMax);
+      log.warn("{} keys were written since this node started, before it first moved its epoch on (until then, or "
+          + "while it catches up after discarding a too old backup, it may have to discard its keys): no longer "
+          + "keeping those writes; if a discard comes now, the directory will have to be wiped by hand", keysMax);
       return;
     }
     deltas.put(key, before == null ? delta : before.merge(delta));

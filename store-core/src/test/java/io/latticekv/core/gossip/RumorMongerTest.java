@@ -173,4 +173,54 @@ class RumorMongerTest {
       assertTrue(!to.contains("peer-" + from), "seed " + seed + ": the relay went back to its sender: " + to);
     }
   }
+
+  /**
+   * Pushing at once adds at most about a round's traffic: a key written all the time goes at once
+   * once a round (its rumor's sends start again at every write), and a burst of rumors goes at
+   * once up to one batch's bytes a round, the rest at the rounds' pace.
+   */
+  @Test
+  void pushingAtOnceIsBoundedPerKeyAndPerRound() {
+    long[] now = {0};
+    List<java.util.Map.Entry<String, PeerMessage>> sent = new java.util.ArrayList<>();
+    RumorMonger rumors = monger(now, 5, 3, sent, new int[1]);
+    NodeId self = new NodeId(0, 1);
+    ByteString hotKey = ByteString.copyFromUtf8("hot");
+    rumors.tick(); // the round of t = 0
+    int pushes = 0;
+    for (now[0] = 1; now[0] < RumorConfig.DEFAULTS.gossipIntervalMs(); now[0]++) {
+      rumors.hot(hotKey, PnCounter.empty().addDelta(self, 1));
+      sent.clear();
+      rumors.tick();
+      pushes += batches(sent).isEmpty() ? 0 : 1;
+    }
+    assertEquals(1, pushes, "a key written every millisecond went at once " + pushes + " times in a round");
+
+    now[0] = RumorConfig.DEFAULTS.gossipIntervalMs();
+    rumors.tick(); // the next round
+    sent.clear();
+    for (int i = 0; i < 20_000; i++) {
+      rumors.hot(ByteString.copyFromUtf8("burst-" + i), PnCounter.empty().addDelta(self, 1));
+    }
+    long start = now[0];
+    for (now[0] = start + 1; now[0] < start + RumorConfig.DEFAULTS.gossipIntervalMs(); now[0]++) {
+      rumors.tick();
+    }
+    java.util.Map<String, Long> bytesTo = new java.util.HashMap<>();
+    long largest = 0;
+    for (java.util.Map.Entry<String, PeerMessage> e : sent) {
+      if (e.getValue() instanceof PeerMessage.RumorBatch b) {
+        for (PeerMessage.Rumor r : b.rumors()) {
+          long bytes = r.delta().encode().length + r.key().size();
+          largest = Math.max(largest, bytes);
+          bytesTo.merge(e.getKey(), bytes, Long::sum);
+        }
+      }
+    }
+    assertTrue(!bytesTo.isEmpty(), "nothing of the burst went at once");
+    for (long bytes : bytesTo.values()) {
+      assertTrue(bytes <= RumorConfig.DEFAULTS.batchBytesMax() + largest,
+          bytes + " bytes of the burst went at once to one peer within a round");
+    }
+  }
 }
