@@ -318,16 +318,14 @@ public final class RumorMonger {
    * rounds' pace).
    */
   public void pushUnsent() {
-    if (config.mode() == RumorConfig.Mode.PULL || !queue.hasUnsent()) {
-      return;
+    long now = clock.millis();
+    if (config.mode() == RumorConfig.Mode.PULL || !queue.hasUnsent() || now == lastPushAtOnceAt
+        || atOnceBytesLeft <= 0) {
+      return; // the next tick or round takes them
     }
     List<Member> targets = new ArrayList<>(peers.get());
     if (targets.isEmpty()) {
       return; // the next round counts it as sent to nobody
-    }
-    long now = clock.millis();
-    if (now == lastPushAtOnceAt || atOnceBytesLeft <= 0) {
-      return; // the next tick or round takes them
     }
     Collections.shuffle(targets, random);
     List<Hot> batch = queue.takeUnsent(RUMORS_PER_BATCH_MAX, atOnceBytesLeft, Hot::bytes, 1,

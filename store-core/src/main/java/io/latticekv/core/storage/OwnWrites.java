@@ -17,10 +17,10 @@ import org.slf4j.LoggerFactory;
  * <p>Kept only until the node first moves its epoch on (then no participant can be two epochs
  * ahead of it), through any discards before that: a discard's target is where most participants
  * were, and a member heard later may be further on still, so a second discard can follow the
- * first, and it must keep what the first kept and what came after. At most {@link #KEYS_MAX} keys: past that the log is dropped,
- * and a discard is refused (the operator wipes the directory instead). Each key holds the join of
- * its deltas, so a key written many times costs one entry. Thread-safe: writers add under their
- * key's lock, the lifecycle closes it from its own thread.
+ * first, and it must keep what the first kept and what came after. At most {@link #KEYS_MAX}
+ * keys: past that the log is dropped, and a discard is refused (the operator wipes the directory
+ * instead). Each key holds the join of its deltas, so a key written many times costs one entry.
+ * Thread-safe: writers add under their key's lock, the lifecycle closes it from its own thread.
  */
 public final class OwnWrites {
 
