@@ -49,13 +49,32 @@ class RespHostileInputTest {
     node.close();
   }
 
-  /** What the node answers to {@code input} until it closes the connection (or 10 s pass). */
+  /**
+   * What the node answers to {@code input} until it closes the connection (or 10 s pass). The
+   * input is written by another thread while this one reads: the node may refuse a command and
+   * close before the input is all sent (the writer then meets a broken pipe), and its answer must
+   * be read as it arrives, not after the write.
+   */
   private static String exchange(byte[] input) throws IOException {
     try (Socket s = new Socket("127.0.0.1", port)) {
       s.setSoTimeout(10_000);
-      s.getOutputStream().write(input);
-      s.getOutputStream().flush();
-      return readUntilClosed(s.getInputStream());
+      Thread writer = new Thread(() -> {
+        try {
+          s.getOutputStream().write(input);
+          s.getOutputStream().flush();
+        } catch (IOException closedByTheNode) {
+          // the node stopped reading and closed: what it answered is read below
+        }
+      }, "resp-test-writer");
+      writer.start();
+      String answer = readUntilClosed(s.getInputStream());
+      s.close(); // ends a writer still blocked on a node that stopped reading
+      try {
+        writer.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return answer;
     }
   }
 
