@@ -79,6 +79,62 @@ class SetReadTest {
     }
   }
 
+  /**
+   * A set of more than 4,096 elements is stored one row per element: its pages go in the rows'
+   * order (not byte order), read only the rows they return, and still give every element once;
+   * a page cursor stays good when the set shrinks to be stored whole again between two pages.
+   */
+  @Test
+  void aLargeSetIsPagedAndAskedInPlaceAndItsCursorOutlivesItsLayout() throws Exception {
+    try (TestNode node = TestNode.start(dir, 0);
+        LatticeClient client = LatticeClient.builder().addresses(node.address()).build()) {
+      int large = 6_000;
+      fill(client, "large", large);
+      assertEquals(large, client.size("large"));
+      assertTrue(client.contains("large", element(5_999)));
+      assertFalse(client.contains("large", "absent"));
+      java.util.Set<String> expected = new TreeSet<>();
+      for (int i = 0; i < large; i++) {
+        expected.add(element(i));
+      }
+      List<String> read = new ArrayList<>();
+      SetCursor cursor = SetCursor.START;
+      for (int pages = 0; pages < 100; pages++) { // 6,000 at 700 a page end in 9
+        SetPage page = client.elements("large", cursor, 700);
+        assertTrue(page.elements().size() <= 700);
+        read.addAll(page.elementsAsStrings());
+        if (page.next().isEmpty()) {
+          break;
+        }
+        cursor = page.next().get();
+      }
+      assertEquals(large, read.size(), "each element once");
+      assertEquals(expected, new TreeSet<>(read));
+
+      // Half way through, the set shrinks under the threshold: it is stored whole, and the pages go on.
+      SetPage first = client.elements("large", SetCursor.START, 3_000);
+      java.util.Set<String> seen = new TreeSet<>(first.elementsAsStrings());
+      List<String> gone = new ArrayList<>();
+      for (int i = 0; i < 3_000; i++) {
+        gone.add(element(i));
+      }
+      Batches.inChunks(gone, chunk -> client.remove("large", chunk.toArray(new String[0])));
+      assertEquals(3_000, client.size("large"));
+      cursor = first.next().orElseThrow();
+      for (int pages = 0; pages < 100; pages++) {
+        SetPage page = client.elements("large", cursor, 700);
+        seen.addAll(page.elementsAsStrings());
+        if (page.next().isEmpty()) {
+          break;
+        }
+        cursor = page.next().get();
+      }
+      for (int i = 3_000; i < large; i++) {
+        assertTrue(seen.contains(element(i)), element(i) + " was held throughout and never returned");
+      }
+    }
+  }
+
   @Test
   void aPageStartsAfterTheLastElementItGaveWhateverChangedInBetween() throws Exception {
     try (TestNode node = TestNode.start(dir, 0);

@@ -373,6 +373,14 @@ public final class Life {
    * with nothing of their replica left. The life itself is the caller's ({@link #collectable}).
    */
   Life pruned(long epoch) {
+    return pruned(epoch, r -> ((OrSet) data).holdsDotsOf(r));
+  }
+
+  /**
+   * {@link #pruned(long)} where whether a set still holds dots of a replica is {@code holdsDots}'s
+   * answer: for a set stored one row per element, whose life here holds the context alone.
+   */
+  Life pruned(long epoch, java.util.function.Predicate<NodeId> holdsDots) {
     if (retired.isEmpty()) {
       return this;
     }
@@ -400,7 +408,7 @@ public final class Life {
         }
         case OR_SET -> {
           OrSet set = (OrSet) d;
-          if (!set.holdsDotsOf(r)) {
+          if (!holdsDots.test(r)) {
             d = set.forgetReplica(r);
           }
           left = ((OrSet) d).context().mentions(r);

@@ -440,6 +440,10 @@ public final class OrSet implements Crdt<OrSet> {
    * The dots of an element both sides hold: those in both, plus those in one side that the other
    * side's context has not seen (Almeida et al. 2018, the dot-kernel join).
    */
+  static Dot[] joinDots(Dot[] a, CausalContext ca, Dot[] b, CausalContext cb) {
+    return mergeDots(a, ca, b, cb);
+  }
+
   private static Dot[] mergeDots(Dot[] a, CausalContext ca, Dot[] b, CausalContext cb) {
     if (Arrays.equals(a, b)) {
       return a;

@@ -86,13 +86,18 @@ public final class SetRepair {
     long[] sums = new long[count];
     for (int i = 0; i < set.size(); i++) {
       long h = Hashing.keyHash(set.elementAt(i));
-      long dots = 0;
-      for (Dot dot : set.dotsAt(i)) {
-        dots += Hashing.mix(dot.replica().high() ^ Hashing.mix(dot.replica().low() ^ Hashing.mix(dot.counter())));
-      }
-      sums[bucket(h, count)] += Hashing.mix(h ^ Hashing.mix(dots + 0x9e3779b97f4a7c15L));
+      sums[bucket(h, count)] += elementHash(h, set.dotsAt(i));
     }
     return sums;
+  }
+
+  /** An element's share of its bucket's hash, from the element's hash and its dots. */
+  static long elementHash(long h, Dot[] elementDots) {
+    long dots = 0;
+    for (Dot dot : elementDots) {
+      dots += Hashing.mix(dot.replica().high() ^ Hashing.mix(dot.replica().low() ^ Hashing.mix(dot.counter())));
+    }
+    return Hashing.mix(h ^ Hashing.mix(dots + 0x9e3779b97f4a7c15L));
   }
 
   /** The buckets where {@code ours} and {@code theirs} differ, ascending. */
@@ -193,7 +198,39 @@ public final class SetRepair {
     return true;
   }
 
-  private static int bucket(long elementHash, int count) {
-    return (int) (elementHash >>> 40) & (count - 1);
+  /**
+   * The bucket of an element: the top bits of its hash, so that a bucket is one range of hashes —
+   * one range of the rows of a set stored one row per element ({@link #bucketStart}).
+   */
+  public static int bucket(long elementHash, int count) {
+    return (int) (elementHash >>> (64 - Integer.numberOfTrailingZeros(count)));
+  }
+
+  /** The least element hash of bucket {@code b} of {@code count}: its rows start there. */
+  public static long bucketStart(int b, int count) {
+    return (long) b << (64 - Integer.numberOfTrailingZeros(count));
+  }
+
+  /**
+   * The set part of {@code part} when it may be joined into the split set of life {@code ours}
+   * (whose shell is {@code shell}) over {@code buckets}, as {@link #join} would: both plain sets
+   * of the same life, every element of the part in those buckets. Null when not: the part is then
+   * dropped, as {@link #join} drops it.
+   */
+  public static OrSet splitPart(Lives shell, Crdt<?> part, int count, int[] buckets) {
+    Life ours = shell.lives().size() == 1 ? shell.lives().get(0) : null;
+    Life theirs = plain(part);
+    if (ours == null || theirs == null || ours.type() != CrdtType.OR_SET || ours.tombEpoch() != 0
+        || !ours.retired().isEmpty() || !ours.id().equals(theirs.id()) || ours.created() != theirs.created()) {
+      return null;
+    }
+    OrSet in = (OrSet) theirs.data();
+    boolean[] cut = mask(count, buckets);
+    for (int i = 0; i < in.size(); i++) {
+      if (!cut[bucket(Hashing.keyHash(in.elementAt(i)), count)]) {
+        return null;
+      }
+    }
+    return in;
   }
 }

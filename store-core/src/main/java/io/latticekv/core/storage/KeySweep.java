@@ -55,9 +55,9 @@ final class KeySweep {
         ByteString key = Store.keyOf(it.key());
         Lives state;
         try {
-          state = Lives.of(CrdtCodec.decode(it.value()));
-        } catch (CrdtDecodeException e) {
-          log.error("lifecycle sweep: stored value of key {} is damaged: {}", Store.printable(key), e.getMessage());
+          state = store.stateOfRow(it.key(), it.value());
+        } catch (StorageException e) {
+          log.error("lifecycle sweep: {}", e.getMessage());
           continue;
         }
         SweepStep.KeyVisit visit = SweepStep.KeyVisit.of(state, toRetire, at);

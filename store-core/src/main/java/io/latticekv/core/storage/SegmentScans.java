@@ -25,30 +25,38 @@ final class SegmentScans {
   private final RocksDB db;
   private final ColumnFamilyHandle data;
   private final MerkleTree tree;
+  /** A stored row's state, read whole (a large set from its element rows). */
+  private final java.util.function.BiFunction<byte[], byte[], io.latticekv.core.crdt.Lives> stateOfRow;
+  /** A stored row's digest, from the row alone. */
+  private final java.util.function.ToLongFunction<byte[]> digestOfRow;
 
-  SegmentScans(RocksDB db, ColumnFamilyHandle data, MerkleTree tree) {
+  SegmentScans(RocksDB db, ColumnFamilyHandle data, MerkleTree tree,
+      java.util.function.BiFunction<byte[], byte[], io.latticekv.core.crdt.Lives> stateOfRow,
+      java.util.function.ToLongFunction<byte[]> digestOfRow) {
     this.db = db;
     this.data = data;
     this.tree = tree;
+    this.stateOfRow = stateOfRow;
+    this.digestOfRow = digestOfRow;
   }
 
   /** Every key of {@code segment} with its state's digest, sorted by key bytes. */
   List<KeyDigest> segmentEntries(int segment) {
-    return rows(segment, (key, value) -> new KeyDigest(key, CrdtCodec.digest(value)));
+    return rows(segment, (storedKey, value) -> new KeyDigest(Store.keyOf(storedKey), digestOfRow.applyAsLong(value)));
   }
 
   /** See {@link Store#segmentStates}. */
   List<KeyState> segmentStates(int segment) {
-    return rows(segment, (key, value) -> new KeyState(key, Store.decodeStored(key, value)));
+    return rows(segment, (storedKey, value) -> new KeyState(Store.keyOf(storedKey), stateOfRow.apply(storedKey, value)));
   }
 
-  /** Each row of {@code segment}, in key order, as {@code row} makes it of the key and the stored value. */
-  private <T> List<T> rows(int segment, java.util.function.BiFunction<ByteString, byte[], T> row) {
+  /** Each row of {@code segment}, in key order, as {@code row} makes it of the stored key and value. */
+  private <T> List<T> rows(int segment, java.util.function.BiFunction<byte[], byte[], T> row) {
     List<T> out = new ArrayList<>();
     try (SegmentIterator scan = new SegmentIterator(segment)) {
       RocksIterator it = scan.it;
       for (it.seek(Store.segmentPrefix(segment)); it.isValid(); it.next()) {
-        out.add(row.apply(Store.keyOf(it.key()), it.value()));
+        out.add(row.apply(it.key(), it.value()));
       }
     }
     return out;
@@ -79,6 +87,9 @@ final class SegmentScans {
                 lastKeyIn(states, segments[i]));
           }
           byte[] v = it.value();
+          if (io.latticekv.core.storage.SplitRecord.isRecord(v)) { // a large set goes whole, as peers store states
+            v = stateOfRow.apply(it.key(), v).encode();
+          }
           states.add(new StoredState(key, com.google.protobuf.UnsafeByteOperations.unsafeWrap(v))); // v is ours alone
           bytes += v.length + key.size();
         }

@@ -75,13 +75,16 @@ public final class Store implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Store.class);
 
   /** The on-disk layout version; a directory of another version is refused, never guessed at. */
-  public static final int FORMAT_VERSION = 1;
+  public static final int FORMAT_VERSION = 2;
 
   /** How far ahead each clock lease reaches: one fsync per this many milliseconds of writes. */
   private static final long HLC_LEASE_MILLIS = 10_000;
 
   private static final byte[] CF_DATA = "data".getBytes(StandardCharsets.UTF_8);
   private static final byte[] CF_META = "meta".getBytes(StandardCharsets.UTF_8);
+  /** Large sets, one row per element, and their dot index (format 2; see {@link ElementRows}). */
+  private static final byte[] CF_ELEMENTS = "elements".getBytes(StandardCharsets.UTF_8);
+  private static final byte[] CF_DOTS = "dots".getBytes(StandardCharsets.UTF_8);
   /** Every data key starts with its Merkle segment, so a segment's keys are one prefix scan. */
   private static final int SEGMENT_PREFIX_BYTES = 4;
   /** Progress of the tree build at startup is logged every this many keys. */
@@ -94,9 +97,11 @@ public final class Store implements AutoCloseable {
   private final StoreOptions options;
   private final DBOptions dbOptions;
   private final ColumnFamilyOptions cfOptions;
+  private final ColumnFamilyOptions rowOptions;
   private final RocksDB db;
   private final ColumnFamilyHandle data;
   private final ColumnFamilyHandle meta;
+  private final ElementRows rows;
   private final List<ColumnFamilyHandle> handles;
   private final WriteOptions writeOptions;
   private final WriteOptions syncedWrite;
@@ -122,8 +127,11 @@ public final class Store implements AutoCloseable {
   /** States from peers refused, by reason; clients get theirs as errors. */
   private final PeerRefusals refusals;
 
-  /** A decoded state, its encoded size, and its current contribution to the Merkle tree. */
-  private record Cached(Lives state, int bytes, long entryHash) {}
+  /**
+   * A decoded state — or, for a set stored one row per element, its record — with its stored
+   * size and its current contribution to the Merkle tree.
+   */
+  private record Cached(Lives state, SplitRecord record, int bytes, long entryHash) {}
 
   /** The cluster epoch (docs/lifecycle.md): what collection and deletes go by; -1 until the node first takes one. */
   private volatile long epoch;
@@ -153,16 +161,24 @@ public final class Store implements AutoCloseable {
     // is not stored skips the tables that cannot hold it instead of searching each of them.
     this.cfOptions = new ColumnFamilyOptions().setInplaceUpdateSupport(true)
         .setTableFormatConfig(new BlockBasedTableConfig().setFilterPolicy(new BloomFilter(10)));
+    // The element rows are dropped by range deletes, which in-place updates would break: a value
+    // updated in place keeps its old sequence number, so a range delete after it would hide the
+    // new value too.
+    this.rowOptions = new ColumnFamilyOptions()
+        .setTableFormatConfig(new BlockBasedTableConfig().setFilterPolicy(new BloomFilter(10)));
     List<ColumnFamilyDescriptor> descriptors = List.of(
         new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
         new ColumnFamilyDescriptor(CF_DATA, cfOptions),
-        new ColumnFamilyDescriptor(CF_META, cfOptions));
+        new ColumnFamilyDescriptor(CF_META, cfOptions),
+        new ColumnFamilyDescriptor(CF_ELEMENTS, rowOptions),
+        new ColumnFamilyDescriptor(CF_DOTS, rowOptions));
     this.handles = new ArrayList<>();
     try {
       this.db = RocksDB.open(dbOptions, options.directory().toString(), descriptors, handles);
     } catch (RocksDBException e) {
       dbOptions.close();
       cfOptions.close();
+      rowOptions.close();
       String why = e.getMessage() != null && e.getMessage().contains("lock")
           ? "it is in use by another process (" + e.getMessage() + ")"
           : e.getMessage();
@@ -170,12 +186,17 @@ public final class Store implements AutoCloseable {
     }
     this.data = handles.get(1);
     this.meta = handles.get(2);
+    this.rows = new ElementRows(db, handles.get(3), handles.get(4));
     this.writeOptions = new WriteOptions().setSync(options.sync() == SyncPolicy.ALWAYS);
     this.syncedWrite = new WriteOptions().setSync(true);
     this.metadata = new StoreMeta(db, meta, syncedWrite, options.directory());
     this.refusals = new PeerRefusals(options.clock());
     try {
-      metadata.checkFormat(FORMAT_VERSION, hasAnyData());
+      int format = metadata.checkFormat(FORMAT_VERSION, hasAnyData());
+      if (format == 1) {
+        FormatMigration.toVersion2(db, data, rows, this::splitsAs, options.directory());
+        metadata.setFormat(FORMAT_VERSION);
+      }
       this.nodeId = metadata.loadOrCreateNodeId(options.random(), options.certifiedNodeId());
       this.replicaId = NodeId.random(options.random());
       this.epoch = metadata.epoch();
@@ -188,7 +209,7 @@ public final class Store implements AutoCloseable {
       throw e;
     }
     this.tree = new MerkleTree(metadata.segmentBits(options.segmentBits()));
-    this.scans = new SegmentScans(db, data, tree);
+    this.scans = new SegmentScans(db, data, tree, this::stateOfRow, Store::digestOfRow);
     StreamedLoad.removeLeftovers(ingestDirectory());
     buildTree();
     this.groupCommitter = options.sync() == SyncPolicy.BATCH ? new GroupCommitter(db) : null;
@@ -338,7 +359,8 @@ public final class Store implements AutoCloseable {
       try {
         Map<ByteString, Pending> pending = new HashMap<>();
         for (ByteString key : keys) {
-          Pending p = new Pending(cache.get(key, this::load));
+          Pending p = pendingOf(key);
+          p.split = null;
           Lives own = ownWrites.of(key);
           if (own == null) {
             p.state = Lives.empty();
@@ -346,9 +368,9 @@ public final class Store implements AutoCloseable {
             p.discarded = true;
           } else { // what this life wrote, which nobody else may hold yet, stays
             p.state = own;
-            p.encoded = own.encode();
+            p.deferred = true;
           }
-          if (p.before != null && !p.state.equals(p.before.state())) {
+          if (p.before != null && (p.wasSplit() || !p.state.equals(p.before.state()))) {
             pending.put(key, p);
           }
         }
@@ -376,6 +398,8 @@ public final class Store implements AutoCloseable {
     try (org.rocksdb.CompactRangeOptions options = new org.rocksdb.CompactRangeOptions()
         .setBottommostLevelCompaction(org.rocksdb.CompactRangeOptions.BottommostLevelCompaction.kForceOptimized)) {
       db.compactRange(data, null, null, options);
+      db.compactRange(rows.elementFamily(), null, null, options);
+      db.compactRange(rows.dotFamily(), null, null, options);
       log.info("compacted the stored keys after {} in {} ms", why, (System.nanoTime() - start) / 1_000_000);
     } catch (RocksDBException e) {
       log.warn("could not compact the stored keys after {}: {}", why, e.getMessage());
@@ -422,7 +446,112 @@ public final class Store implements AutoCloseable {
   public Optional<Lives> get(ByteString key) {
     checkOpen();
     Cached cached = cache.get(key, this::load);
-    return cached == null ? Optional.empty() : Optional.of(cached.state());
+    if (cached == null) {
+      return Optional.empty();
+    }
+    if (cached.record() != null) {
+      return Optional.of(SplitSet.read(rows, ElementRows.prefix(dataKey(key)), cached.record()));
+    }
+    return Optional.of(cached.state());
+  }
+
+  /**
+   * The state a stored row of {@code data} holds, read whole: a set stored one row per element is
+   * read from its rows, O(its size). For scans (the sweep, segment listings, streams).
+   */
+  Lives stateOfRow(byte[] storedKey, byte[] value) {
+    ByteString key = keyOf(storedKey);
+    if (SplitRecord.isRecord(value)) {
+      return SplitSet.read(rows, ElementRows.prefix(storedKey), SplitRecord.decode(key, value));
+    }
+    return decodeStored(key, value);
+  }
+
+  /**
+   * A set stored one row per element, read in place: its size from its record, an element from its
+   * row, its elements in the rows' order — by {@link Hashing#keyHash} of the element, unsigned,
+   * then by bytes. Reads see each row as it is when read (no snapshot across rows), as a read of
+   * part of a set may.
+   */
+  public interface LargeSet {
+    int size();
+
+    boolean contains(ByteString element);
+
+    /** The elements from hash {@code fromHash} (unsigned) on, in row order, until {@code visitor} returns false. */
+    void forEachFrom(long fromHash, ElementVisitor visitor);
+  }
+
+  /** What {@link LargeSet#forEachFrom} calls per element. */
+  public interface ElementVisitor {
+    boolean accept(long hash, ByteString element);
+  }
+
+  /** The set at {@code key} when it is stored one row per element (docs/architecture.md, "Sets"); empty otherwise. */
+  public Optional<LargeSet> largeSet(ByteString key) {
+    checkOpen();
+    Cached cached = cache.get(key, this::load);
+    if (cached == null || cached.record() == null) {
+      return Optional.empty();
+    }
+    int size = cached.record().count();
+    byte[] prefix = ElementRows.prefix(dataKey(key));
+    return Optional.of(new LargeSet() {
+      @Override
+      public int size() {
+        return size;
+      }
+
+      @Override
+      public boolean contains(ByteString element) {
+        return whileOpen(() -> rows.dotsOf(prefix, element).length > 0);
+      }
+
+      @Override
+      public void forEachFrom(long fromHash, ElementVisitor visitor) {
+        whileOpen(() -> {
+          rows.forEachElement(prefix, fromHash, visitor::accept);
+          return null;
+        });
+      }
+    });
+  }
+
+  /** Whether {@code key} is stored one row per element (for tests). */
+  boolean storedSplit(ByteString key) {
+    Cached cached = cache.get(key, this::load);
+    return cached != null && cached.record() != null;
+  }
+
+  /** The digest of a stored row's state, from the row alone (a set's record carries its elements' share). */
+  static long digestOfRow(byte[] value) {
+    return SplitRecord.isRecord(value) ? SplitRecord.digest(value) : CrdtCodec.digest(value);
+  }
+
+  /**
+   * Whether {@code state} is stored one row per element: a set of one life, without deferred
+   * removes, with at least {@link StoreOptions#splitElementsMin} elements or {@link
+   * StoreOptions#SPLIT_BYTES_MIN} bytes of them. A function of the state, so that equal states
+   * are stored, and digest, alike on every node.
+   */
+  boolean splitsAs(Lives state) {
+    io.latticekv.core.crdt.Life life = io.latticekv.core.crdt.SplitSets.splittableLife(state);
+    if (life == null) {
+      return false;
+    }
+    List<ByteString> elements = io.latticekv.core.crdt.SplitSets.elements(life);
+    if (elements.size() >= options.splitElementsMin()) {
+      return true;
+    }
+    long bytes = 0;
+    for (ByteString e : elements) {
+      bytes += e.size();
+    }
+    return bytes >= StoreOptions.SPLIT_BYTES_MIN;
+  }
+
+  private boolean splitsAs(int count, long elementBytes) {
+    return count >= options.splitElementsMin() || elementBytes >= StoreOptions.SPLIT_BYTES_MIN;
   }
 
   byte[] dataKey(ByteString key) {
@@ -445,8 +574,8 @@ public final class Store implements AutoCloseable {
     return new byte[] {(byte) (segment >>> 24), (byte) (segment >>> 16), (byte) (segment >>> 8), (byte) segment};
   }
 
-  private static long entryHash(ByteString key, byte[] encoded) {
-    return Hashing.entryHash(Hashing.keyHash(key), CrdtCodec.digest(encoded));
+  private static long entryHash(ByteString key, byte[] stored) {
+    return Hashing.entryHash(Hashing.keyHash(key), digestOfRow(stored));
   }
 
   private Cached load(ByteString key) {
@@ -459,7 +588,10 @@ public final class Store implements AutoCloseable {
     if (bytes == null) {
       return null;
     }
-    return new Cached(decodeStored(key, bytes), bytes.length, entryHash(key, bytes));
+    if (SplitRecord.isRecord(bytes)) {
+      return new Cached(null, SplitRecord.decode(key, bytes), bytes.length, entryHash(key, bytes));
+    }
+    return new Cached(decodeStored(key, bytes), null, bytes.length, entryHash(key, bytes));
   }
 
   /** A stored value as a key's state; a value that does not decode is damage, reported with its key. */
@@ -519,11 +651,33 @@ public final class Store implements AutoCloseable {
     boolean discarded;
     /** Changed, its encoding (and the size check) left to {@link #store}: once per batch, not per write. */
     boolean deferred;
+    /** While the key is a set stored one row per element: the batch's view of it ({@link #state} is then null). */
+    SplitSet split;
+    /** Set by {@link #store}: the new state is stored one row per element, all rows written anew. */
+    SplitRecord resplit;
 
-    Pending(Cached before) {
+    Pending(Cached before, SplitSet split) {
       this.before = before;
       this.state = before == null ? null : before.state();
+      this.split = split;
     }
+
+    boolean wasSplit() {
+      return before != null && before.record() != null;
+    }
+  }
+
+  private Pending pendingOf(ByteString key) {
+    Cached before = cache.get(key, this::load);
+    SplitSet split = before == null || before.record() == null
+        ? null : new SplitSet(rows, ElementRows.prefix(dataKey(key)), before.record());
+    return new Pending(before, split);
+  }
+
+  /** The key's set, read whole from its rows and this batch's changes: for writes that need it whole. */
+  private static void unsplit(Pending p) {
+    p.state = p.split.whole();
+    p.split = null;
   }
 
   /**
@@ -639,22 +793,33 @@ public final class Store implements AutoCloseable {
     CrdtUpdate update = write.update();
     Pending p = pending.get(key);
     if (p == null) {
-      p = new Pending(cache.get(key, this::load));
+      p = pendingOf(key);
       pending.put(key, p);
     }
     options.policy().checkKey(key);
-    Lives current = p.state == null ? Lives.empty() : p.state;
     if (update instanceof CrdtUpdate.JoinState join) {
       options.policy().checkState(join.state(), options.clock().millis());
     } else if (update instanceof CrdtUpdate.JoinPart part) {
       options.policy().checkState(part.part(), options.clock().millis());
     }
+    if (p.split != null && update instanceof CrdtUpdate.JoinPart part) {
+      return joinPart(key, p, part, Math.max(0, epoch));
+    }
+    List<ByteString> named = update instanceof CrdtUpdate.SetUpdate set ? named(set) : List.of();
+    Lives current = p.split != null ? p.split.view(named) : p.state == null ? Lives.empty() : p.state;
     long at = Math.max(0, epoch);
     Lives delta;
     try {
       delta = update.delta(current, new CrdtUpdate.Writer(replicaId, this::nextTimestamp, at, lifeSeq::incrementAndGet));
     } catch (TypeMismatch mismatch) {
       throw new TypeMismatchException(printable(key), mismatch.held(), mismatch.wanted());
+    }
+    if (p.split != null) {
+      if (io.latticekv.core.crdt.SplitSets.joinsElementwise(delta, p.split.life())) {
+        return joinSplit(key, p, named, current, delta, at);
+      }
+      unsplit(p); // another life, a deferred remove: joined whole, as any state is
+      current = p.state;
     }
     // Collection rides on every write: what the epoch allows dropping is dropped here, so a key
     // that is written never holds collectable tombstones (the sweep finds the others).
@@ -672,7 +837,7 @@ public final class Store implements AutoCloseable {
         p.encoded = null;
         p.removed = true;
         p.deferred = false;
-      } else if (!exact) {
+      } else if (!exact || splitsAs(next)) {
         p.state = next;
         p.encoded = null;
         p.removed = false;
@@ -692,40 +857,104 @@ public final class Store implements AutoCloseable {
   }
 
   /**
+   * Joins a repair's part into a set stored one row per element, reading the rows of the part's
+   * buckets only; a part that does not fit the set (another life, not a part over those buckets)
+   * is dropped, as on a set stored whole.
+   */
+  private Applied joinPart(ByteString key, Pending p, CrdtUpdate.JoinPart part, long at) {
+    io.latticekv.core.crdt.OrSet in = io.latticekv.core.crdt.SetRepair.splitPart(Lives.of(p.split.life()), part.part(),
+        part.count(), part.buckets());
+    Lives before = p.split.view(List.of());
+    if (in == null) {
+      return new Applied(before, before, Lives.empty(), false, this::durability, p.split.count(),
+          () -> get(key).orElse(Lives.empty()));
+    }
+    Lives partState = Lives.of(part.part());
+    boolean changed = p.split.joinPart(in, partState, part.count(), part.buckets(), at);
+    int size = p.split.count();
+    if (!splitsAs(p.split.count(), p.split.elementBytes())) {
+      unsplit(p);
+      p.deferred = true;
+    }
+    // No delta: a part carries the sender's whole context over a few buckets' elements, and joins
+    // only into the state it was cut against; a repair's outcome is not gossiped (StoreReplica).
+    return new Applied(before, before, Lives.empty(), changed, this::durability, size,
+        () -> get(key).orElse(Lives.empty()));
+  }
+
+  private static List<ByteString> named(CrdtUpdate.SetUpdate set) {
+    if (set.remove().isEmpty()) {
+      return set.add();
+    }
+    List<ByteString> all = new ArrayList<>(set.add());
+    all.addAll(set.remove());
+    return all;
+  }
+
+  /**
+   * Joins a delta into a set stored one row per element, touching only the rows it names
+   * ({@link SplitSet#join}); a set that falls under the threshold is read whole, to be stored
+   * whole by {@link #store}.
+   */
+  private Applied joinSplit(ByteString key, Pending p, List<ByteString> named, Lives before, Lives delta, long at) {
+    SplitSet set = p.split;
+    boolean changed = set.join(delta, at);
+    if (changed && (set.count() == 0 || !set.life().retired().isEmpty())) {
+      lifecycleWork = true;
+    }
+    int size = set.count();
+    Lives after = set.view(named);
+    if (!splitsAs(set.count(), set.elementBytes())) {
+      unsplit(p);
+      p.deferred = true;
+    }
+    return new Applied(before, after, delta, changed, this::durability, size, () -> get(key).orElse(Lives.empty()));
+  }
+
+  /**
    * Writes the changed keys in one RocksDB write, then moves each key's Merkle contribution and
    * cache entry to its new state. The caller holds the keys' locks, so the tree never lags a write
    * it could miss.
    */
   private void store(Map<ByteString, Pending> pending) {
     List<Map.Entry<ByteString, Pending>> changed = new ArrayList<>(pending.size());
+    boolean rowsToo = false;
     for (Map.Entry<ByteString, Pending> e : pending.entrySet()) {
       Pending p = e.getValue();
-      if (p.deferred) {
-        byte[] bytes = p.state.encode();
-        if (bytes.length > options.valueBytesMax()) {
-          throw new DeferredTooLarge();
+      if (p.split != null) {
+        if (p.split.changed()) {
+          changed.add(e);
+          rowsToo = true;
         }
-        p.encoded = bytes;
-        p.deferred = false;
+        continue;
       }
-      if (p.encoded != null || (p.removed && p.before != null)) {
+      if (p.deferred) {
+        p.deferred = false;
+        if (splitsAs(p.state)) {
+          p.resplit = SplitSet.recordOf(p.state);
+        } else {
+          byte[] bytes = p.state.encode();
+          if (bytes.length > options.valueBytesMax()) {
+            throw new DeferredTooLarge();
+          }
+          p.encoded = bytes;
+        }
+      }
+      if (p.encoded != null || p.resplit != null || (p.removed && p.before != null)) {
         changed.add(e);
+        rowsToo |= p.resplit != null || p.wasSplit();
       }
     }
     if (changed.isEmpty()) {
       return;
     }
     try {
-      if (changed.size() == 1 && !changed.get(0).getValue().removed) {
+      if (changed.size() == 1 && !changed.get(0).getValue().removed && !rowsToo) {
         db.put(data, writeOptions, dataKey(changed.get(0).getKey()), changed.get(0).getValue().encoded);
       } else {
         try (WriteBatch batch = new WriteBatch()) {
           for (Map.Entry<ByteString, Pending> e : changed) {
-            if (e.getValue().removed) {
-              batch.delete(data, dataKey(e.getKey()));
-            } else {
-              batch.put(data, dataKey(e.getKey()), e.getValue().encoded);
-            }
+            storeInto(batch, dataKey(e.getKey()), e.getValue());
           }
           db.write(writeOptions, batch);
         }
@@ -748,8 +977,32 @@ public final class Store implements AutoCloseable {
       } else {
         long entry = entryHash(key, p.encoded);
         tree.update(Hashing.keyHash(key), before, entry);
-        cache.put(key, new Cached(p.state, p.encoded.length, entry));
+        SplitRecord record = p.split != null ? p.split.record() : p.resplit;
+        cache.put(key, new Cached(record == null ? p.state : null, record, p.encoded.length, entry));
       }
+    }
+  }
+
+  /** Adds one key's new state to {@code batch}: its row in {@code data}, and its element rows when it has them. */
+  private void storeInto(WriteBatch batch, byte[] dataKey, Pending p) throws RocksDBException {
+    if (p.split != null) { // still one row per element: the rows the batch changed, and the record
+      p.split.writeRows(batch);
+      p.encoded = p.split.record().encode();
+      batch.put(data, dataKey, p.encoded);
+      return;
+    }
+    byte[] prefix = ElementRows.prefix(dataKey);
+    if (p.wasSplit()) {
+      rows.deleteAll(batch, prefix); // stored whole now, gone, or split anew below
+    }
+    if (p.removed) {
+      batch.delete(data, dataKey);
+    } else if (p.resplit != null) {
+      SplitSet.writeAll(rows, prefix, p.state, batch);
+      p.encoded = p.resplit.encode();
+      batch.put(data, dataKey, p.encoded);
+    } else {
+      batch.put(data, dataKey, p.encoded);
     }
   }
 
@@ -1028,7 +1281,12 @@ public final class Store implements AutoCloseable {
   /** Bytes of the data in SST files and memtables (RocksDB's estimates). */
   public long diskBytes() {
     try {
-      return db.getLongProperty(data, "rocksdb.total-sst-files-size") + db.getLongProperty(data, "rocksdb.size-all-mem-tables");
+      long bytes = 0;
+      for (ColumnFamilyHandle family : List.of(data, rows.elementFamily(), rows.dotFamily())) {
+        bytes += db.getLongProperty(family, "rocksdb.total-sst-files-size")
+            + db.getLongProperty(family, "rocksdb.size-all-mem-tables");
+      }
+      return bytes;
     } catch (RocksDBException e) {
       throw new StorageException("cannot read storage size: " + e.getMessage(), e);
     }
@@ -1128,6 +1386,7 @@ public final class Store implements AutoCloseable {
     syncedWrite.close();
     dbOptions.close();
     cfOptions.close();
+    rowOptions.close();
   }
 
   // ---------------------------------------------------------------- helpers

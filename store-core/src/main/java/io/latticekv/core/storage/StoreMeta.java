@@ -59,7 +59,12 @@ final class StoreMeta {
   }
 
   /** Writes the format version into a new directory, refuses a directory of another version. */
-  void checkFormat(int version, boolean holdsData) {
+  /**
+   * The directory's format version: {@code version} for a new directory (recorded), the stored one
+   * for another. A version this build does not read — newer, or not one of {@code 1} (converted at
+   * open) and {@code version} — is refused, never guessed at.
+   */
+  int checkFormat(int version, boolean holdsData) {
     byte[] format = get(FORMAT);
     if (format == null) {
       if (holdsData) {
@@ -67,13 +72,19 @@ final class StoreMeta {
             + " holds data but no format version: it was not written by LatticeKV");
       }
       put(FORMAT, bytes(Integer.toString(version)));
-      return;
+      return version;
     }
     String stored = new String(format, StandardCharsets.UTF_8);
-    if (!stored.equals(Integer.toString(version))) {
+    if (!stored.equals(Integer.toString(version)) && !stored.equals("1")) {
       throw new StorageException("data directory " + directory + " has format version " + stored
-          + "; this build reads version " + version);
+          + "; this build reads versions 1 (converted at open) and " + version);
     }
+    return Integer.parseInt(stored);
+  }
+
+  /** Records the directory's format version (fsynced): after a conversion. */
+  void setFormat(int version) {
+    put(FORMAT, bytes(Integer.toString(version)));
   }
 
   /**

@@ -23,6 +23,9 @@ import java.util.Random;
  *     created, and equal on every node of a cluster (checked at the peer handshake)
  * @param certifiedNodeId the node id the node's TLS certificate names, or null without TLS: a new
  *     directory takes it, an existing one must already have it
+ * @param splitElementsMin a set of one life with at least this many elements (or {@link
+ *     #SPLIT_BYTES_MIN} bytes of them) is stored one row per element (docs/architecture.md,
+ *     "Sets"); equal on every node of a cluster, since a set's digest depends on how it is stored
  */
 public record StoreOptions(
     Path directory,
@@ -34,13 +37,21 @@ public record StoreOptions(
     Clock clock,
     Random random,
     int segmentBits,
-    io.latticekv.core.crdt.NodeId certifiedNodeId) {
+    io.latticekv.core.crdt.NodeId certifiedNodeId,
+    int splitElementsMin) {
 
   public static final long DEFAULT_CACHE_BYTES = 64L << 20;
   public static final int DEFAULT_VALUE_BYTES_MAX = 32 << 20;
   public static final int DEFAULT_LOCK_STRIPES = 1024;
+  /** Sets from this many elements on are stored one row per element: below it a rewrite costs little. */
+  public static final int DEFAULT_SPLIT_ELEMENTS_MIN = 4_096;
+  /**
+   * Sets whose elements take this many bytes are stored one row per element whatever their count,
+   * so that a set stored whole stays far below the value limit however large its elements.
+   */
+  public static final long SPLIT_BYTES_MIN = 1L << 20;
   public StoreOptions {
-    if (cacheBytes < 0 || valueBytesMax <= 0 || lockStripes <= 0) {
+    if (cacheBytes < 0 || valueBytesMax <= 0 || lockStripes <= 0 || splitElementsMin <= 0) {
       throw new IllegalArgumentException("store limits must be positive");
     }
     java.util.Objects.requireNonNull(policy, "policy");
@@ -58,30 +69,37 @@ public record StoreOptions(
         Clock.system(),
         new java.security.SecureRandom(),
         io.latticekv.core.merkle.MerkleTree.DEFAULT_SEGMENT_BITS,
-        null);
+        null,
+        DEFAULT_SPLIT_ELEMENTS_MIN);
   }
 
   public StoreOptions withCacheBytes(long bytes) {
-    return new StoreOptions(directory, sync, bytes, valueBytesMax, lockStripes, policy, clock, random, segmentBits, certifiedNodeId);
+    return new StoreOptions(directory, sync, bytes, valueBytesMax, lockStripes, policy, clock, random, segmentBits, certifiedNodeId, splitElementsMin);
   }
 
   public StoreOptions withClock(Clock newClock) {
-    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, policy, newClock, random, segmentBits, certifiedNodeId);
+    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, policy, newClock, random, segmentBits, certifiedNodeId, splitElementsMin);
   }
 
   public StoreOptions withSegmentBits(int bits) {
-    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, policy, clock, random, bits, certifiedNodeId);
+    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, policy, clock, random, bits, certifiedNodeId, splitElementsMin);
   }
 
   public StoreOptions withPolicy(StatePolicy newPolicy) {
-    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, newPolicy, clock, random, segmentBits, certifiedNodeId);
+    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, newPolicy, clock, random, segmentBits, certifiedNodeId, splitElementsMin);
   }
 
   public StoreOptions withCertifiedNodeId(io.latticekv.core.crdt.NodeId id) {
-    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, policy, clock, random, segmentBits, id);
+    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, policy, clock, random, segmentBits, id, splitElementsMin);
   }
 
   public StoreOptions withValueBytesMax(int bytes) {
-    return new StoreOptions(directory, sync, cacheBytes, bytes, lockStripes, policy, clock, random, segmentBits, certifiedNodeId);
+    return new StoreOptions(directory, sync, cacheBytes, bytes, lockStripes, policy, clock, random, segmentBits, certifiedNodeId, splitElementsMin);
+  }
+
+  /** The same, storing sets one row per element from {@code elements} on (tests use a few). */
+  public StoreOptions withSplitElementsMin(int elements) {
+    return new StoreOptions(directory, sync, cacheBytes, valueBytesMax, lockStripes, policy, clock, random, segmentBits,
+        certifiedNodeId, elements);
   }
 }

@@ -112,7 +112,7 @@ final class StreamedLoad {
    * merge would store — nothing for the epoch to collect, within the policy and the size limit.
    */
   private static boolean plain(Store store, ByteString key, Lives state, byte[] value, long at) {
-    if (state.isEmpty() || state.hasTombstones() || value.length > store.valueBytesMax()) {
+    if (state.isEmpty() || state.hasTombstones() || value.length > store.valueBytesMax() || store.splitsAs(state)) {
       return false;
     }
     try {

@@ -366,7 +366,9 @@ class StoreTest {
         RocksDB db = RocksDB.open(opts, dir.toString(), List.of(
             new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY),
             new ColumnFamilyDescriptor("data".getBytes()),
-            new ColumnFamilyDescriptor("meta".getBytes())), handles)) {
+            new ColumnFamilyDescriptor("meta".getBytes()),
+            new ColumnFamilyDescriptor("elements".getBytes()),
+            new ColumnFamilyDescriptor("dots".getBytes())), handles)) {
       byte[] dataKey = Store.dataKey(ByteString.copyFromUtf8(key),
           new io.latticekv.core.merkle.MerkleTree(io.latticekv.core.merkle.MerkleTree.DEFAULT_SEGMENT_BITS));
       db.put(handles.get(1), dataKey, value);

@@ -345,8 +345,16 @@ public final class RequestProcessor {
     if (read.getQueryCase() == io.latticekv.proto.SetReadRequest.QueryCase.CONTAINS) {
       checkValue(read.getContains(), "set element");
     }
-    return read(key, read.getR()).thenApply(state -> Response.newBuilder()
-        .setSetRead(SetReads.answer(read, state, limits.valueBytesMax())).build());
+    CompletableFuture<Optional<io.latticekv.proto.SetReadResponse>> large = read.getR() != io.latticekv.proto.Level.LEVEL_ONE
+        ? CompletableFuture.completedFuture(Optional.empty())
+        : CompletableFuture.supplyAsync(() -> { // a large set answers from the rows the answer holds
+          writer.beforeRead();
+          return store.largeSet(key).flatMap(set -> SetReads.answer(read, set, limits.valueBytesMax()));
+        }, reads);
+    return large.thenCompose(answer -> answer.isPresent()
+        ? CompletableFuture.completedFuture(Response.newBuilder().setSetRead(answer.get()).build())
+        : read(key, read.getR()).thenApply(state -> Response.newBuilder()
+            .setSetRead(SetReads.answer(read, state, limits.valueBytesMax())).build()));
   }
 
   private CompletableFuture<Response> put(PutRequest put) {
@@ -391,13 +399,12 @@ public final class RequestProcessor {
       // Without the body by default: an add to a large set answers a few bytes, not the set.
       long bodyMax = Integer.toUnsignedLong(merge.getReturnBodyMax());
       return write(key, update, merge.getW(), applied -> {
-        Lives state = applied.state();
-        int size = state.elementCount();
+        int size = applied.elementCount();
         MergeResponse.Builder answer = MergeResponse.newBuilder().setSize(size)
-            .setAdded(changedElements(merge.getSet().getAddList(), applied.before(), state))
-            .setRemoved(changedElements(merge.getSet().getRemoveList(), state, applied.before()));
+            .setAdded(changedElements(merge.getSet().getAddList(), applied.before()::contains, applied::containsAfter))
+            .setRemoved(changedElements(merge.getSet().getRemoveList(), applied::containsAfter, applied.before()::contains));
         if (size <= bodyMax) {
-          view(state).ifPresent(answer::setValue);
+          view(applied.state()).ifPresent(answer::setValue);
         }
         return Response.newBuilder().setMerge(answer).build();
       });
@@ -411,14 +418,15 @@ public final class RequestProcessor {
    * states before and after a set update, the elements it added (Redis's SADD answer); with them
    * swapped, the elements it removed (SREM's). Binary searches, so cheap at any set size.
    */
-  private static long changedElements(java.util.List<ByteString> elements, Lives from, Lives to) {
+  private static long changedElements(java.util.List<ByteString> elements,
+      java.util.function.Predicate<ByteString> from, java.util.function.Predicate<ByteString> to) {
     if (elements.isEmpty()) {
       return 0;
     }
     java.util.Set<ByteString> seen = elements.size() == 1 ? null : new java.util.HashSet<>();
     long n = 0;
     for (ByteString e : elements) {
-      if ((seen == null || seen.add(e)) && !from.contains(e) && to.contains(e)) {
+      if ((seen == null || seen.add(e)) && !from.test(e) && to.test(e)) {
         n++;
       }
     }

@@ -12,9 +12,13 @@ import java.util.Optional;
 
 /**
  * Reads of part of a set (docs/protocol.md): whether it holds an element, its size, a page of its
- * elements after a cursor. A page's cursor is opaque to clients: a version byte, then the last
- * element the page returned, so that the next page starts just after it whatever changed in between
- * (an element added behind the cursor meanwhile is not returned; one added ahead of it is).
+ * elements after a cursor. A page's cursor is opaque to clients: a version byte, then where the
+ * page ended, so that the next page starts just after it whatever changed in between (an element
+ * added behind the cursor meanwhile is not returned; one added ahead of it is). Pages of a set
+ * stored whole go in byte order (cursor version 1: the last element); pages of a large set, stored
+ * one row per element, go in the rows' order (version 2: the last element's hash, then the
+ * element) and read only the rows they return. A set that changed between the two ways of being
+ * stored between two pages is paged on in the order its cursor names, from the whole set.
  */
 final class SetReads {
 
@@ -24,6 +28,8 @@ final class SetReads {
   static final int PAGE_MAX = 10_000;
 
   private static final byte CURSOR_V1 = 1;
+  private static final byte CURSOR_V2 = 2;
+  private static final java.util.Comparator<ByteString> BYTES = ByteString.unsignedLexicographicalComparator();
 
   private SetReads() {}
 
@@ -35,11 +41,148 @@ final class SetReads {
       case CONTAINS -> out.setContains(java.util.Collections.binarySearch(elements, read.getContains(),
           ByteString.unsignedLexicographicalComparator()) >= 0);
       case SIZE -> { }
-      case PAGE -> page(read.getPage(), elements, elementBytesMax, out);
+      case PAGE -> {
+        if (isHashCursor(read.getPage().getCursor())) { // the set was stored by rows when the last page was read
+          pageInHashOrder(read.getPage(), hashOrder(elements), elementBytesMax, out);
+        } else {
+          page(read.getPage(), elements, elementBytesMax, out);
+        }
+      }
       case SCAN -> scan(read.getScan(), elements, out);
       case QUERY_NOT_SET -> throw new IllegalStateException("a set read without a query: check refuses it first");
     }
     return out.build();
+  }
+
+  /**
+   * The answer to {@code read} (at level one) from a set stored one row per element, reading only
+   * what the answer holds; empty when the answer must come from the whole set (a page cursor of
+   * byte order, given while the set was stored whole).
+   */
+  static Optional<SetReadResponse> answer(SetReadRequest read, io.latticekv.core.storage.Store.LargeSet set,
+      int elementBytesMax) {
+    SetReadResponse.Builder out = SetReadResponse.newBuilder().setSize(set.size());
+    switch (read.getQueryCase()) {
+      case CONTAINS -> out.setContains(set.contains(read.getContains()));
+      case SIZE -> { }
+      case PAGE -> {
+        if (!read.getPage().getCursor().isEmpty() && !isHashCursor(read.getPage().getCursor())) {
+          return Optional.empty();
+        }
+        pageInHashOrder(read.getPage(), set, elementBytesMax, out);
+      }
+      case SCAN -> scan(read.getScan(), set, out);
+      case QUERY_NOT_SET -> throw new IllegalStateException("a set read without a query: check refuses it first");
+    }
+    return Optional.of(out.build());
+  }
+
+  private static boolean isHashCursor(ByteString cursor) {
+    return !cursor.isEmpty() && cursor.byteAt(0) == CURSOR_V2;
+  }
+
+  /** A page of the elements in hash order, after a version-2 cursor: only the rows it returns are read. */
+  private static void pageInHashOrder(SetPageQuery query, io.latticekv.core.storage.Store.LargeSet set,
+      int elementBytesMax, SetReadResponse.Builder out) {
+    int limit = query.getLimit() == 0 ? PAGE_DEFAULT : query.getLimit();
+    ByteString cursor = query.getCursor();
+    long afterHash = 0;
+    ByteString afterElement = null;
+    if (!cursor.isEmpty()) {
+      checkCursor(cursor, 9, elementBytesMax);
+      afterHash = cursor.substring(1, 9).asReadOnlyByteBuffer().getLong();
+      afterElement = cursor.substring(9);
+    }
+    long fromHash = afterHash;
+    ByteString after = afterElement;
+    List<ByteString> page = new java.util.ArrayList<>(Math.min(limit, 1_024));
+    long[] last = new long[1];
+    boolean[] more = new boolean[1];
+    set.forEachFrom(fromHash, (h, e) -> {
+      if (after != null && h == fromHash && BYTES.compare(e, after) <= 0) {
+        return true; // at or before the cursor
+      }
+      if (page.size() == limit) {
+        more[0] = true;
+        return false;
+      }
+      page.add(e);
+      last[0] = h;
+      return true;
+    });
+    out.addAllElements(page);
+    if (more[0]) {
+      out.setCursor(ByteString.copyFrom(java.nio.ByteBuffer.allocate(9).put(CURSOR_V2).putLong(last[0]).array())
+          .concat(page.get(page.size() - 1)));
+    }
+  }
+
+  /** A whole set's elements in the order of a set stored by rows: by hash, unsigned, then by bytes. */
+  private static io.latticekv.core.storage.Store.LargeSet hashOrder(List<ByteString> elements) {
+    ByteString[] sorted = elements.toArray(new ByteString[0]);
+    long[] hashes = new long[sorted.length];
+    Integer[] order = new Integer[sorted.length];
+    for (int i = 0; i < sorted.length; i++) {
+      hashes[i] = io.latticekv.core.merkle.Hashing.keyHash(sorted[i]);
+      order[i] = i;
+    }
+    java.util.Arrays.sort(order, (a, b) -> {
+      int c = Long.compareUnsigned(hashes[a], hashes[b]);
+      return c != 0 ? c : BYTES.compare(sorted[a], sorted[b]);
+    });
+    return new io.latticekv.core.storage.Store.LargeSet() {
+      @Override
+      public int size() {
+        return sorted.length;
+      }
+
+      @Override
+      public boolean contains(ByteString element) {
+        return elements.contains(element);
+      }
+
+      @Override
+      public void forEachFrom(long fromHash, io.latticekv.core.storage.Store.ElementVisitor visitor) {
+        for (Integer i : order) {
+          if (Long.compareUnsigned(hashes[i], fromHash) >= 0 && !visitor.accept(hashes[i], sorted[i])) {
+            return;
+          }
+        }
+      }
+    };
+  }
+
+  /**
+   * SSCAN over a set stored by rows: the rows are in the order of the scan hash (the element hash
+   * shifted right by one), so a scan reads the rows it returns and one more.
+   */
+  private static void scan(io.latticekv.proto.SetScanQuery query, io.latticekv.core.storage.Store.LargeSet set,
+      SetReadResponse.Builder out) {
+    int count = query.getCount() == 0 ? SCAN_DEFAULT : query.getCount();
+    long after = query.getCursor();
+    if (after == Long.MAX_VALUE) {
+      out.setScanCursor(0);
+      return;
+    }
+    // scanHash(e) > after exactly when the element hash is at least (after + 1) << 1, for after > 0.
+    long fromHash = after == 0 ? 0 : (after + 1) << 1;
+    List<ByteString> page = new java.util.ArrayList<>(Math.min(count, 1_024));
+    long[] last = new long[1];
+    boolean[] more = new boolean[1];
+    set.forEachFrom(fromHash, (h, e) -> {
+      long scan = (h >>> 1) == 0 ? 1 : h >>> 1;
+      if (scan <= after) {
+        return true;
+      }
+      if (page.size() >= count && scan != last[0]) {
+        more[0] = true;
+        return false;
+      }
+      page.add(e);
+      last[0] = scan;
+      return true;
+    });
+    out.addAllElements(page).setScanCursor(more[0] ? last[0] : 0);
   }
 
   /** Checks what can be checked before the read: the query, the page's limit and cursor. */
@@ -137,11 +280,21 @@ final class SetReads {
     if (cursor.isEmpty()) {
       return Optional.empty();
     }
-    if (cursor.byteAt(0) != CURSOR_V1 || cursor.size() - 1 > elementBytesMax) {
+    if (isHashCursor(cursor)) {
+      checkCursor(cursor, 9, elementBytesMax);
+      return Optional.empty(); // read by pageInHashOrder
+    }
+    checkCursor(cursor, 1, elementBytesMax);
+    return Optional.of(cursor.substring(1));
+  }
+
+  private static void checkCursor(ByteString cursor, int header, int elementBytesMax) {
+    byte version = cursor.byteAt(0);
+    if ((version != CURSOR_V1 && version != CURSOR_V2) || cursor.size() < header
+        || cursor.size() - header > elementBytesMax) {
       throw new RequestProcessor.Refusal(ErrorCode.BAD_REQUEST,
           "the page cursor is not one this node gave (send back the cursor of the previous page)");
     }
-    return Optional.of(cursor.substring(1));
   }
 
   /** The elements of the set a key holds, sorted; a key of another type is refused. */
