@@ -521,14 +521,14 @@ public final class AntiEntropy {
       if (!ours.containsKey(key)) {
         continue;
       }
-      Optional<io.latticekv.core.crdt.Crdt<?>> state = replica.get(key);
-      if (state.isEmpty() || !io.latticekv.core.crdt.SetRepair.large(state.get())) {
+      Optional<io.latticekv.core.crdt.SetRepair.Source> set = replica.plainSet(key);
+      if (set.isEmpty() || set.get().size() < io.latticekv.core.crdt.SetRepair.ELEMENTS_MIN) {
         continue;
       }
       it.remove();
       push.remove(key);
       if (summaries.size() < SetExchange.SUMMARIES_MAX) {
-        summaries.add(SetExchange.summary(key, state.get()));
+        summaries.add(SetExchange.summary(key, set.get()));
       } else {
         more = true; // the next exchange compares it (its hashes are not computed for nothing)
       }

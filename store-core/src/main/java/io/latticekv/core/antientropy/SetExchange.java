@@ -26,10 +26,10 @@ final class SetExchange {
 
   private SetExchange() {}
 
-  /** The summary of {@code state}, a large plain set ({@link SetRepair#large}) held at {@code key}. */
-  static SetSummary summary(ByteString key, Crdt<?> state) {
-    int count = SetRepair.bucketsFor(((Lives) state).elementCount());
-    return new SetSummary(key, SetRepair.shape(state).orElseThrow(), SetRepair.hashes(state, count));
+  /** The summary of {@code set}, a large plain set held at {@code key}. */
+  static SetSummary summary(ByteString key, SetRepair.Source set) {
+    int count = SetRepair.bucketsFor(set.size());
+    return new SetSummary(key, set.shape(), set.hashes(count));
   }
 
   /**
@@ -43,10 +43,9 @@ final class SetExchange {
     List<ByteString> whole = new ArrayList<>();
     long bytes = 0;
     for (SetSummary summary : summaries) {
-      Optional<Crdt<?>> state = replica.get(summary.key());
-      Optional<Long> shape = state.flatMap(SetRepair::shape);
-      if (shape.isPresent() && shape.get() == summary.shape()) {
-        SetPart part = cut(summary.key(), state.get(), summary.hashes(), true);
+      Optional<SetRepair.Source> set = replica.plainSet(summary.key());
+      if (set.isPresent() && set.get().shape() == summary.shape()) {
+        SetPart part = cut(summary.key(), set.get(), summary.hashes(), true);
         parts.add(part);
         bytes += bytes(part);
       } else {
@@ -69,16 +68,15 @@ final class SetExchange {
     List<ByteString> whole = new ArrayList<>();
     long bytes = 0;
     for (SetPart theirs : answered) {
-      Optional<Crdt<?>> state = replica.get(theirs.key());
-      if (state.isEmpty()) {
-        continue;
-      }
-      if (SetRepair.shape(state.get()).isEmpty() || theirs.hashes().length != theirs.count()) {
-        whole.add(theirs.key()); // no longer a plain set here: whole
+      Optional<SetRepair.Source> set = replica.plainSet(theirs.key());
+      if (set.isEmpty() || theirs.hashes().length != theirs.count()) {
+        if (replica.get(theirs.key()).isPresent()) {
+          whole.add(theirs.key()); // no longer a plain set here: whole
+        }
         continue;
       }
       // Even over no bucket a part carries this side's context: the dots of what it removed.
-      SetPart part = cut(theirs.key(), state.get(), theirs.hashes(), false);
+      SetPart part = cut(theirs.key(), set.get(), theirs.hashes(), false);
       parts.add(part);
       bytes += bytes(part);
     }
@@ -90,10 +88,10 @@ final class SetExchange {
    * (the other side's hashes, one per bucket); with this side's hashes when the other is to cut its
    * own part against them.
    */
-  private static SetPart cut(ByteString key, Crdt<?> state, long[] theirs, boolean withOurHashes) {
-    long[] ours = SetRepair.hashes(state, theirs.length);
+  private static SetPart cut(ByteString key, SetRepair.Source set, long[] theirs, boolean withOurHashes) {
+    long[] ours = set.hashes(theirs.length);
     int[] buckets = SetRepair.differing(ours, theirs);
-    return new SetPart(key, SetRepair.part(state, theirs.length, buckets), theirs.length, buckets,
+    return new SetPart(key, set.part(theirs.length, buckets), theirs.length, buckets,
         withOurHashes ? ours : new long[0]);
   }
 

@@ -77,6 +77,15 @@ public interface Replica {
   Optional<Crdt<?>> get(ByteString key);
 
   /**
+   * The plain set at {@code key} as a repair by buckets reads it ({@link
+   * io.latticekv.core.crdt.SetRepair.Source}); empty when the key holds anything else. A store
+   * answers it from a large set's rows without reading the set whole.
+   */
+  default Optional<io.latticekv.core.crdt.SetRepair.Source> plainSet(ByteString key) {
+    return get(key).flatMap(io.latticekv.core.crdt.SetRepair::sourceOf);
+  }
+
+  /**
    * Joins each state into its key, as one batch, without waiting for durability (rumors and
    * repairs are re-sent if lost). Element i says whether the i-th changed the replica; a state
    * refused by the policy counts as no change.

@@ -56,6 +56,11 @@ public final class StoreReplica implements Replica {
   }
 
   @Override
+  public Optional<io.latticekv.core.crdt.SetRepair.Source> plainSet(ByteString key) {
+    return store.plainSet(key);
+  }
+
+  @Override
   public boolean[] mergeAll(List<KeyState> states) {
     List<Store.Write> writes = new ArrayList<>(states.size());
     for (KeyState ks : states) {

@@ -53,6 +53,52 @@ public final class SetRepair {
     return ((OrSet) life.data()).deferredRemoves().isEmpty() ? life : null;
   }
 
+  /**
+   * A plain set as a repair by buckets reads it: its life's identity, its size, its bucket hashes
+   * and its parts. A set stored one row per element answers these from its rows without being read
+   * whole (docs/architecture.md, "Sets").
+   */
+  public interface Source {
+    long shape();
+
+    int size();
+
+    long[] hashes(int count);
+
+    /** The part over {@code buckets} (ascending): their elements and the whole context. */
+    Lives part(int count, int[] buckets);
+  }
+
+  /** {@code state} as a {@link Source} when it is a plain set; empty otherwise. */
+  public static Optional<Source> sourceOf(Crdt<?> state) {
+    Optional<Long> shape = shape(state);
+    if (shape.isEmpty()) {
+      return Optional.empty();
+    }
+    int size = ((OrSet) plain(state).data()).size();
+    return Optional.of(new Source() {
+      @Override
+      public long shape() {
+        return shape.get();
+      }
+
+      @Override
+      public int size() {
+        return size;
+      }
+
+      @Override
+      public long[] hashes(int count) {
+        return SetRepair.hashes(state, count);
+      }
+
+      @Override
+      public Lives part(int count, int[] buckets) {
+        return SetRepair.part(state, count, buckets);
+      }
+    });
+  }
+
   /** Whether {@code state} is a plain set with at least {@link #ELEMENTS_MIN} elements: worth comparing by buckets. */
   public static boolean large(Crdt<?> state) {
     Life life = plain(state);
@@ -95,9 +141,19 @@ public final class SetRepair {
   static long elementHash(long h, Dot[] elementDots) {
     long dots = 0;
     for (Dot dot : elementDots) {
-      dots += Hashing.mix(dot.replica().high() ^ Hashing.mix(dot.replica().low() ^ Hashing.mix(dot.counter())));
+      dots += dotHash(dot.replica().high(), dot.replica().low(), dot.counter());
     }
-    return Hashing.mix(h ^ Hashing.mix(dots + 0x9e3779b97f4a7c15L));
+    return elementHash(h, dots);
+  }
+
+  /** A dot's share of its element's hash. */
+  public static long dotHash(long replicaHigh, long replicaLow, long counter) {
+    return Hashing.mix(replicaHigh ^ Hashing.mix(replicaLow ^ Hashing.mix(counter)));
+  }
+
+  /** An element's share of its bucket's hash, from the element's hash and the sum of its {@link #dotHash}es. */
+  public static long elementHash(long h, long dotHashSum) {
+    return Hashing.mix(h ^ Hashing.mix(dotHashSum + 0x9e3779b97f4a7c15L));
   }
 
   /** The buckets where {@code ours} and {@code theirs} differ, ascending. */

@@ -66,6 +66,24 @@ public final class SplitSets {
     return Lives.of(withData(life, OrSet.ofSorted(context(life), elements, dots)));
   }
 
+  /**
+   * The same, over the shell's context joined with every dot of {@code dots}: for rows read after
+   * the shell, which may hold adds newer than its context.
+   */
+  public static Lives withElementsAndTheirDots(Lives shell, List<ByteString> elements, List<Dot[]> dots) {
+    Life life = shell.lives().get(0);
+    CausalContext context = context(life);
+    List<Dot> unseen = new ArrayList<>();
+    for (Dot[] d : dots) {
+      for (Dot dot : d) {
+        if (!context.contains(dot)) {
+          unseen.add(dot);
+        }
+      }
+    }
+    return Lives.of(withData(life, OrSet.ofSorted(context.with(unseen), elements, dots)));
+  }
+
   private static Life withData(Life life, Crdt<?> data) {
     return Life.of(life.id(), life.created(), life.type(), data, life.counterFloor(), life.registerFloor(),
         life.tombEpoch(), life.retired());

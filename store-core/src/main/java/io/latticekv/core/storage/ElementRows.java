@@ -200,6 +200,31 @@ final class ElementRows {
     }
   }
 
+  /** What {@link #forEachRowHash} calls per row. */
+  interface RowHash {
+    void accept(long elementHash, long elementShare);
+  }
+
+  /**
+   * Each row's element hash and its share of a repair bucket's hash ({@link
+   * io.latticekv.core.crdt.SetRepair#elementHash}), computed from the row's bytes: no element or
+   * dot is decoded, so a pass over a million rows costs the iteration alone.
+   */
+  void forEachRowHash(byte[] prefix, RowHash row) {
+    try (Slice upper = new Slice(end(prefix)); ReadOptions ro = new ReadOptions().setIterateUpperBound(upper);
+        RocksIterator it = db.newIterator(elements, ro)) {
+      for (it.seek(prefix); it.isValid(); it.next()) {
+        long h = hashOf(it.key(), prefix.length);
+        ByteBuffer v = ByteBuffer.wrap(it.value());
+        long dots = 0;
+        while (v.remaining() >= DOT_BYTES) {
+          dots += io.latticekv.core.crdt.SetRepair.dotHash(v.getLong(), v.getLong(), v.getLong());
+        }
+        row.accept(h, io.latticekv.core.crdt.SetRepair.elementHash(h, dots));
+      }
+    }
+  }
+
   /** The hash an element row's key sorts by. */
   static long hashOf(byte[] rowKey, int prefixLength) {
     return ByteBuffer.wrap(rowKey, prefixLength, 8).getLong();

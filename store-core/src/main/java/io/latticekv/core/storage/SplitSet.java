@@ -293,7 +293,11 @@ final class SplitSet {
     return held[0];
   }
 
-  /** The whole set: its rows with this batch's changes, in byte order. O(its size). */
+  /**
+   * The whole set: its rows with this batch's changes, in byte order. O(its size). Read without
+   * the key's lock (a read, a scan), rows may be newer than the record: the context then takes
+   * the dots of their adds, so the state is one a write could have left (under the lock, a no-op).
+   */
   Lives whole() {
     TreeMap<ByteString, Dot[]> all = new TreeMap<>(BYTES);
     rows.forEachRow(prefix, 0L, (element, dots) -> {
@@ -307,7 +311,7 @@ final class SplitSet {
         all.put(e.getKey(), e.getValue());
       }
     }
-    return SplitSets.withElements(shell, new ArrayList<>(all.keySet()), new ArrayList<>(all.values()));
+    return SplitSets.withElementsAndTheirDots(shell, new ArrayList<>(all.keySet()), new ArrayList<>(all.values()));
   }
 
   /** Adds this batch's row changes to {@code batch}. */

@@ -517,6 +517,75 @@ public final class Store implements AutoCloseable {
     });
   }
 
+  /**
+   * The plain set at {@code key} as a repair by buckets reads it; empty when the key holds
+   * anything else. A set stored one row per element answers from its rows: its hashes read every
+   * row once, a part the rows of its buckets alone — it is never read whole.
+   *
+   * <p>The record (the context) is taken when this is called and the rows are read after, so rows
+   * are never older than the context a part carries: a part may hold an element newer than its
+   * context (which joins as a new add), never a context that saw a dot its rows miss (which would
+   * make the receiver take that add as seen and removed).
+   */
+  public Optional<io.latticekv.core.crdt.SetRepair.Source> plainSet(ByteString key) {
+    checkOpen();
+    Cached cached = cache.get(key, this::load);
+    if (cached == null) {
+      return Optional.empty();
+    }
+    if (cached.record() == null) {
+      return io.latticekv.core.crdt.SetRepair.sourceOf(cached.state());
+    }
+    SplitRecord record = cached.record();
+    Optional<Long> shape = io.latticekv.core.crdt.SetRepair.shape(record.shell());
+    if (shape.isEmpty()) {
+      return Optional.empty();
+    }
+    byte[] prefix = ElementRows.prefix(dataKey(key));
+    return Optional.of(new io.latticekv.core.crdt.SetRepair.Source() {
+      @Override
+      public long shape() {
+        return shape.get();
+      }
+
+      @Override
+      public int size() {
+        return record.count();
+      }
+
+      @Override
+      public long[] hashes(int count) {
+        long[] sums = new long[count];
+        whileOpen(() -> {
+          rows.forEachRowHash(prefix, (h, share) -> sums[io.latticekv.core.crdt.SetRepair.bucket(h, count)] += share);
+          return null;
+        });
+        return sums;
+      }
+
+      @Override
+      public Lives part(int count, int[] buckets) {
+        java.util.TreeMap<ByteString, io.latticekv.core.crdt.Dot[]> in =
+            new java.util.TreeMap<>(ByteString.unsignedLexicographicalComparator());
+        whileOpen(() -> {
+          for (int b : buckets) {
+            rows.forEachRow(prefix, io.latticekv.core.crdt.SetRepair.bucketStart(b, count), (element, dots) -> {
+              if (io.latticekv.core.crdt.SetRepair.bucket(Hashing.keyHash(element), count) != b) {
+                return false;
+              }
+              in.put(element, dots);
+              return true;
+            });
+          }
+          return null;
+        });
+        // Rows newer than the record may hold adds its context has not seen: the part's context takes their dots.
+        return io.latticekv.core.crdt.SplitSets.withElementsAndTheirDots(record.shell(), new ArrayList<>(in.keySet()),
+            new ArrayList<>(in.values()));
+      }
+    });
+  }
+
   /** Whether {@code key} is stored one row per element (for tests). */
   boolean storedSplit(ByteString key) {
     Cached cached = cache.get(key, this::load);
