@@ -50,6 +50,12 @@ public record StoreOptions(
    * so that a set stored whole stays far below the value limit however large its elements.
    */
   public static final long SPLIT_BYTES_MIN = 1L << 20;
+  /**
+   * A system property that sets {@link #splitElementsMin} for {@link #defaults}: for tests, which
+   * run the cluster suites with every set of two elements or more stored by rows (tests/pom.xml,
+   * execution {@code split-sets}). Every node of a cluster must have the same value.
+   */
+  public static final String SPLIT_ELEMENTS_MIN_PROPERTY = "latticekv.store.splitElementsMin";
   public StoreOptions {
     if (cacheBytes < 0 || valueBytesMax <= 0 || lockStripes <= 0 || splitElementsMin <= 0) {
       throw new IllegalArgumentException("store limits must be positive");
@@ -70,7 +76,7 @@ public record StoreOptions(
         new java.security.SecureRandom(),
         io.latticekv.core.merkle.MerkleTree.DEFAULT_SEGMENT_BITS,
         null,
-        DEFAULT_SPLIT_ELEMENTS_MIN);
+        Integer.getInteger(SPLIT_ELEMENTS_MIN_PROPERTY, DEFAULT_SPLIT_ELEMENTS_MIN));
   }
 
   public StoreOptions withCacheBytes(long bytes) {
