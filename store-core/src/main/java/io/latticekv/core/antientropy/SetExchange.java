@@ -46,6 +46,10 @@ final class SetExchange {
       Optional<SetRepair.Source> set = replica.plainSet(summary.key());
       if (set.isPresent() && set.get().shape() == summary.shape()) {
         SetPart part = cut(summary.key(), set.get(), summary.hashes(), true);
+        if (part == null) {
+          whole.add(summary.key());
+          continue;
+        }
         parts.add(part);
         bytes += bytes(part);
       } else {
@@ -77,6 +81,10 @@ final class SetExchange {
       }
       // Even over no bucket a part carries this side's context: the dots of what it removed.
       SetPart part = cut(theirs.key(), set.get(), theirs.hashes(), false);
+      if (part == null) {
+        whole.add(theirs.key());
+        continue;
+      }
       parts.add(part);
       bytes += bytes(part);
     }
@@ -89,10 +97,11 @@ final class SetExchange {
    * own part against them.
    */
   private static SetPart cut(ByteString key, SetRepair.Source set, long[] theirs, boolean withOurHashes) {
-    long[] ours = set.hashes(theirs.length);
-    int[] buckets = SetRepair.differing(ours, theirs);
-    return new SetPart(key, set.part(theirs.length, buckets), theirs.length, buckets,
-        withOurHashes ? ours : new long[0]);
+    SetRepair.Cut cut = set.cut(theirs); // hashes and part of one state
+    if (cut == null) {
+      return null; // no plain set here any more
+    }
+    return new SetPart(key, cut.part(), theirs.length, cut.buckets(), withOurHashes ? cut.ours() : new long[0]);
   }
 
   /** What a part counts against the sending budget: its state, its hashes and its key. */

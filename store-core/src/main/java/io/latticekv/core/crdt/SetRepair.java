@@ -67,7 +67,21 @@ public final class SetRepair {
 
     /** The part over {@code buckets} (ascending): their elements and the whole context. */
     Lives part(int count, int[] buckets);
+
+    /**
+     * This side's hashes over {@code theirs.length} buckets, the buckets where they differ from
+     * {@code theirs}, and this side's part over those — all of one state (null: the key holds no
+     * plain set any more).
+     */
+    default Cut cut(long[] theirs) {
+      long[] ours = hashes(theirs.length);
+      int[] buckets = differing(ours, theirs);
+      return new Cut(ours, buckets, part(theirs.length, buckets));
+    }
   }
+
+  /** See {@link Source#cut}. */
+  public record Cut(long[] ours, int[] buckets, Lives part) {}
 
   /** {@code state} as a {@link Source} when it is a plain set; empty otherwise. */
   public static Optional<Source> sourceOf(Crdt<?> state) {

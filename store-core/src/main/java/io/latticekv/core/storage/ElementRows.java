@@ -170,6 +170,7 @@ final class ElementRows {
           return;
         }
       }
+      status(it);
     }
   }
 
@@ -183,6 +184,7 @@ final class ElementRows {
           return;
         }
       }
+      status(it);
     }
   }
 
@@ -197,6 +199,7 @@ final class ElementRows {
           return;
         }
       }
+      status(it);
     }
   }
 
@@ -222,6 +225,19 @@ final class ElementRows {
         }
         row.accept(h, io.latticekv.core.crdt.SetRepair.elementHash(h, dots));
       }
+      status(it);
+    }
+  }
+
+  /**
+   * Throws when an iteration ended on an error rather than at its end: a set read short would read
+   * as elements removed (docs/architecture.md, "Sets").
+   */
+  private static void status(RocksIterator it) {
+    try {
+      it.status();
+    } catch (RocksDBException e) {
+      throw new StorageException("reading a set's rows failed: " + e.getMessage(), e);
     }
   }
 

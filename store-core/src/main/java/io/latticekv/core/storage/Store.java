@@ -450,9 +450,37 @@ public final class Store implements AutoCloseable {
       return Optional.empty();
     }
     if (cached.record() != null) {
-      return Optional.of(SplitSet.read(rows, ElementRows.prefix(dataKey(key)), cached.record()));
+      return readSplit(key);
     }
     return Optional.of(cached.state());
+  }
+
+  /**
+   * The state of a key stored one row per element, read whole under the key's lock: its record and
+   * its rows from one moment. Without the lock, a write that moves the set back to one value (it
+   * shrank, took another life) could drop the rows between the two reads, and the record's context
+   * with no rows would read as every element removed — a state that, sent to a peer, removes them
+   * there. O(the set's size), holding the key's lock (the rare whole reads of a large set).
+   */
+  private Optional<Lives> readSplit(ByteString key) {
+    return whileOpen(() -> withKeyLock(key, () -> {
+      Cached now = cache.get(key, this::load);
+      if (now == null) {
+        return Optional.<Lives>empty();
+      }
+      return Optional.of(now.record() == null ? now.state()
+          : SplitSet.read(rows, ElementRows.prefix(dataKey(key)), now.record()));
+    }));
+  }
+
+  private <T> T withKeyLock(ByteString key, java.util.function.Supplier<T> read) {
+    ReentrantLock lock = stripes[stripe(key)];
+    lock.lock();
+    try {
+      return read.get();
+    } finally {
+      lock.unlock();
+    }
   }
 
   /**
@@ -461,8 +489,8 @@ public final class Store implements AutoCloseable {
    */
   Lives stateOfRow(byte[] storedKey, byte[] value) {
     ByteString key = keyOf(storedKey);
-    if (SplitRecord.isRecord(value)) {
-      return SplitSet.read(rows, ElementRows.prefix(storedKey), SplitRecord.decode(key, value));
+    if (SplitRecord.isRecord(value)) { // its state now, record and rows together (see readSplit)
+      return readSplit(key).orElse(Lives.empty());
     }
     return decodeStored(key, value);
   }
@@ -504,17 +532,42 @@ public final class Store implements AutoCloseable {
 
       @Override
       public boolean contains(ByteString element) {
-        return whileOpen(() -> rows.dotsOf(prefix, element).length > 0);
+        return whileOpen(() -> withKeyLock(key, () -> {
+          stillSplit(key);
+          return rows.dotsOf(prefix, element).length > 0;
+        }));
       }
 
       @Override
       public void forEachFrom(long fromHash, ElementVisitor visitor) {
-        whileOpen(() -> {
+        // Under the key's lock: a write moving the set back to one value drops its rows, and a page
+        // read across that would end early. A page is at most 10,000 rows: the lock is held briefly.
+        whileOpen(() -> withKeyLock(key, () -> {
+          stillSplit(key);
           rows.forEachElement(prefix, fromHash, visitor::accept);
           return null;
-        });
+        }));
       }
     });
+  }
+
+  /**
+   * Thrown by a {@link LargeSet} whose key is no longer stored one row per element (it shrank,
+   * took another life, went): the caller reads the key whole instead.
+   */
+  public static final class LayoutChanged extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    LayoutChanged() {
+      super("the set is no longer stored one row per element", null, false, false);
+    }
+  }
+
+  private void stillSplit(ByteString key) {
+    Cached now = cache.get(key, this::load);
+    if (now == null || now.record() == null) {
+      throw new LayoutChanged();
+    }
   }
 
   /**
@@ -522,10 +575,9 @@ public final class Store implements AutoCloseable {
    * anything else. A set stored one row per element answers from its rows: its hashes read every
    * row once, a part the rows of its buckets alone — it is never read whole.
    *
-   * <p>The record (the context) is taken when this is called and the rows are read after, so rows
-   * are never older than the context a part carries: a part may hold an element newer than its
-   * context (which joins as a new add), never a context that saw a dot its rows miss (which would
-   * make the receiver take that add as seen and removed).
+   * <p>Each read of it takes the key's lock and reads the set as it is then, record and rows
+   * together; {@link io.latticekv.core.crdt.SetRepair.Source#cut} computes this side's hashes and
+   * its part in one such read, since a part must be cut from the state its hashes are of.
    */
   public Optional<io.latticekv.core.crdt.SetRepair.Source> plainSet(ByteString key) {
     checkOpen();
@@ -541,7 +593,6 @@ public final class Store implements AutoCloseable {
     if (shape.isEmpty()) {
       return Optional.empty();
     }
-    byte[] prefix = ElementRows.prefix(dataKey(key));
     return Optional.of(new io.latticekv.core.crdt.SetRepair.Source() {
       @Override
       public long shape() {
@@ -555,11 +606,64 @@ public final class Store implements AutoCloseable {
 
       @Override
       public long[] hashes(int count) {
+        return whileOpen(() -> withKeyLock(key, () -> {
+          io.latticekv.core.crdt.SetRepair.Source now = currentSource(key);
+          return now == null ? new long[count] : now.hashes(count);
+        }));
+      }
+
+      @Override
+      public Lives part(int count, int[] buckets) {
+        return whileOpen(() -> withKeyLock(key, () -> {
+          io.latticekv.core.crdt.SetRepair.Source now = currentSource(key);
+          return now == null ? Lives.empty() : now.part(count, buckets);
+        }));
+      }
+
+      @Override
+      public io.latticekv.core.crdt.SetRepair.Cut cut(long[] theirs) {
+        // Hashes and part from one moment: a part whose context saw an add its buckets leave out
+        // would make the receiver take that add as seen and removed.
+        return whileOpen(() -> withKeyLock(key, () -> {
+          io.latticekv.core.crdt.SetRepair.Source now = currentSource(key);
+          return now == null ? null : now.cut(theirs);
+        }));
+      }
+    });
+  }
+
+  /**
+   * The key's plain set as it is now, read from its rows; the caller holds the key's lock. Null
+   * when the key holds no plain set any more.
+   */
+  private io.latticekv.core.crdt.SetRepair.Source currentSource(ByteString key) {
+    Cached now = cache.get(key, this::load);
+    if (now == null) {
+      return null;
+    }
+    if (now.record() == null) {
+      return io.latticekv.core.crdt.SetRepair.sourceOf(now.state()).orElse(null);
+    }
+    SplitRecord record = now.record();
+    if (io.latticekv.core.crdt.SetRepair.shape(record.shell()).isEmpty()) {
+      return null;
+    }
+    byte[] prefix = ElementRows.prefix(dataKey(key));
+    return new io.latticekv.core.crdt.SetRepair.Source() {
+      @Override
+      public long shape() {
+        return io.latticekv.core.crdt.SetRepair.shape(record.shell()).orElseThrow();
+      }
+
+      @Override
+      public int size() {
+        return record.count();
+      }
+
+      @Override
+      public long[] hashes(int count) {
         long[] sums = new long[count];
-        whileOpen(() -> {
-          rows.forEachRowHash(prefix, (h, share) -> sums[io.latticekv.core.crdt.SetRepair.bucket(h, count)] += share);
-          return null;
-        });
+        rows.forEachRowHash(prefix, (h, share) -> sums[io.latticekv.core.crdt.SetRepair.bucket(h, count)] += share);
         return sums;
       }
 
@@ -567,23 +671,19 @@ public final class Store implements AutoCloseable {
       public Lives part(int count, int[] buckets) {
         java.util.TreeMap<ByteString, io.latticekv.core.crdt.Dot[]> in =
             new java.util.TreeMap<>(ByteString.unsignedLexicographicalComparator());
-        whileOpen(() -> {
-          for (int b : buckets) {
-            rows.forEachRow(prefix, io.latticekv.core.crdt.SetRepair.bucketStart(b, count), (element, dots) -> {
-              if (io.latticekv.core.crdt.SetRepair.bucket(Hashing.keyHash(element), count) != b) {
-                return false;
-              }
-              in.put(element, dots);
-              return true;
-            });
-          }
-          return null;
-        });
-        // Rows newer than the record may hold adds its context has not seen: the part's context takes their dots.
-        return io.latticekv.core.crdt.SplitSets.withElementsAndTheirDots(record.shell(), new ArrayList<>(in.keySet()),
+        for (int b : buckets) {
+          rows.forEachRow(prefix, io.latticekv.core.crdt.SetRepair.bucketStart(b, count), (element, dots) -> {
+            if (io.latticekv.core.crdt.SetRepair.bucket(Hashing.keyHash(element), count) != b) {
+              return false;
+            }
+            in.put(element, dots);
+            return true;
+          });
+        }
+        return io.latticekv.core.crdt.SplitSets.withElements(record.shell(), new ArrayList<>(in.keySet()),
             new ArrayList<>(in.values()));
       }
-    });
+    };
   }
 
   /** Whether {@code key} is stored one row per element (for tests). */
@@ -764,7 +864,11 @@ public final class Store implements AutoCloseable {
    * @throws StorageException when RocksDB fails; then none of the batch was written
    */
   public List<Outcome> applyAll(List<Write> writes) {
-    checkOpen();
+    // Held open: a write may iterate a large set's rows, and an iterator on a closed RocksDB crashes the process.
+    return whileOpen(() -> applyAllOpen(writes));
+  }
+
+  private List<Outcome> applyAllOpen(List<Write> writes) {
     ReentrantLock[] locks = stripesOf(writes);
     for (ReentrantLock lock : locks) {
       lock.lock();
@@ -820,12 +924,31 @@ public final class Store implements AutoCloseable {
     for (Write write : writes) {
       try {
         outcomes.add(new Outcome(compute(write, pending, exact), null));
+      } catch (RowsFailed failed) {
+        throw failed.getCause(); // the batch's view of a large set is in part changed: none of it is stored
       } catch (RuntimeException refused) {
         outcomes.add(new Outcome(null, refused));
       }
     }
     store(pending);
     return outcomes;
+  }
+
+  /**
+   * Reading or joining a large set's rows failed part way (a RocksDB error, a damaged row): the
+   * batch fails whole, since the set's pending view may hold half of the write.
+   */
+  private static final class RowsFailed extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    RowsFailed(StorageException cause) {
+      super(cause);
+    }
+
+    @Override
+    public synchronized StorageException getCause() {
+      return (StorageException) super.getCause();
+    }
   }
 
   /** The distinct lock stripes of the writes' keys, in stripe order. */
@@ -858,6 +981,18 @@ public final class Store implements AutoCloseable {
    * {@code exact} a changed state is encoded (and refused when too large) at once; else later.
    */
   private Applied compute(Write write, Map<ByteString, Pending> pending, boolean exact) {
+    try {
+      return computeOne(write, pending, exact);
+    } catch (StorageException e) {
+      Pending p = pending.get(write.key());
+      if (p != null && (p.split != null || p.wasSplit())) {
+        throw new RowsFailed(e);
+      }
+      throw e;
+    }
+  }
+
+  private Applied computeOne(Write write, Map<ByteString, Pending> pending, boolean exact) {
     ByteString key = write.key();
     CrdtUpdate update = write.update();
     Pending p = pending.get(key);
@@ -942,13 +1077,32 @@ public final class Store implements AutoCloseable {
     boolean changed = p.split.joinPart(in, partState, part.count(), part.buckets(), at);
     int size = p.split.count();
     if (!splitsAs(p.split.count(), p.split.elementBytes())) {
-      unsplit(p);
-      p.deferred = true;
+      toWhole(p, at);
     }
     // No delta: a part carries the sender's whole context over a few buckets' elements, and joins
     // only into the state it was cut against; a repair's outcome is not gossiped (StoreReplica).
     return new Applied(before, before, Lives.empty(), changed, this::durability, size,
         () -> get(key).orElse(Lives.empty()));
+  }
+
+  /**
+   * A set that fell under the threshold (or was emptied) after a join by rows: read whole and
+   * collected, as a whole set's write collects, to be stored as one value (or removed).
+   */
+  private void toWhole(Pending p, long at) {
+    unsplit(p);
+    p.state = p.state.collect(at);
+    if (p.state.hasTombstones()) {
+      lifecycleWork = true;
+    }
+    p.encoded = null;
+    if (p.state.isEmpty()) {
+      p.removed = true;
+      p.deferred = false;
+    } else {
+      p.removed = false;
+      p.deferred = true;
+    }
   }
 
   private static List<ByteString> named(CrdtUpdate.SetUpdate set) {
@@ -974,8 +1128,7 @@ public final class Store implements AutoCloseable {
     int size = set.count();
     Lives after = set.view(named);
     if (!splitsAs(set.count(), set.elementBytes())) {
-      unsplit(p);
-      p.deferred = true;
+      toWhole(p, at);
     }
     return new Applied(before, after, delta, changed, this::durability, size, () -> get(key).orElse(Lives.empty()));
   }

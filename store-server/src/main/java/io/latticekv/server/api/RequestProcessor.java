@@ -349,7 +349,11 @@ public final class RequestProcessor {
         ? CompletableFuture.completedFuture(Optional.empty())
         : CompletableFuture.supplyAsync(() -> { // a large set answers from the rows the answer holds
           writer.beforeRead();
-          return store.largeSet(key).flatMap(set -> SetReads.answer(read, set, limits.valueBytesMax()));
+          try {
+            return store.largeSet(key).flatMap(set -> SetReads.answer(read, set, limits.valueBytesMax()));
+          } catch (io.latticekv.core.storage.Store.LayoutChanged changed) {
+            return Optional.<io.latticekv.proto.SetReadResponse>empty(); // stored whole meanwhile: read whole
+          }
         }, reads);
     return large.thenCompose(answer -> answer.isPresent()
         ? CompletableFuture.completedFuture(Response.newBuilder().setSetRead(answer.get()).build())

@@ -28,6 +28,12 @@ final class SetReads {
   static final int PAGE_MAX = 10_000;
 
   private static final byte CURSOR_V1 = 1;
+  /**
+   * Largest set stored by rows that a page cursor of byte order (version 1) is paged on from: the
+   * page reads the set whole. Sets are stored by rows from 4,096 elements, so a cursor given just
+   * before a set crossed that stays good; a forged one cannot make a node read a huge set whole.
+   */
+  static final int BYTE_ORDER_CURSOR_ELEMENTS_MAX = 16_384;
   private static final byte CURSOR_V2 = 2;
   private static final java.util.Comparator<ByteString> BYTES = ByteString.unsignedLexicographicalComparator();
 
@@ -67,6 +73,13 @@ final class SetReads {
       case SIZE -> { }
       case PAGE -> {
         if (!read.getPage().getCursor().isEmpty() && !isHashCursor(read.getPage().getCursor())) {
+          // A cursor of byte order: the set was stored whole at the last page. It is paged on from
+          // the whole set, which a set that just crossed the threshold is cheap to read; a large
+          // one is not read whole for a cursor anyone can forge.
+          if (set.size() > BYTE_ORDER_CURSOR_ELEMENTS_MAX) {
+            throw new RequestProcessor.Refusal(ErrorCode.BAD_REQUEST, "this page cursor is of the set as it was "
+                + "stored before it grew past " + BYTE_ORDER_CURSOR_ELEMENTS_MAX + " elements; start the listing again");
+          }
           return Optional.empty();
         }
         pageInHashOrder(read.getPage(), set, elementBytesMax, out);
