@@ -517,6 +517,22 @@ public final class OrSet implements Crdt<OrSet> {
     return settle(context, elements, dots, Collections.emptySortedMap());
   }
 
+  /** A set of no elements with this context and these deferred removes (a split set's shell, {@link SplitSets}). */
+  static OrSet shell(CausalContext context, SortedMap<ByteString, Deferred> deferred) {
+    return settle(context, List.of(), List.of(), deferred);
+  }
+
+  /** {@link #ofSorted} with deferred removes: those the context covers are applied and dropped. */
+  static OrSet ofSorted(CausalContext context, List<ByteString> elements, List<Dot[]> dots,
+      SortedMap<ByteString, Deferred> deferred) {
+    return settle(context, elements, dots, deferred);
+  }
+
+  /** The deferred removes keyed by their context's canonical bytes (not copied: callers do not change them). */
+  SortedMap<ByteString, Deferred> deferredByContext() {
+    return deferred;
+  }
+
   /** The i-th element in order (for {@link SetRepair}, which walks a set without searching it). */
   ByteString elementAt(int i) {
     return elements[i];

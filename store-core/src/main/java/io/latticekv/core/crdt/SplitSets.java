@@ -21,16 +21,17 @@ public final class SplitSets {
 
   private SplitSets() {}
 
-  /** The one set life of {@code state} when it can be split (one life, an OR-Set, no deferred removes), else null. */
+  /**
+   * The one set life of {@code state} when it can be split (one life, an OR-Set), else null. Its
+   * deferred removes stay in the shell: each names its elements, so applying one when the context
+   * comes to cover it touches those elements' rows alone.
+   */
   public static Life splittableLife(Lives state) {
     if (state.lives().size() != 1) {
       return null;
     }
     Life life = state.lives().get(0);
-    if (life.type() != CrdtType.OR_SET || !((OrSet) life.data()).deferredRemoves().isEmpty()) {
-      return null;
-    }
-    return life;
+    return life.type() == CrdtType.OR_SET ? life : null;
   }
 
   /** The elements of a set life, in byte order. */
@@ -54,7 +55,12 @@ public final class SplitSets {
     if (life == null) {
       throw new IllegalArgumentException("not a splittable set: " + state);
     }
-    return Lives.of(withData(life, OrSet.removedAll(context(life))));
+    return Lives.of(withData(life, OrSet.shell(context(life), ((OrSet) life.data()).deferredByContext())));
+  }
+
+  /** The set's deferred removes. */
+  public static java.util.Collection<OrSet.Deferred> deferred(Life life) {
+    return ((OrSet) life.data()).deferredRemoves();
   }
 
   /**
@@ -63,7 +69,8 @@ public final class SplitSets {
    */
   public static Lives withElements(Lives shell, List<ByteString> elements, List<Dot[]> dots) {
     Life life = shell.lives().get(0);
-    return Lives.of(withData(life, OrSet.ofSorted(context(life), elements, dots)));
+    return Lives.of(withData(life, OrSet.ofSorted(context(life), elements, dots,
+        ((OrSet) life.data()).deferredByContext())));
   }
 
   /**
@@ -81,7 +88,8 @@ public final class SplitSets {
         }
       }
     }
-    return Lives.of(withData(life, OrSet.ofSorted(context.with(unseen), elements, dots)));
+    return Lives.of(withData(life, OrSet.ofSorted(context.with(unseen), elements, dots,
+        ((OrSet) life.data()).deferredByContext())));
   }
 
   private static Life withData(Life life, Crdt<?> data) {
@@ -95,12 +103,33 @@ public final class SplitSets {
    */
   public static boolean joinsElementwise(Lives delta, Life ours) {
     for (Life life : delta.lives()) {
-      if (!life.id().equals(ours.id()) || life.type() != CrdtType.OR_SET
-          || !((OrSet) life.data()).deferredRemoves().isEmpty()) {
+      if (!life.id().equals(ours.id()) || life.type() != CrdtType.OR_SET) {
         return false;
       }
     }
     return true;
+  }
+
+  /**
+   * The deferred removes of {@code shell} and {@code delta} that the joined context covers: the
+   * join applies them (each removes the dots its context saw from the elements it names) and
+   * drops them, as {@link OrSet#merge} settles them.
+   */
+  public static List<OrSet.Deferred> settledBy(Lives shell, Lives delta) {
+    Life ours = shell.lives().get(0);
+    CausalContext joined = context(ours);
+    List<OrSet.Deferred> all = new ArrayList<>(deferred(ours));
+    for (Life d : delta.lives()) {
+      joined = joined.merge(((OrSet) d.data()).context());
+      all.addAll(((OrSet) d.data()).deferredRemoves());
+    }
+    List<OrSet.Deferred> settled = new ArrayList<>();
+    for (OrSet.Deferred d : all) {
+      if (joined.covers(d.context())) {
+        settled.add(d);
+      }
+    }
+    return settled;
   }
 
   /** The set part of a delta that {@link #joinsElementwise}; the empty set when the delta holds none. */
@@ -132,7 +161,8 @@ public final class SplitSets {
   public static Lives joinShell(Lives shell, Lives delta, long epoch, Predicate<NodeId> holdsDots) {
     Life life = shell.lives().get(0);
     for (Life d : delta.lives()) {
-      life = life.merge(withData(d, OrSet.removedAll(((OrSet) d.data()).context())));
+      OrSet set = (OrSet) d.data();
+      life = life.merge(withData(d, OrSet.shell(set.context(), set.deferredByContext())));
     }
     return Lives.of(life.pruned(epoch, holdsDots));
   }

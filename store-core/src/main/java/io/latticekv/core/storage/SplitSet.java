@@ -195,6 +195,12 @@ final class SplitSet {
         changed |= setDots(e, SplitSets.unseenBy(dotsOf(e), theirs));
       }
     }
+    // Deferred removes the joined context now covers take out what they saw, by name.
+    for (io.latticekv.core.crdt.OrSet.Deferred settled : SplitSets.settledBy(shell, delta)) {
+      for (ByteString e : settled.elements()) {
+        changed |= setDots(e, SplitSets.unseenBy(dotsOf(e), settled.context()));
+      }
+    }
     Lives joined = SplitSets.joinShell(shell, delta, epoch, this::holdsDotsOf);
     if (!joined.equals(shell)) {
       shell = joined;

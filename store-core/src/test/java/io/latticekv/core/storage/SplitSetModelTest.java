@@ -335,6 +335,38 @@ class SplitSetModelTest {
   }
 
   /**
+   * A remove with a context from another replica that saw an add this one has not: the split set
+   * keeps a deferred remove in its record, and applies it to the element's row when the add
+   * arrives.
+   */
+  @Test
+  void aDeferredRemoveWaitsInTheRecordAndTakesTheAddWhenItArrives() {
+    Run run;
+    try {
+      run = new Run(-2);
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
+    int[][] script = {
+        {0, 0b111111, 0, 0}, // e0..e5 at the store: split
+        {85, 0, 0, 0}, // peer 0 takes the store's state
+        {40, 1 << 6, 0, 0}, // peer 0 adds e6 (delta 1)
+        {30, 0, (1 << 6) | 1, 0}, // the store removes e6 and e0 as peer 0 saw them: e6 is deferred
+        {60, 0, 0, 1}, // peer 0's add arrives: the deferred remove takes it
+        {0, 1 << 7, 0, 0}};
+    try {
+      for (int[] s : script) {
+        run.step(s);
+      }
+      Lives ours = run.split.get(KEY).orElseThrow();
+      assertEquals(false, ours.contains(ByteString.copyFromUtf8("e6")), "the deferred remove took the late add" + run.trail);
+      assertEquals(true, run.split.storedSplit(KEY));
+    } finally {
+      run.close();
+    }
+  }
+
+  /**
    * Repairs by buckets between a split set of 300 elements and replicas of it that took other
    * writes: the hashes and parts read from the rows equal those of the whole set, and the joins
    * agree (the random histories reach plain sets of one life at both ends too rarely to rely on).
