@@ -55,7 +55,7 @@ final class KeySweep {
         ByteString key = Store.keyOf(it.key());
         Lives state;
         try {
-          state = store.stateOfRow(it.key(), it.value());
+          state = store.sweepViewOfRow(it.key(), it.value()); // a large set: its record and one element
         } catch (StorageException e) {
           log.error("lifecycle sweep: {}", e.getMessage());
           continue;
@@ -83,7 +83,7 @@ final class KeySweep {
           continue;
         }
         changed++;
-        removed += applied.state().isEmpty() ? 1 : 0;
+        removed += applied.elementCount() == 0 && applied.state().isEmpty() ? 1 : 0; // a large set is not read whole
         if (!applied.delta().isEmpty()) {
           deltas.add(Map.entry(writes.get(i).key(), applied.delta()));
         }

@@ -692,6 +692,35 @@ public final class Store implements AutoCloseable {
     return cached != null && cached.record() != null;
   }
 
+  /**
+   * What the lifecycle sweep reads of a stored row: its state, except that a set stored by rows is
+   * read as its record and one of its elements (the life reads as live). That is all a visit
+   * needs — the replica ids (the context names them all), the marks, whether anything may be
+   * dropped — and it costs a row, not the set; where it over-reports a pruning (it cannot see
+   * which elements hold a retired id's dots), the write it asks for prunes from the rows, exactly.
+   */
+  Lives sweepViewOfRow(byte[] storedKey, byte[] value) {
+    if (!SplitRecord.isRecord(value)) {
+      return decodeStored(keyOf(storedKey), value);
+    }
+    SplitRecord record = SplitRecord.decode(keyOf(storedKey), value);
+    ByteString[] anchor = new ByteString[1];
+    io.latticekv.core.crdt.Dot[][] dots = new io.latticekv.core.crdt.Dot[1][];
+    whileOpen(() -> {
+      rows.forEachRow(ElementRows.prefix(storedKey), 0L, (element, d) -> {
+        anchor[0] = element;
+        dots[0] = d;
+        return false;
+      });
+      return null;
+    });
+    if (anchor[0] == null) { // moved to one value meanwhile
+      return stateOfRow(storedKey, value);
+    }
+    return io.latticekv.core.crdt.SplitSets.withElementsAndTheirDots(record.shell(), List.of(anchor[0]),
+        java.util.Collections.singletonList(dots[0]));
+  }
+
   /** The digest of a stored row's state, from the row alone (a set's record carries its elements' share). */
   static long digestOfRow(byte[] value) {
     return SplitRecord.isRecord(value) ? SplitRecord.digest(value) : CrdtCodec.digest(value);

@@ -329,6 +329,16 @@ class SplitSetModelTest {
       for (int[] s : script) {
         run.step(s);
       }
+      // The lifecycle sweep over both stores, epoch after epoch: it reads a split set by its record.
+      for (int round = 0; round < 4; round++) {
+        run.epoch += 2;
+        run.split.setEpoch(run.epoch);
+        run.whole.setEpoch(run.epoch);
+        run.split.sweep(null, 100, run.oldIds);
+        run.whole.sweep(null, 100, run.oldIds);
+        assertEquals(run.whole.get(KEY).orElse(Lives.empty()), run.split.get(KEY).orElse(Lives.empty()),
+            "after a sweep at epoch " + run.epoch + run.trail);
+      }
     } finally {
       run.close();
     }
