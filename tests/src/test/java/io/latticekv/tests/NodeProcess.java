@@ -30,6 +30,10 @@ final class NodeProcess implements AutoCloseable {
     List<String> command = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx256m", "-Dlattice.log.level=INFO",
+        // The split-sets run (tests/pom.xml) stores small sets by rows: in the node's process too.
+        "-D" + io.latticekv.core.storage.StoreOptions.SPLIT_ELEMENTS_MIN_PROPERTY + "="
+            + Integer.getInteger(io.latticekv.core.storage.StoreOptions.SPLIT_ELEMENTS_MIN_PROPERTY,
+                io.latticekv.core.storage.StoreOptions.DEFAULT_SPLIT_ELEMENTS_MIN),
         "-cp", System.getProperty("java.class.path"),
         "io.latticekv.server.cli.Lattice", "server",
         "--dir", dir.toString(), "--listen", "127.0.0.1:0", "--sync", sync));

@@ -140,6 +140,7 @@ public final class Store implements AutoCloseable {
 
   private final MerkleTree tree;
   private final SegmentScans scans;
+  private final SplitReads splitReads;
 
   private Store(StoreOptions options) {
     this.options = options;
@@ -210,6 +211,33 @@ public final class Store implements AutoCloseable {
     }
     this.tree = new MerkleTree(metadata.segmentBits(options.segmentBits()));
     this.scans = new SegmentScans(db, data, tree, this::stateOfRow, Store::digestOfRow);
+    this.splitReads = new SplitReads(rows, new SplitReads.Access() {
+      @Override
+      public SplitReads.Stored stored(ByteString key) {
+        Cached c = cache.get(key, Store.this::load);
+        return c == null ? null : new SplitReads.Stored(c.state(), c.record());
+      }
+
+      @Override
+      public <T> T locked(ByteString key, java.util.function.Supplier<T> read) {
+        return whileOpen(() -> withKeyLock(key, read));
+      }
+
+      @Override
+      public <T> T open(java.util.function.Supplier<T> read) {
+        return whileOpen(read);
+      }
+
+      @Override
+      public byte[] dataKey(ByteString key) {
+        return Store.this.dataKey(key);
+      }
+
+      @Override
+      public Lives readWhole(byte[] storedKey, byte[] value) {
+        return stateOfRow(storedKey, value);
+      }
+    });
     StreamedLoad.removeLeftovers(ingestDirectory());
     buildTree();
     this.groupCommitter = options.sync() == SyncPolicy.BATCH ? new GroupCommitter(db) : null;
@@ -496,195 +524,23 @@ public final class Store implements AutoCloseable {
   }
 
   /**
-   * A set stored one row per element, read in place: its size from its record, an element from its
-   * row, its elements in the rows' order — by {@link Hashing#keyHash} of the element, unsigned,
-   * then by bytes. Reads see each row as it is when read (no snapshot across rows), as a read of
-   * part of a set may.
+   * A set stored one row per element, read in place ({@link LargeSet}); empty when the key is
+   * stored otherwise (docs/architecture.md, "Sets").
    */
-  public interface LargeSet {
-    int size();
-
-    boolean contains(ByteString element);
-
-    /** The elements from hash {@code fromHash} (unsigned) on, in row order, until {@code visitor} returns false. */
-    void forEachFrom(long fromHash, ElementVisitor visitor);
-  }
-
-  /** What {@link LargeSet#forEachFrom} calls per element. */
-  public interface ElementVisitor {
-    boolean accept(long hash, ByteString element);
-  }
-
-  /** The set at {@code key} when it is stored one row per element (docs/architecture.md, "Sets"); empty otherwise. */
   public Optional<LargeSet> largeSet(ByteString key) {
     checkOpen();
-    Cached cached = cache.get(key, this::load);
-    if (cached == null || cached.record() == null) {
-      return Optional.empty();
-    }
-    int size = cached.record().count();
-    byte[] prefix = ElementRows.prefix(dataKey(key));
-    return Optional.of(new LargeSet() {
-      @Override
-      public int size() {
-        return size;
-      }
-
-      @Override
-      public boolean contains(ByteString element) {
-        return whileOpen(() -> withKeyLock(key, () -> {
-          stillSplit(key);
-          return rows.dotsOf(prefix, element).length > 0;
-        }));
-      }
-
-      @Override
-      public void forEachFrom(long fromHash, ElementVisitor visitor) {
-        // Under the key's lock: a write moving the set back to one value drops its rows, and a page
-        // read across that would end early. A page is at most 10,000 rows: the lock is held briefly.
-        whileOpen(() -> withKeyLock(key, () -> {
-          stillSplit(key);
-          rows.forEachElement(prefix, fromHash, visitor::accept);
-          return null;
-        }));
-      }
-    });
+    return splitReads.largeSet(key);
   }
 
   /**
-   * Thrown by a {@link LargeSet} whose key is no longer stored one row per element (it shrank,
-   * took another life, went): the caller reads the key whole instead.
-   */
-  public static final class LayoutChanged extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-
-    LayoutChanged() {
-      super("the set is no longer stored one row per element", null, false, false);
-    }
-  }
-
-  private void stillSplit(ByteString key) {
-    Cached now = cache.get(key, this::load);
-    if (now == null || now.record() == null) {
-      throw new LayoutChanged();
-    }
-  }
-
-  /**
-   * The plain set at {@code key} as a repair by buckets reads it; empty when the key holds
-   * anything else. A set stored one row per element answers from its rows: its hashes read every
-   * row once, a part the rows of its buckets alone — it is never read whole.
-   *
-   * <p>Each read of it takes the key's lock and reads the set as it is then, record and rows
-   * together; {@link io.latticekv.core.crdt.SetRepair.Source#cut} computes this side's hashes and
-   * its part in one such read, since a part must be cut from the state its hashes are of.
+   * The plain set at {@code key} as a repair by buckets reads it ({@link SplitReads#plainSet});
+   * empty when the key holds anything else.
    */
   public Optional<io.latticekv.core.crdt.SetRepair.Source> plainSet(ByteString key) {
     checkOpen();
-    Cached cached = cache.get(key, this::load);
-    if (cached == null) {
-      return Optional.empty();
-    }
-    if (cached.record() == null) {
-      return io.latticekv.core.crdt.SetRepair.sourceOf(cached.state());
-    }
-    SplitRecord record = cached.record();
-    Optional<Long> shape = io.latticekv.core.crdt.SetRepair.shape(record.shell());
-    if (shape.isEmpty()) {
-      return Optional.empty();
-    }
-    return Optional.of(new io.latticekv.core.crdt.SetRepair.Source() {
-      @Override
-      public long shape() {
-        return shape.get();
-      }
-
-      @Override
-      public int size() {
-        return record.count();
-      }
-
-      @Override
-      public long[] hashes(int count) {
-        return whileOpen(() -> withKeyLock(key, () -> {
-          io.latticekv.core.crdt.SetRepair.Source now = currentSource(key);
-          return now == null ? new long[count] : now.hashes(count);
-        }));
-      }
-
-      @Override
-      public Lives part(int count, int[] buckets) {
-        return whileOpen(() -> withKeyLock(key, () -> {
-          io.latticekv.core.crdt.SetRepair.Source now = currentSource(key);
-          return now == null ? Lives.empty() : now.part(count, buckets);
-        }));
-      }
-
-      @Override
-      public io.latticekv.core.crdt.SetRepair.Cut cut(long[] theirs) {
-        // Hashes and part from one moment: a part whose context saw an add its buckets leave out
-        // would make the receiver take that add as seen and removed.
-        return whileOpen(() -> withKeyLock(key, () -> {
-          io.latticekv.core.crdt.SetRepair.Source now = currentSource(key);
-          return now == null ? null : now.cut(theirs);
-        }));
-      }
-    });
+    return splitReads.plainSet(key);
   }
 
-  /**
-   * The key's plain set as it is now, read from its rows; the caller holds the key's lock. Null
-   * when the key holds no plain set any more.
-   */
-  private io.latticekv.core.crdt.SetRepair.Source currentSource(ByteString key) {
-    Cached now = cache.get(key, this::load);
-    if (now == null) {
-      return null;
-    }
-    if (now.record() == null) {
-      return io.latticekv.core.crdt.SetRepair.sourceOf(now.state()).orElse(null);
-    }
-    SplitRecord record = now.record();
-    if (io.latticekv.core.crdt.SetRepair.shape(record.shell()).isEmpty()) {
-      return null;
-    }
-    byte[] prefix = ElementRows.prefix(dataKey(key));
-    return new io.latticekv.core.crdt.SetRepair.Source() {
-      @Override
-      public long shape() {
-        return io.latticekv.core.crdt.SetRepair.shape(record.shell()).orElseThrow();
-      }
-
-      @Override
-      public int size() {
-        return record.count();
-      }
-
-      @Override
-      public long[] hashes(int count) {
-        long[] sums = new long[count];
-        rows.forEachRowHash(prefix, (h, share) -> sums[io.latticekv.core.crdt.SetRepair.bucket(h, count)] += share);
-        return sums;
-      }
-
-      @Override
-      public Lives part(int count, int[] buckets) {
-        java.util.TreeMap<ByteString, io.latticekv.core.crdt.Dot[]> in =
-            new java.util.TreeMap<>(ByteString.unsignedLexicographicalComparator());
-        for (int b : buckets) {
-          rows.forEachRow(prefix, io.latticekv.core.crdt.SetRepair.bucketStart(b, count), (element, dots) -> {
-            if (io.latticekv.core.crdt.SetRepair.bucket(Hashing.keyHash(element), count) != b) {
-              return false;
-            }
-            in.put(element, dots);
-            return true;
-          });
-        }
-        return io.latticekv.core.crdt.SplitSets.withElements(record.shell(), new ArrayList<>(in.keySet()),
-            new ArrayList<>(in.values()));
-      }
-    };
-  }
 
   /** Whether {@code key} is stored one row per element (for tests). */
   boolean storedSplit(ByteString key) {
@@ -692,33 +548,9 @@ public final class Store implements AutoCloseable {
     return cached != null && cached.record() != null;
   }
 
-  /**
-   * What the lifecycle sweep reads of a stored row: its state, except that a set stored by rows is
-   * read as its record and one of its elements (the life reads as live). That is all a visit
-   * needs — the replica ids (the context names them all), the marks, whether anything may be
-   * dropped — and it costs a row, not the set; where it over-reports a pruning (it cannot see
-   * which elements hold a retired id's dots), the write it asks for prunes from the rows, exactly.
-   */
+  /** What the lifecycle sweep reads of a stored row ({@link SplitReads#sweepView}). */
   Lives sweepViewOfRow(byte[] storedKey, byte[] value) {
-    if (!SplitRecord.isRecord(value)) {
-      return decodeStored(keyOf(storedKey), value);
-    }
-    SplitRecord record = SplitRecord.decode(keyOf(storedKey), value);
-    ByteString[] anchor = new ByteString[1];
-    io.latticekv.core.crdt.Dot[][] dots = new io.latticekv.core.crdt.Dot[1][];
-    whileOpen(() -> {
-      rows.forEachRow(ElementRows.prefix(storedKey), 0L, (element, d) -> {
-        anchor[0] = element;
-        dots[0] = d;
-        return false;
-      });
-      return null;
-    });
-    if (anchor[0] == null) { // moved to one value meanwhile
-      return stateOfRow(storedKey, value);
-    }
-    return io.latticekv.core.crdt.SplitSets.withElementsAndTheirDots(record.shell(), List.of(anchor[0]),
-        java.util.Collections.singletonList(dots[0]));
+    return splitReads.sweepView(storedKey, value);
   }
 
   /** The digest of a stored row's state, from the row alone (a set's record carries its elements' share). */

@@ -20,8 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Reads of a set while writes move it between its two layouts (one value, one row per element):
  * a reader must never see the record of one moment with the rows of another. Six elements stay in
  * the set throughout while a writer adds and removes ten others, so the set crosses the threshold
- * (eight) over and over; readers of every kind — a whole read, a repair's cut, a segment scan, a
- * page — must always find the six. Without the key's lock on those reads, a read that took the
+ * (eight) over and over; readers of three kinds — a whole read, a repair's cut, a segment scan —
+ * must always find the six (page reads take the same lock: {@code SplitReads}). Without the key's lock on those reads, a read that took the
  * record before a write dropped the rows read the set as empty under its full context: every
  * element removed, which a repair would have sent to peers (found by review).
  */

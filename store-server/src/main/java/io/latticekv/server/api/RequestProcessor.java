@@ -351,7 +351,7 @@ public final class RequestProcessor {
           writer.beforeRead();
           try {
             return store.largeSet(key).flatMap(set -> SetReads.answer(read, set, limits.valueBytesMax()));
-          } catch (io.latticekv.core.storage.Store.LayoutChanged changed) {
+          } catch (io.latticekv.core.storage.LayoutChanged changed) {
             return Optional.<io.latticekv.proto.SetReadResponse>empty(); // stored whole meanwhile: read whole
           }
         }, reads);

@@ -65,7 +65,7 @@ final class SetReads {
    * what the answer holds; empty when the answer must come from the whole set (a page cursor of
    * byte order, given while the set was stored whole).
    */
-  static Optional<SetReadResponse> answer(SetReadRequest read, io.latticekv.core.storage.Store.LargeSet set,
+  static Optional<SetReadResponse> answer(SetReadRequest read, io.latticekv.core.storage.LargeSet set,
       int elementBytesMax) {
     SetReadResponse.Builder out = SetReadResponse.newBuilder().setSize(set.size());
     switch (read.getQueryCase()) {
@@ -95,7 +95,7 @@ final class SetReads {
   }
 
   /** A page of the elements in hash order, after a version-2 cursor: only the rows it returns are read. */
-  private static void pageInHashOrder(SetPageQuery query, io.latticekv.core.storage.Store.LargeSet set,
+  private static void pageInHashOrder(SetPageQuery query, io.latticekv.core.storage.LargeSet set,
       int elementBytesMax, SetReadResponse.Builder out) {
     int limit = query.getLimit() == 0 ? PAGE_DEFAULT : query.getLimit();
     ByteString cursor = query.getCursor();
@@ -131,7 +131,7 @@ final class SetReads {
   }
 
   /** A whole set's elements in the order of a set stored by rows: by hash, unsigned, then by bytes. */
-  private static io.latticekv.core.storage.Store.LargeSet hashOrder(List<ByteString> elements) {
+  private static io.latticekv.core.storage.LargeSet hashOrder(List<ByteString> elements) {
     ByteString[] sorted = elements.toArray(new ByteString[0]);
     long[] hashes = new long[sorted.length];
     Integer[] order = new Integer[sorted.length];
@@ -143,7 +143,7 @@ final class SetReads {
       int c = Long.compareUnsigned(hashes[a], hashes[b]);
       return c != 0 ? c : BYTES.compare(sorted[a], sorted[b]);
     });
-    return new io.latticekv.core.storage.Store.LargeSet() {
+    return new io.latticekv.core.storage.LargeSet() {
       @Override
       public int size() {
         return sorted.length;
@@ -155,7 +155,7 @@ final class SetReads {
       }
 
       @Override
-      public void forEachFrom(long fromHash, io.latticekv.core.storage.Store.ElementVisitor visitor) {
+      public void forEachFrom(long fromHash, io.latticekv.core.storage.LargeSet.ElementVisitor visitor) {
         for (Integer i : order) {
           if (Long.compareUnsigned(hashes[i], fromHash) >= 0 && !visitor.accept(hashes[i], sorted[i])) {
             return;
@@ -169,7 +169,7 @@ final class SetReads {
    * SSCAN over a set stored by rows: the rows are in the order of the scan hash (the element hash
    * shifted right by one), so a scan reads the rows it returns and one more.
    */
-  private static void scan(io.latticekv.proto.SetScanQuery query, io.latticekv.core.storage.Store.LargeSet set,
+  private static void scan(io.latticekv.proto.SetScanQuery query, io.latticekv.core.storage.LargeSet set,
       SetReadResponse.Builder out) {
     int count = query.getCount() == 0 ? SCAN_DEFAULT : query.getCount();
     long after = query.getCursor();
