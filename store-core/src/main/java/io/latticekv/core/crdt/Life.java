@@ -119,6 +119,11 @@ public final class Life {
     return of(id, created, type, newData, PnCounter.empty(), 0, 0, NO_MARKS);
   }
 
+  /** This life with {@code newData} in place of its value, its floors, epoch and marks kept. */
+  Life withData(Crdt<?> newData) {
+    return of(id, created, type, newData, counterFloor, registerFloor, tombEpoch, retired);
+  }
+
   /** The bare identity of this life, nothing in it: what deltas of floors and marks start from. */
   Life bare() {
     return create(id, created, type);

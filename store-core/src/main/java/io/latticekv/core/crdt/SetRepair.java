@@ -40,17 +40,29 @@ public final class SetRepair {
 
   private SetRepair() {}
 
-  /** The life of a plain set, or null when {@code state} is anything else. */
+  /**
+   * The life of a plain set, or null when {@code state} is anything else. A plain set may carry
+   * a tomb epoch (any remove at a cluster epoch after the first leaves one) and retired marks:
+   * parts carry them and joins join them, as lives join.
+   */
   private static Life plain(Crdt<?> state) {
     if (!(state instanceof Lives lives) || lives.lives().size() != 1) {
       return null;
     }
     Life life = lives.lives().get(0);
-    if (life.type() != CrdtType.OR_SET || !life.counterFloor().isEmpty() || life.registerFloor() != 0
-        || life.tombEpoch() != 0 || !life.retired().isEmpty()) {
+    if (life.type() != CrdtType.OR_SET || !life.counterFloor().isEmpty() || life.registerFloor() != 0) {
       return null;
     }
     return ((OrSet) life.data()).deferredRemoves().isEmpty() ? life : null;
+  }
+
+  /**
+   * {@code ours} holding {@code set}, with the tomb epoch, marks and creation time of {@code ours}
+   * and {@code theirs} joined as a merge of the two lives joins them.
+   */
+  private static Life joinedLife(Life ours, Life theirs, OrSet set) {
+    Life shell = ours.withData(OrSet.removedAll(set.context())).merge(theirs.withData(OrSet.removedAll(set.context())));
+    return shell.withData(set);
   }
 
   /**
@@ -198,7 +210,7 @@ public final class SetRepair {
         dots.add(set.dotsAt(i));
       }
     }
-    return Lives.of(life.with(OrSet.ofSorted(set.context(), elements, dots)));
+    return Lives.of(life.withData(OrSet.ofSorted(set.context(), elements, dots)));
   }
 
   /**
@@ -246,7 +258,7 @@ public final class SetRepair {
     }
     elements.addAll(outsideElements.subList(o, outsideElements.size()));
     dots.addAll(outsideDots.subList(o, outsideDots.size()));
-    return Optional.of(Lives.of(ours.with(OrSet.ofSorted(merged.context(), elements, dots))));
+    return Optional.of(Lives.of(joinedLife(ours, theirs, OrSet.ofSorted(merged.context(), elements, dots))));
   }
 
   /** Which of {@code count} buckets {@code buckets} names. */
@@ -290,8 +302,8 @@ public final class SetRepair {
   public static OrSet splitPart(Lives shell, Crdt<?> part, int count, int[] buckets) {
     Life ours = shell.lives().size() == 1 ? shell.lives().get(0) : null;
     Life theirs = plain(part);
-    if (ours == null || theirs == null || ours.type() != CrdtType.OR_SET || ours.tombEpoch() != 0
-        || !ours.retired().isEmpty() || !ours.id().equals(theirs.id()) || ours.created() != theirs.created()) {
+    if (ours == null || theirs == null || ours.type() != CrdtType.OR_SET || !((OrSet) ours.data()).deferredRemoves().isEmpty()
+        || !ours.id().equals(theirs.id()) || ours.created() != theirs.created()) {
       return null;
     }
     OrSet in = (OrSet) theirs.data();

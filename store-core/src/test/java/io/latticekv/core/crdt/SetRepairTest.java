@@ -50,6 +50,51 @@ class SetRepairTest {
     return state;
   }
 
+  /**
+   * The same histories as lives of one set that also take tomb epochs (a remove at a later
+   * cluster epoch) and retired marks, which parts carry and joins join.
+   */
+  private static Life[] lifeHistories(Random random, NodeId[] ids, int steps, int pool) {
+    Life base = Life.create(new LifeId(ids[0], 1), 7, CrdtType.OR_SET);
+    Life[] lives = {base, base, base};
+    for (int step = 0; step < steps; step++) {
+      int at = random.nextInt(3);
+      OrSet set = (OrSet) lives[at].data();
+      switch (random.nextInt(12)) {
+        case 0, 1, 2, 3, 4, 5 -> lives[at] = lives[at].withData(set.merge(set.addAllDelta(ids[at],
+            List.of(element(random, pool), element(random, pool)))));
+        case 6, 7 -> lives[at] = lives[at].withData(set.merge(set.removeAllDelta(List.of(element(random, pool)))))
+            .withTombEpoch(random.nextInt(4));
+        case 8 -> lives[at] = lives[at].withMark(ids[random.nextInt(3)], Life.Mark.of(random.nextInt(4), ids[at]));
+        default -> lives[at] = lives[at].merge(lives[random.nextInt(3)]);
+      }
+    }
+    return lives;
+  }
+
+  @Test
+  void aPartOfASetWithTombEpochsAndMarksJoinsAsTheWholeState() {
+    qt().withFixedSeed(SEED).withExamples(200).forAll(longs().all()).checkAssert(seed -> {
+      Random random = new Random(seed);
+      NodeId[] ids = {NodeId.random(random), NodeId.random(random), NodeId.random(random)};
+      int pool = 50 + random.nextInt(300);
+      Life[] lives = lifeHistories(random, ids, 100 + random.nextInt(400), pool);
+      int count = 16;
+      for (int r = 0; r < 3; r++) {
+        for (int s = 0; s < 3; s++) {
+          Lives receiver = Lives.of(lives[r]);
+          Lives sender = Lives.of(lives[s]);
+          assertTrue(SetRepair.shape(receiver).isPresent(), "a set with tomb epochs and marks takes part");
+          int[] buckets = SetRepair.differing(SetRepair.hashes(receiver, count), SetRepair.hashes(sender, count));
+          Lives part = SetRepair.part(sender, count, buckets);
+          Optional<Lives> joined = SetRepair.join(receiver, part, count, buckets);
+          assertEquals(Optional.of(Lives.of(lives[r].merge(lives[s]))), joined,
+              "replica " + r + " joining replica " + s + "'s part over buckets " + java.util.Arrays.toString(buckets));
+        }
+      }
+    });
+  }
+
   @Test
   void aPartOverTheDifferingBucketsJoinsAsTheWholeState() {
     System.out.println("SetRepairTest seed " + SEED);
