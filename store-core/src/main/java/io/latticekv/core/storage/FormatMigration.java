@@ -34,6 +34,7 @@ final class FormatMigration {
     long keys = 0;
     long sets = 0;
     long elements = 0;
+    long damagedKeys = 0;
     log.info("converting data directory {} from format 1 to 2: large sets go one row per element", directory);
     // Synced: the format version is set to 2 only after every converted key is on disk.
     try (WriteOptions synced = new WriteOptions().setSync(true); RocksIterator it = db.newIterator(data)) {
@@ -48,7 +49,15 @@ final class FormatMigration {
         }
         byte[] storedKey = it.key();
         ByteString key = Store.keyOf(storedKey);
-        Lives state = Store.decodeStored(key, value);
+        Lives state;
+        try {
+          state = Store.decodeStored(key, value);
+        } catch (StorageException damaged) {
+          // Left as it is: a read of the key reports the damage, as format 1 did; the rest converts.
+          log.error("converting {}: {}; the key is left as it was", directory, damaged.getMessage());
+          damagedKeys++;
+          continue;
+        }
         if (!splits.test(state)) {
           continue;
         }
@@ -67,7 +76,7 @@ final class FormatMigration {
       throw new StorageException("converting data directory " + directory + " to format 2 failed: " + e.getMessage()
           + "; nothing is lost, the next start converts what is left", e);
     }
-    log.info("converted data directory {} to format 2 in {} ms: {} keys read, {} sets of {} elements split", directory,
-        (System.nanoTime() - start) / 1_000_000, keys, sets, elements);
+    log.info("converted data directory {} to format 2 in {} ms: {} keys read, {} sets of {} elements split, {} damaged "
+        + "keys left as they were", directory, (System.nanoTime() - start) / 1_000_000, keys, sets, elements, damagedKeys);
   }
 }

@@ -542,6 +542,11 @@ public final class Store implements AutoCloseable {
   }
 
 
+  /** The format version the directory records (for tests). */
+  String storedFormat() {
+    return metadata.format();
+  }
+
   /** Whether {@code key} is stored one row per element (for tests). */
   boolean storedSplit(ByteString key) {
     Cached cached = cache.get(key, this::load);

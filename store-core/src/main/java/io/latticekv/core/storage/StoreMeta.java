@@ -82,6 +82,12 @@ final class StoreMeta {
     return Integer.parseInt(stored);
   }
 
+  /** The directory's recorded format version, or null when none is. */
+  String format() {
+    byte[] format = get(FORMAT);
+    return format == null ? null : new String(format, StandardCharsets.UTF_8);
+  }
+
   /** Records the directory's format version (fsynced): after a conversion. */
   void setFormat(int version) {
     put(FORMAT, bytes(Integer.toString(version)));
