@@ -160,47 +160,25 @@ final class ElementRows {
 
   /** The stored dots of {@code replica} with counters from {@code from} to {@code to}, ascending. */
   void forEachDot(byte[] prefix, NodeId replica, long from, long to, DotRow row) {
-    byte[] start = dotKey(prefix, replica, from);
     byte[] rp = replicaPrefix(prefix, replica);
-    try (Slice upper = new Slice(end(rp)); ReadOptions ro = new ReadOptions().setIterateUpperBound(upper);
-        RocksIterator it = db.newIterator(dots, ro)) {
-      for (it.seek(start); it.isValid(); it.next()) {
-        long counter = ByteBuffer.wrap(it.key(), rp.length, 8).getLong();
-        if (Long.compareUnsigned(counter, to) > 0 || !row.accept(counter, ByteString.copyFrom(it.value()))) {
-          return;
-        }
-      }
-      status(it);
-    }
+    scan(dots, dotKey(prefix, replica, from), rp, it -> {
+      long counter = ByteBuffer.wrap(it.key(), rp.length, 8).getLong();
+      return Long.compareUnsigned(counter, to) <= 0 && row.accept(counter, ByteString.copyFrom(it.value()));
+    });
   }
 
   /** Each element row of the set, in hash order, from {@code fromHash} on (unsigned). */
   void forEachRow(byte[] prefix, long fromHash, ElementRow row) {
-    byte[] start = ByteBuffer.allocate(prefix.length + 8).put(prefix).putLong(fromHash).array();
-    try (Slice upper = new Slice(end(prefix)); ReadOptions ro = new ReadOptions().setIterateUpperBound(upper);
-        RocksIterator it = db.newIterator(elements, ro)) {
-      for (it.seek(start); it.isValid(); it.next()) {
-        if (!row.accept(elementOf(it.key(), prefix.length), decodeDots(it.value()))) {
-          return;
-        }
-      }
-      status(it);
-    }
+    scan(elements, hashKey(prefix, fromHash), prefix,
+        it -> row.accept(elementOf(it.key(), prefix.length), decodeDots(it.value())));
   }
 
   /** Each element of the set, in hash order (then byte order), from {@code fromHash} on (unsigned); dots not read. */
   void forEachElement(byte[] prefix, long fromHash, HashedElement row) {
-    byte[] start = ByteBuffer.allocate(prefix.length + 8).put(prefix).putLong(fromHash).array();
-    try (Slice upper = new Slice(end(prefix)); ReadOptions ro = new ReadOptions().setIterateUpperBound(upper);
-        RocksIterator it = db.newIterator(elements, ro)) {
-      for (it.seek(start); it.isValid(); it.next()) {
-        byte[] k = it.key();
-        if (!row.accept(hashOf(k, prefix.length), elementOf(k, prefix.length))) {
-          return;
-        }
-      }
-      status(it);
-    }
+    scan(elements, hashKey(prefix, fromHash), prefix, it -> {
+      byte[] k = it.key();
+      return row.accept(hashOf(k, prefix.length), elementOf(k, prefix.length));
+    });
   }
 
   /** What {@link #forEachRowHash} calls per row. */
@@ -214,16 +192,35 @@ final class ElementRows {
    * dot is decoded, so a pass over a million rows costs the iteration alone.
    */
   void forEachRowHash(byte[] prefix, RowHash row) {
-    try (Slice upper = new Slice(end(prefix)); ReadOptions ro = new ReadOptions().setIterateUpperBound(upper);
-        RocksIterator it = db.newIterator(elements, ro)) {
-      for (it.seek(prefix); it.isValid(); it.next()) {
-        long h = hashOf(it.key(), prefix.length);
-        ByteBuffer v = ByteBuffer.wrap(it.value());
-        long dots = 0;
-        while (v.remaining() >= DOT_BYTES) {
-          dots += io.latticekv.core.crdt.SetRepair.dotHash(v.getLong(), v.getLong(), v.getLong());
+    scan(elements, prefix, prefix, it -> {
+      long h = hashOf(it.key(), prefix.length);
+      ByteBuffer v = ByteBuffer.wrap(it.value());
+      long dots = 0;
+      while (v.remaining() >= DOT_BYTES) {
+        dots += io.latticekv.core.crdt.SetRepair.dotHash(v.getLong(), v.getLong(), v.getLong());
+      }
+      row.accept(h, io.latticekv.core.crdt.SetRepair.elementHash(h, dots));
+      return true;
+    });
+  }
+
+  private static byte[] hashKey(byte[] prefix, long hash) {
+    return ByteBuffer.allocate(prefix.length + 8).put(prefix).putLong(hash).array();
+  }
+
+  /** What {@link #scan} calls at each row; returns false to stop. */
+  private interface Step {
+    boolean accept(RocksIterator it);
+  }
+
+  /** The rows of {@code family} from {@code start} while they start with {@code within}, until {@code step} stops. */
+  private void scan(ColumnFamilyHandle family, byte[] start, byte[] within, Step step) {
+    try (Slice upper = new Slice(end(within)); ReadOptions ro = new ReadOptions().setIterateUpperBound(upper);
+        RocksIterator it = db.newIterator(family, ro)) {
+      for (it.seek(start); it.isValid(); it.next()) {
+        if (!step.accept(it)) {
+          return;
         }
-        row.accept(h, io.latticekv.core.crdt.SetRepair.elementHash(h, dots));
       }
       status(it);
     }

@@ -179,35 +179,16 @@ final class SplitSet {
    * {@code state.merge(delta).collect(epoch)} would on the whole set.
    */
   boolean join(Lives delta, long epoch) {
-    boolean changed = false;
     OrSet d = SplitSets.setOf(delta);
-    CausalContext ours = SplitSets.context(life());
-    CausalContext theirs = d.context();
-    Set<ByteString> named = new HashSet<>();
-    for (int i = 0; i < SplitSets.size(d); i++) {
-      ByteString e = SplitSets.elementAt(d, i);
-      named.add(e);
-      changed |= setDots(e, SplitSets.joinDots(dotsOf(e), ours, SplitSets.dotsAt(d, i), theirs));
-    }
     // Elements the delta leaves out keep the dots its context has not seen: find those it has.
-    for (ByteString e : ownersOf(theirs)) {
-      if (!named.contains(e)) {
-        changed |= setDots(e, SplitSets.unseenBy(dotsOf(e), theirs));
-      }
-    }
+    boolean changed = joinElements(d, () -> ownersOf(d.context()));
     // Deferred removes the joined context now covers take out what they saw, by name.
-    for (io.latticekv.core.crdt.OrSet.Deferred settled : SplitSets.settledBy(shell, delta)) {
+    for (OrSet.Deferred settled : SplitSets.settledBy(shell, delta)) {
       for (ByteString e : settled.elements()) {
         changed |= setDots(e, SplitSets.unseenBy(dotsOf(e), settled.context()));
       }
     }
-    Lives joined = SplitSets.joinShell(shell, delta, epoch, this::holdsDotsOf);
-    if (!joined.equals(shell)) {
-      shell = joined;
-      shellChanged = true;
-      changed = true;
-    }
-    return changed;
+    return joinShell(delta, epoch) | changed;
   }
 
   /**
@@ -217,19 +198,49 @@ final class SplitSet {
    * sender's whole context; the other buckets stay as they are. Reads the rows of those buckets.
    */
   boolean joinPart(OrSet part, Lives partState, int count, int[] buckets, long epoch) {
+    boolean changed = joinElements(part, () -> elementsIn(count, buckets));
+    return joinShell(partState, epoch) | changed;
+  }
+
+  /**
+   * Joins the elements {@code d} holds with ours, under both contexts; then takes from each of
+   * {@code others} (found after that, and passed over where {@code d} holds it) the dots {@code
+   * d}'s context saw. Returns whether anything changed.
+   */
+  private boolean joinElements(OrSet d, java.util.function.Supplier<Set<ByteString>> others) {
     boolean changed = false;
     CausalContext ours = SplitSets.context(life());
-    CausalContext theirs = part.context();
+    CausalContext theirs = d.context();
     Set<ByteString> named = new HashSet<>();
-    for (int i = 0; i < SplitSets.size(part); i++) {
-      ByteString e = SplitSets.elementAt(part, i);
+    for (int i = 0; i < SplitSets.size(d); i++) {
+      ByteString e = SplitSets.elementAt(d, i);
       named.add(e);
-      changed |= setDots(e, SplitSets.joinDots(dotsOf(e), ours, SplitSets.dotsAt(part, i), theirs));
+      changed |= setDots(e, SplitSets.joinDots(dotsOf(e), ours, SplitSets.dotsAt(d, i), theirs));
     }
+    for (ByteString e : others.get()) {
+      if (!named.contains(e)) {
+        changed |= setDots(e, SplitSets.unseenBy(dotsOf(e), theirs));
+      }
+    }
+    return changed;
+  }
+
+  /** The record after joining {@code delta}'s life and collecting at {@code epoch}; whether it changed. */
+  private boolean joinShell(Lives delta, long epoch) {
+    Lives joined = SplitSets.joinShell(shell, delta, epoch, this::holdsDotsOf);
+    if (joined.equals(shell)) {
+      return false;
+    }
+    shell = joined;
+    shellChanged = true;
+    return true;
+  }
+
+  /** The elements of {@code buckets} of {@code count}: their rows, and this batch's own elements there. */
+  private Set<ByteString> elementsIn(int count, int[] buckets) {
     Set<ByteString> inside = new HashSet<>();
     for (int b : buckets) {
-      long start = io.latticekv.core.crdt.SetRepair.bucketStart(b, count);
-      rows.forEachElement(prefix, start, (h, e) -> {
+      rows.forEachElement(prefix, io.latticekv.core.crdt.SetRepair.bucketStart(b, count), (h, e) -> {
         if (io.latticekv.core.crdt.SetRepair.bucket(h, count) != b) {
           return false;
         }
@@ -237,24 +248,13 @@ final class SplitSet {
         return true;
       });
     }
-    for (Map.Entry<ByteString, Dot[]> e : new ArrayList<>(now.entrySet())) { // this batch's own elements
-      int b = io.latticekv.core.crdt.SetRepair.bucket(io.latticekv.core.merkle.Hashing.keyHash(e.getKey()), count);
+    for (ByteString e : now.keySet()) {
+      int b = io.latticekv.core.crdt.SetRepair.bucket(io.latticekv.core.merkle.Hashing.keyHash(e), count);
       if (Arrays.binarySearch(buckets, b) >= 0) {
-        inside.add(e.getKey());
+        inside.add(e);
       }
     }
-    for (ByteString e : inside) {
-      if (!named.contains(e)) {
-        changed |= setDots(e, SplitSets.unseenBy(dotsOf(e), theirs));
-      }
-    }
-    Lives joined = SplitSets.joinShell(shell, partState, epoch, this::holdsDotsOf);
-    if (!joined.equals(shell)) {
-      shell = joined;
-      shellChanged = true;
-      changed = true;
-    }
-    return changed;
+    return inside;
   }
 
   /** The elements holding a dot of {@code context}: through the dot index, and this batch's changes. */

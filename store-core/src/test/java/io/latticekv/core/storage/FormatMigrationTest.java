@@ -91,17 +91,12 @@ class FormatMigrationTest {
   @Test
   void aDamagedValueIsLeftAsItWasAndTheRestIsConverted() throws Exception {
     Path data = unpack();
-    java.util.List<org.rocksdb.ColumnFamilyHandle> handles = new java.util.ArrayList<>();
-    try (org.rocksdb.DBOptions opts = new org.rocksdb.DBOptions();
-        org.rocksdb.RocksDB db = org.rocksdb.RocksDB.open(opts, data.toString(), List.of(
-            new org.rocksdb.ColumnFamilyDescriptor(org.rocksdb.RocksDB.DEFAULT_COLUMN_FAMILY),
-            new org.rocksdb.ColumnFamilyDescriptor("data".getBytes()),
-            new org.rocksdb.ColumnFamilyDescriptor("meta".getBytes())), handles)) {
+    withRocks(data, false, (db, handles) -> {
       byte[] dataKey = Store.dataKey(b("bad"),
           new io.latticekv.core.merkle.MerkleTree(io.latticekv.core.merkle.MerkleTree.DEFAULT_SEGMENT_BITS));
       db.put(handles.get(1), dataKey, new byte[] {0x08, 0x01, 0x12, 0x7f});
-      handles.forEach(org.rocksdb.ColumnFamilyHandle::close);
-    }
+      return null;
+    });
     try (Store store = Store.open(StoreOptions.defaults(data, SyncPolicy.NONE))) {
       checkValues(store);
       assertTrue(store.storedSplit(b("big-set")));
@@ -112,15 +107,31 @@ class FormatMigrationTest {
 
   /** The format a directory records, read with RocksDB alone (a store would convert it). */
   private static String formatOfUnopened(Path data) {
-    java.util.List<org.rocksdb.ColumnFamilyHandle> handles = new java.util.ArrayList<>();
-    try (org.rocksdb.DBOptions opts = new org.rocksdb.DBOptions();
-        org.rocksdb.RocksDB db = org.rocksdb.RocksDB.openReadOnly(opts, data.toString(), List.of(
-            new org.rocksdb.ColumnFamilyDescriptor(org.rocksdb.RocksDB.DEFAULT_COLUMN_FAMILY),
-            new org.rocksdb.ColumnFamilyDescriptor("data".getBytes()),
-            new org.rocksdb.ColumnFamilyDescriptor("meta".getBytes())), handles)) {
+    return withRocks(data, true, (db, handles) -> {
       byte[] v = db.get(handles.get(2), "format_version".getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      handles.forEach(org.rocksdb.ColumnFamilyHandle::close);
       return v == null ? null : new String(v, java.nio.charset.StandardCharsets.UTF_8);
+    });
+  }
+
+  private interface RocksWork<T> {
+    T run(org.rocksdb.RocksDB db, java.util.List<org.rocksdb.ColumnFamilyHandle> handles) throws org.rocksdb.RocksDBException;
+  }
+
+  /** {@code work} on a format-1 directory opened with RocksDB alone (its families: default, data, meta). */
+  private static <T> T withRocks(Path data, boolean readOnly, RocksWork<T> work) {
+    java.util.List<org.rocksdb.ColumnFamilyHandle> handles = new java.util.ArrayList<>();
+    List<org.rocksdb.ColumnFamilyDescriptor> families = List.of(
+        new org.rocksdb.ColumnFamilyDescriptor(org.rocksdb.RocksDB.DEFAULT_COLUMN_FAMILY),
+        new org.rocksdb.ColumnFamilyDescriptor("data".getBytes()),
+        new org.rocksdb.ColumnFamilyDescriptor("meta".getBytes()));
+    try (org.rocksdb.DBOptions opts = new org.rocksdb.DBOptions();
+        org.rocksdb.RocksDB db = readOnly ? org.rocksdb.RocksDB.openReadOnly(opts, data.toString(), families, handles)
+            : org.rocksdb.RocksDB.open(opts, data.toString(), families, handles)) {
+      try {
+        return work.run(db, handles);
+      } finally {
+        handles.forEach(org.rocksdb.ColumnFamilyHandle::close);
+      }
     } catch (org.rocksdb.RocksDBException e) {
       throw new AssertionError(e);
     }

@@ -95,9 +95,13 @@ class SplitSetModelTest {
     final List<Peer> peers = new ArrayList<>();
     final StringBuilder trail = new StringBuilder();
 
-    Run(int example) throws IOException {
-      splitDir = Files.createDirectories(dir.resolve(example + "-split"));
-      wholeDir = Files.createDirectories(dir.resolve(example + "-whole"));
+    Run(int example) {
+      try {
+        splitDir = Files.createDirectories(dir.resolve(example + "-split"));
+        wholeDir = Files.createDirectories(dir.resolve(example + "-whole"));
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
       open();
       AtomicLong clock = new AtomicLong(System.currentTimeMillis());
       Random ids = new Random(example);
@@ -282,12 +286,7 @@ class SplitSetModelTest {
     qt().withFixedSeed(SEED).withExamples(EXAMPLES).withShrinkCycles(50)
         .forAll(HISTORIES.describedAs(h -> h.size() + " steps")).checkAssert(history -> {
       int example = (int) examples.incrementAndGet();
-      Run run;
-      try {
-        run = new Run(example);
-      } catch (IOException e) {
-        throw new AssertionError(e);
-      }
+      Run run = new Run(example);
       try {
         for (int[] s : history) {
           run.step(s);
@@ -309,12 +308,7 @@ class SplitSetModelTest {
    */
   @Test
   void aRetiredIdIsPrunedFromASplitSetExactlyWhenNoElementHoldsItsDots() {
-    Run run;
-    try {
-      run = new Run(0);
-    } catch (IOException e) {
-      throw new AssertionError(e);
-    }
+    Run run = new Run(0);
     int firstFive = 0b11111;
     int[][] script = {
         {0, firstFive, 0, 0}, // adds under the first replica id
@@ -351,12 +345,7 @@ class SplitSetModelTest {
    */
   @Test
   void aDeferredRemoveWaitsInTheRecordAndTakesTheAddWhenItArrives() {
-    Run run;
-    try {
-      run = new Run(-2);
-    } catch (IOException e) {
-      throw new AssertionError(e);
-    }
+    Run run = new Run(-2);
     int[][] script = {
         {0, 0b111111, 0, 0}, // e0..e5 at the store: split
         {85, 0, 0, 0}, // peer 0 takes the store's state
@@ -383,12 +372,7 @@ class SplitSetModelTest {
    */
   @Test
   void aRepairByBucketsReadsTheRowsAsTheWholeSetAndJoinsAlike() {
-    Run run;
-    try {
-      run = new Run(-1);
-    } catch (IOException e) {
-      throw new AssertionError(e);
-    }
+    Run run = new Run(-1);
     try {
       List<ByteString> many = new ArrayList<>();
       for (int i = 0; i < 300; i++) {
