@@ -161,8 +161,10 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
     if (event instanceof IdleStateEvent) {
-      log.debug("closing idle connection {}", ctx.channel().remoteAddress());
-      ctx.close();
+      if (inflight == 0) { // silent and owed nothing; a request still running is waited for (next interval)
+        log.debug("closing idle connection {}", ctx.channel().remoteAddress());
+        ctx.close();
+      }
     } else if (event instanceof SslHandshakeCompletionEvent handshake) {
       TlsLogin.handshakeDone(ctx, handshake, processor.authenticator(), session, refusals);
       ctx.fireUserEventTriggered(event);

@@ -135,7 +135,7 @@ public final class ClientServer implements AutoCloseable {
       ch.pipeline()
           .addLast("limit", limiter)
           .addLast("flush", new FlushConsolidationHandler(256, true))
-          .addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeoutMs(), TimeUnit.MILLISECONDS))
+          .addLast("idle", new IdleStateHandler(limits.idleTimeoutMs(), 0, 0, TimeUnit.MILLISECONDS))
           .addLast("frames", new VarintFrameDecoder(limits.frameBytesMax(), inputBudget,
               limits.partialFrameTimeoutMs()))
           .addLast("encoder", encoder)
@@ -200,7 +200,7 @@ public final class ClientServer implements AutoCloseable {
       }
       ch.pipeline()
           .addLast("limit", portLimiter)
-          .addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeoutMs(), TimeUnit.MILLISECONDS));
+          .addLast("idle", new IdleStateHandler(limits.idleTimeoutMs(), 0, 0, TimeUnit.MILLISECONDS));
       handlers.add(ch.pipeline());
     });
     Channel bound = bootstrap.bind(address).sync().channel();

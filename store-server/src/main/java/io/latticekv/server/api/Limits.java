@@ -15,7 +15,7 @@ package io.latticekv.server.api;
  *     stops reading from that connection until answers drain (backpressure)
  * @param connectionsMax open client connections; further connections get an {@code OVERLOADED}
  *     error and are closed
- * @param idleTimeoutMs a connection with no traffic for this long is closed
+ * @param idleTimeoutMs a connection that sends nothing for this long, with no request of its running, is closed
  * @param inputBytesMax bytes of client input the node holds in memory over all connections:
  *     frames still arriving plus requests not yet answered. Bounds what slow or hostile clients
  *     can make the node buffer; past it the oldest frame still arriving is dropped with its

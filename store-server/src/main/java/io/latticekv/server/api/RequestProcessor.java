@@ -144,6 +144,10 @@ public final class RequestProcessor {
     return authenticator;
   }
 
+  /** Each request kind's name in metrics, computed once (not a string per request). */
+  private static final String[] OP_NAMES = java.util.Arrays.stream(Request.BodyCase.values())
+      .map(c -> c.name().toLowerCase(java.util.Locale.ROOT)).toArray(String[]::new);
+
   /** Processes {@code request} as an admin (tests, tools inside the node). */
   public CompletableFuture<Response> process(Request request) {
     return process(request, Session.admin());
@@ -156,7 +160,7 @@ public final class RequestProcessor {
   public CompletableFuture<Response> process(Request request, Session session) {
     long id = request.getId();
     long start = System.nanoTime();
-    String op = request.getBodyCase().name().toLowerCase();
+    String op = OP_NAMES[request.getBodyCase().ordinal()];
     CompletableFuture<Response> answer;
     try {
       Authenticator.Principal who = request.getBodyCase() == Request.BodyCase.AUTH ? null : allowed(request, session);
@@ -188,7 +192,8 @@ public final class RequestProcessor {
       answer = CompletableFuture.failedFuture(e);
     }
     return answer.handle((response, failure) -> {
-      Response out = failure == null ? response.toBuilder().setId(id).build() : Errors.error(id, Errors.unwrap(failure));
+      Response out = failure != null ? Errors.error(id, Errors.unwrap(failure))
+          : response.getId() == id ? response : response.toBuilder().setId(id).build();
       observer.answered(op, System.nanoTime() - start, out.hasError() ? out.getError().getCode() : null);
       return out;
     });
@@ -316,7 +321,8 @@ public final class RequestProcessor {
     ByteString key = checkKey(get.getKey());
     return read(key, get.getR()).thenApply(state -> {
       GetResponse.Builder body = GetResponse.newBuilder();
-      state.flatMap(RequestProcessor::view).ifPresent(body::setValue);
+      boolean context = !get.getWithoutContext();
+      state.flatMap(lives -> view(lives, context)).ifPresent(body::setValue);
       if (body.hasValue() && body.getValue().hasSet() && body.getValue().getSerializedSize() > Limits.ANSWER_BYTES_MAX) {
         throw new Refusal(ErrorCode.VALUE_TOO_LARGE, "the set at key " + io.latticekv.core.storage.Store.printable(key)
             + " holds " + body.getValue().getSet().getElementsCount() + " elements, " + body.getValue().getSerializedSize()
@@ -408,13 +414,14 @@ public final class RequestProcessor {
             .setAdded(changedElements(merge.getSet().getAddList(), applied.before()::contains, applied::containsAfter))
             .setRemoved(changedElements(merge.getSet().getRemoveList(), applied::containsAfter, applied.before()::contains));
         if (size <= bodyMax) {
-          view(applied.state()).ifPresent(answer::setValue);
+          view(applied.state(), !merge.getWithoutContext()).ifPresent(answer::setValue);
         }
         return Response.newBuilder().setMerge(answer).build();
       });
     }
     return write(key, update, merge.getW(), applied -> Response.newBuilder()
-        .setMerge(MergeResponse.newBuilder().setValue(view(applied.state()).orElse(Value.getDefaultInstance()))).build());
+        .setMerge(MergeResponse.newBuilder().setValue(view(applied.state(), !merge.getWithoutContext())
+            .orElse(Value.getDefaultInstance()))).build());
   }
 
   /**
@@ -507,18 +514,20 @@ public final class RequestProcessor {
    */
   private CompletableFuture<Response> write(ByteString key, CrdtUpdate update, io.latticekv.proto.Level w,
       java.util.function.Function<Applied, Response> answer) {
-    return writer.apply(key, update)
-        .thenApply(applied -> {
-          if (applied.changed()) {
-            replicator.replicated(key, applied.delta());
-          }
-          return applied;
-        })
-        .thenCompose(applied -> applied.durable()
-            .thenCompose(done -> w == io.latticekv.proto.Level.LEVEL_ONE
-                ? CompletableFuture.completedFuture(null)
-                : coordinator.replicate(key, applied.delta(), w))
-            .thenApply(done -> answer.apply(applied)));
+    return writer.apply(key, update).thenCompose(applied -> {
+      if (applied.changed()) {
+        replicator.replicated(key, applied.delta());
+      }
+      CompletableFuture<Void> durable = applied.durable();
+      if (w == io.latticekv.proto.Level.LEVEL_ONE && durable.isDone() && !durable.isCompletedExceptionally()) {
+        return CompletableFuture.completedFuture(answer.apply(applied)); // the common case, without three more stages
+      }
+      return durable
+          .thenCompose(done -> w == io.latticekv.proto.Level.LEVEL_ONE
+              ? CompletableFuture.completedFuture(null)
+              : coordinator.replicate(key, applied.delta(), w))
+          .thenApply(done -> answer.apply(applied));
+    });
   }
 
   // ---------------------------------------------------------------- validation
@@ -545,14 +554,15 @@ public final class RequestProcessor {
 
   /**
    * The value a reader sees, with the context of what it saw; empty when the key reads as nothing
-   * (never written, or deleted). A counter outside the 64-bit range is an OVERFLOW error.
+   * (never written, or deleted). A counter outside the 64-bit range is an OVERFLOW error. Without
+   * {@code withContext} the context is left empty (a request's {@code without_context}).
    */
-  static Optional<Value> view(Lives state) {
+  static Optional<Value> view(Lives state, boolean withContext) {
     Optional<CrdtType> type = state.visibleType();
     if (type.isEmpty()) {
       return Optional.empty();
     }
-    ByteString context = state.context().encode();
+    ByteString context = withContext ? state.context().encode() : ByteString.EMPTY;
     Value.Builder value = Value.newBuilder().setContext(context);
     switch (type.get()) {
       case PN_COUNTER -> {

@@ -79,7 +79,7 @@ final class ServerCommand implements Callable<Integer> {
   int connectionsMax;
 
   @Option(names = "--idle-timeout-ms", paramLabel = "MS", defaultValue = "" + Limits.IDLE_TIMEOUT_MS,
-      description = "Close a connection silent this long (default: ${DEFAULT-VALUE}).")
+      description = "Close a connection that sends nothing this long while no request of its runs (default: ${DEFAULT-VALUE}).")
   long idleTimeoutMs;
 
   @Option(names = "--input-bytes-max", paramLabel = "BYTES", defaultValue = "" + Limits.INPUT_BYTES_MAX,

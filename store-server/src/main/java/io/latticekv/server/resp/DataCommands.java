@@ -45,7 +45,7 @@ final class DataCommands {
     if (amount == Long.MIN_VALUE) {
       return done(Reply.error("ERR decrement would overflow"));
     }
-    return ask(c, Request.newBuilder().setMerge(MergeRequest.newBuilder().setKey(key).setW(c.w)
+    return ask(c, Request.newBuilder().setMerge(MergeRequest.newBuilder().setKey(key).setW(c.w).setWithoutContext(true)
         .setCounter(CounterUpdate.newBuilder().setAmount(amount))),
         r -> Reply.integer(r.getMerge().getValue().getCounter()));
   }
@@ -61,7 +61,7 @@ final class DataCommands {
   private record Read(Value value, Reply error) {}
 
   private CompletableFuture<Read> getValue(RespClient c, ByteString key) {
-    return call(c, Request.newBuilder().setGet(GetRequest.newBuilder().setKey(key).setR(c.r)))
+    return call(c, Request.newBuilder().setGet(GetRequest.newBuilder().setKey(key).setR(c.r).setWithoutContext(true)))
         .thenApply(r -> r.hasError() ? new Read(null, RespCommands.errorOf(r.getError()))
             : new Read(r.getGet().getValue(), null));
   }

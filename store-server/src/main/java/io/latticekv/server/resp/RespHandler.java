@@ -233,8 +233,10 @@ final class RespHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
     if (event instanceof IdleStateEvent) {
-      log.debug("closing idle RESP connection {}", ctx.channel().remoteAddress());
-      ctx.close();
+      if (replies.isEmpty()) { // silent and owed nothing; a command still running is waited for (next interval)
+        log.debug("closing idle RESP connection {}", ctx.channel().remoteAddress());
+        ctx.close();
+      }
     } else if (event instanceof SslHandshakeCompletionEvent handshake) {
       if (client != null) { // null: refused by the connection limit, and closing
         TlsLogin.handshakeDone(ctx, handshake, commands.authenticator(), client.session, refusals);

@@ -20,6 +20,7 @@ import io.latticekv.proto.wire.VarintFrameDecoder;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.timeout.IdleStateEvent;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
@@ -141,5 +142,18 @@ class ClientConnectionHandlerTest {
     parkedWrites.poll().run();
     ch.runPendingTasks();
     assertEquals(2, answer(ch).getId());
+  }
+
+  @Test
+  void anIdleConnectionIsClosedOnlyWhenNoRequestOfItsIsRunning() throws Exception {
+    EmbeddedChannel ch = channel(16, parked);
+    ch.writeInbound(frame(incr(1, "a")));
+    ch.pipeline().fireUserEventTriggered(IdleStateEvent.FIRST_READER_IDLE_STATE_EVENT);
+    assertTrue(ch.isOpen(), "a request still running: the connection waits for it");
+    parkedWrites.poll().run();
+    ch.runPendingTasks();
+    assertEquals(1, answer(ch).getId());
+    ch.pipeline().fireUserEventTriggered(IdleStateEvent.READER_IDLE_STATE_EVENT);
+    assertFalse(ch.isOpen(), "silent and owed nothing: closed");
   }
 }

@@ -1,6 +1,7 @@
 package io.latticekv.server.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
@@ -137,5 +138,20 @@ class RequestProcessorTest {
     Response response = call(Request.newBuilder().setGet(GetRequest.newBuilder().setKey(b("nothing"))));
     assertTrue(response.hasGet());
     assertTrue(!response.getGet().hasValue());
+  }
+
+  @Test
+  void answersLeaveTheContextOutOnlyWhenAskedTo() throws Exception {
+    Response with = call(incr("c", 2));
+    Response without = call(Request.newBuilder().setMerge(incr("c", 3).getMerge().toBuilder().setWithoutContext(true)));
+    assertEquals(2, with.getMerge().getValue().getCounter());
+    assertFalse(with.getMerge().getValue().getContext().isEmpty());
+    assertEquals(5, without.getMerge().getValue().getCounter());
+    assertTrue(without.getMerge().getValue().getContext().isEmpty());
+    Response read = call(Request.newBuilder().setGet(GetRequest.newBuilder().setKey(b("c"))));
+    Response bare = call(Request.newBuilder().setGet(GetRequest.newBuilder().setKey(b("c")).setWithoutContext(true)));
+    assertEquals(5, bare.getGet().getValue().getCounter());
+    assertFalse(read.getGet().getValue().getContext().isEmpty());
+    assertTrue(bare.getGet().getValue().getContext().isEmpty());
   }
 }
