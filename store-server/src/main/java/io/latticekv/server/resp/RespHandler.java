@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * One RESP connection: runs each decoded command through {@link RespCommands} and writes the
  * replies in the order the commands came, as RESP requires (a pipelined command may complete
  * before an earlier one, say a read before a write at quorum; its reply waits its turn). Replies
- * completed in one pass of the event loop go out in one flush.
+ * completed in one pass of the event loop go out in one buffer and one flush.
  *
  * <p>Backpressure as on the native port: with {@code inflightMax} commands, or {@code
  * inflightBytesMax} bytes of them, unanswered, or the port's input budget used up while replies
@@ -57,6 +57,15 @@ final class RespHandler extends ChannelInboundHandlerAdapter {
   private final ArrayDeque<RespCommand> waiting = new ArrayDeque<>();
   private Slot barrier; // the barrier running, or null
   private long inflightBytes;
+  /**
+   * Replies written since the last hand-over to the channel: the replies of one pass of the event
+   * loop share one buffer and one write down the pipeline (a pipelined batch's answers complete
+   * one by one). Handed over at the end of the pass, or at {@link #OUT_HANDOVER_BYTES}.
+   */
+  private ByteBuf out;
+  private boolean handoverScheduled;
+  /** A reply buffer is handed to the channel once it holds this much, so that it never grows past what one socket write takes. */
+  static final int OUT_HANDOVER_BYTES = 64 * 1024;
   private boolean quit; // QUIT was read: nothing after it runs
   private boolean closing;
 
@@ -186,14 +195,15 @@ final class RespHandler extends ChannelInboundHandlerAdapter {
    */
   private void answered(ChannelHandlerContext ctx, Slot slot, Reply reply) {
     slot.reply = reply;
-    boolean wrote = false;
     while (!replies.isEmpty() && replies.peek().reply != null) {
       Slot done = replies.poll();
       release(done);
       if (closing && !(done.reply instanceof Reply.Closing)) {
         continue; // a close already went out
       }
-      ByteBuf out = ctx.alloc().ioBuffer();
+      if (out == null) {
+        out = ctx.alloc().ioBuffer();
+      }
       // A barrier (HELLO, RESET) answers in the protocol it chose; nothing ran beside it.
       done.reply.write(out, done.barrier ? client.protocol : done.protocol);
       if (done.reply instanceof Reply.Closing) {
@@ -202,15 +212,18 @@ final class RespHandler extends ChannelInboundHandlerAdapter {
         }
         closing = true; // the replies after it are released unwritten, as they come
         ctx.channel().config().setAutoRead(false);
-        ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
-        wrote = false;
+        ByteBuf last = out;
+        out = null;
+        ctx.writeAndFlush(last).addListener(ChannelFutureListener.CLOSE);
         continue;
       }
-      ctx.write(out, ctx.voidPromise());
-      wrote = true;
-    }
-    if (wrote) {
-      ctx.flush();
+      if (out.readableBytes() >= OUT_HANDOVER_BYTES) {
+        ctx.write(out, ctx.voidPromise());
+        out = null;
+        handoverLater(ctx); // flushes what was handed over, with the rest of the pass
+      } else {
+        handoverLater(ctx);
+      }
     }
     if (slot == barrier) {
       barrier = null;
@@ -222,6 +235,32 @@ final class RespHandler extends ChannelInboundHandlerAdapter {
       }
     }
     resumeIfDrained(ctx);
+  }
+
+  /** Hands the pass's replies to the channel, and flushes, once the event loop has run what is queued. */
+  private void handoverLater(ChannelHandlerContext ctx) {
+    if (!handoverScheduled) {
+      handoverScheduled = true;
+      ctx.executor().execute(() -> handover(ctx));
+    }
+  }
+
+  private void handover(ChannelHandlerContext ctx) {
+    handoverScheduled = false;
+    if (out != null) {
+      ByteBuf replies = out;
+      out = null;
+      ctx.write(replies, ctx.voidPromise()); // on a closed channel the write releases the buffer
+    }
+    ctx.flush();
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    if (out != null) {
+      out.release();
+      out = null;
+    }
   }
 
   private void release(Slot done) {
@@ -282,9 +321,10 @@ final class RespHandler extends ChannelInboundHandlerAdapter {
     ctx.channel().config().setAutoRead(false);
     if (client == null || replies.isEmpty()) {
       closing = true;
-      ByteBuf out = ctx.alloc().ioBuffer();
-      new Reply.Error(error).write(out, client == null ? 2 : client.protocol);
-      ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+      ByteBuf last = out != null ? out : ctx.alloc().ioBuffer(); // after the replies still waiting for the pass's end
+      out = null;
+      new Reply.Error(error).write(last, client == null ? 2 : client.protocol);
+      ctx.writeAndFlush(last).addListener(ChannelFutureListener.CLOSE);
       return;
     }
     Slot last = new Slot(0, client.protocol, false);
