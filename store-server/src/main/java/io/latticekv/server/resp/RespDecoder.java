@@ -105,11 +105,10 @@ final class RespDecoder extends ChannelInboundHandlerAdapter {
       if (line.readableBytes() > 0 && line.getByte(line.readerIndex()) != '*') {
         return inline(in);
       }
-      String header = readLine(in, HEADER_BYTES_MAX, "multibulk count");
-      if (header == null) {
+      long count = header(in, "multibulk count", "invalid multibulk length");
+      if (count == INCOMPLETE) {
         return null;
       }
-      long count = number(header, 1, "invalid multibulk length");
       if (count <= 0) {
         commandBytes = 0;
         return null; // *0 and *-1 are no command; Redis ignores them too
@@ -126,11 +125,10 @@ final class RespDecoder extends ChannelInboundHandlerAdapter {
         if (line.readableBytes() == 0 && in.getByte(in.readerIndex()) != '$') {
           throw new RespProtocolException("expected '$', got '" + printable(in.getByte(in.readerIndex())) + "'");
         }
-        String header = readLine(in, HEADER_BYTES_MAX, "bulk length");
-        if (header == null) {
+        long length = header(in, "bulk length", "invalid bulk length");
+        if (length == INCOMPLETE) {
           return null;
         }
-        long length = number(header, 1, "invalid bulk length");
         if (length < 0 || length > bulkBytesMax) {
           throw new RespProtocolException("invalid bulk length: " + length + " bytes, over the limit of "
               + bulkBytesMax + " for one argument");
@@ -240,9 +238,58 @@ final class RespDecoder extends ChannelInboundHandlerAdapter {
     return text.endsWith("\r") ? text.substring(0, text.length() - 1) : text;
   }
 
+  /** What {@link #header} answers while the line has not all arrived. */
+  private static final long INCOMPLETE = Long.MIN_VALUE;
+
+  /**
+   * The number of a header line ({@code *N} or {@code $N}) after its one-byte prefix, consuming the
+   * line; {@link #INCOMPLETE} while it has not all arrived. A line all in {@code in} is read in
+   * place, without a string; one split across reads goes through {@link #readLine}.
+   */
+  private long header(ByteBuf in, String what, String error) {
+    if (line.readableBytes() == 0) {
+      int start = in.readerIndex();
+      int eol = in.indexOf(start, Math.min(in.writerIndex(), start + HEADER_BYTES_MAX + 2), (byte) '\n');
+      if (eol >= 0) {
+        int end = eol > start && in.getByte(eol - 1) == '\r' ? eol - 1 : eol;
+        long n = digits(in, start + 1, end, error);
+        countBytes(eol + 1 - start);
+        in.readerIndex(eol + 1);
+        return n;
+      }
+    }
+    String text = readLine(in, HEADER_BYTES_MAX, what);
+    return text == null ? INCOMPLETE : number(text, 1, error);
+  }
+
+  /** The decimal in {@code in}'s bytes {@code [from, to)}: an optional minus and 1 to 19 characters in all, as {@link #number}. */
+  private static long digits(ByteBuf in, int from, int to, String error) {
+    int length = to - from;
+    if (length <= 0 || length > 19) {
+      throw new RespProtocolException(error);
+    }
+    boolean negative = in.getByte(from) == '-';
+    int i = negative ? from + 1 : from;
+    if (i == to) {
+      throw new RespProtocolException(error);
+    }
+    long n = 0;
+    for (; i < to; i++) {
+      int d = in.getByte(i) - '0';
+      if (d < 0 || d > 9 || n > (Long.MAX_VALUE - d) / 10) {
+        throw new RespProtocolException(error);
+      }
+      n = n * 10 + d;
+    }
+    return negative ? -n : n;
+  }
+
   private static long number(String header, int from, String error) {
     if (header.length() <= from || header.length() > from + 19) {
       throw new RespProtocolException(error);
+    }
+    if (header.charAt(from) == '+') {
+      throw new RespProtocolException(error); // Long.parseLong takes it; Redis does not
     }
     try {
       return Long.parseLong(header.substring(from));

@@ -131,6 +131,23 @@ class RespDecoderTest {
         "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$60\r\n" + "v".repeat(60) + "\r\n", "a command of more than 64 bytes");
   }
 
+  @Test
+  void headerNumbersAreReadAsRedisReadsThemWholeOrSplit() {
+    for (String bad : new String[] {"*1\r\n$+1\r\n", "*+1\r\n", "*1\r\n$-\r\n", "*\r\n", "*1\r\n$\r\n",
+        "*9999999999999999999\r\n", "*1\r\n$1 \r\n", "*1\r\n$ 1\r\n"}) {
+      String error = bad.indexOf('$') >= 0 ? "invalid bulk length" : "invalid multibulk length";
+      assertRefused(channel(), bad, error);
+      EmbeddedChannel split = channel(); // the header's line in two reads: read through a string
+      split.writeInbound(bytes(bad.substring(0, bad.length() - 2)));
+      assertRefused(split, "\r\n", error);
+    }
+    EmbeddedChannel ch = channel();
+    ch.writeInbound(bytes("*2\n$3\nGET\r\n$1\r\nk\r\n*-1\r\n*0\r\n"));
+    RespCommand get = ch.readInbound();
+    assertEquals(List.of(ByteString.copyFromUtf8("GET"), ByteString.copyFromUtf8("k")), get.args());
+    assertNull(ch.readInbound(), "*-1 and *0 are no command");
+  }
+
   private static void assertRefused(EmbeddedChannel ch, String input, String message) {
     RespProtocolException e = assertThrows(RespProtocolException.class, () -> ch.writeInbound(bytes(input)));
     assertTrue(e.getMessage().contains(message), e.getMessage());
