@@ -202,11 +202,14 @@ public final class RumorMonger {
   public void hot(ByteString key, Crdt<?> delta, long epoch) {
     long seq = ++originSeq;
     seen.merge(self, seq, Math::max);
-    hot(new Rumor(key, delta, Map.of(self, seq), epoch), null);
+    hot(new Rumor(key, delta, Map.of(self, seq), epoch), null, List.of());
   }
 
-  /** Queues {@code rumor}, which {@code from} (null: this node) is known to hold. */
-  private void hot(Rumor rumor, NodeId from) {
+  /**
+   * Queues {@code rumor}, which {@code from} (null: this node) is known to hold, and which the push
+   * that brought it also sent to {@code alsoSentTo}.
+   */
+  private void hot(Rumor rumor, NodeId from, List<NodeId> alsoSentTo) {
     if (rumor.delta().isEmpty()) {
       return;
     }
@@ -215,11 +218,23 @@ public final class RumorMonger {
     queue.add(key, new Hot(rumor, nextVersion++, rumor.delta().encode().length + key.size()));
     wake.run();
     notNews.remove(key);
-    // The sender holds what it sent; after a join, only if it also held the older rumor.
+    // The sender holds what it sent, and the peers its push also went to were sent it (should that
+    // send be lost, the sender, which saw no acknowledgement, sends it again in its rounds). After
+    // a join, each only if it also held the older rumor.
     Set<NodeId> before = holders.remove(key);
-    if (from != null && (!joined || (before != null && before.contains(from)))) {
-      Set<NodeId> now = new HashSet<>();
+    if (from == null) {
+      return;
+    }
+    Set<NodeId> now = new HashSet<>();
+    if (!joined || (before != null && before.contains(from))) {
       now.add(from);
+    }
+    for (NodeId peer : alsoSentTo) {
+      if (!peer.equals(self) && (!joined || (before != null && before.contains(peer)))) {
+        now.add(peer);
+      }
+    }
+    if (!now.isEmpty()) {
       holders.put(key, now);
     }
   }
@@ -300,8 +315,19 @@ public final class RumorMonger {
       return;
     }
     for (Member target : targets) {
-      sendBatch(target, batch, digest);
+      sendBatch(target, batch, digest, othersThan(target, targets));
     }
+  }
+
+  /** The ids of {@code push}'s targets other than {@code target}: what its batch says the push also went to. */
+  private static List<NodeId> othersThan(Member target, List<Member> push) {
+    List<NodeId> others = new ArrayList<>(push.size() - 1);
+    for (Member m : push) {
+      if (!m.id().equals(target.id())) {
+        others.add(m.id());
+      }
+    }
+    return others;
   }
 
   /**
@@ -344,8 +370,9 @@ public final class RumorMonger {
     List<Hot> sample = batch.subList(0, Math.min(HOLDERS_SAMPLE, batch.size()));
     targets.sort(java.util.Comparator.comparingInt(m -> knownToHold(m.id(), sample)));
     pushesAtOnce++;
-    for (Member target : targets.subList(0, Math.min(config.fanout(), targets.size()))) {
-      sendBatch(target, batch, null);
+    List<Member> push = targets.subList(0, Math.min(config.fanout(), targets.size()));
+    for (Member target : push) {
+      sendBatch(target, batch, null, othersThan(target, push));
     }
   }
 
@@ -366,9 +393,9 @@ public final class RumorMonger {
 
   /**
    * Sends {@code target} the rumors of {@code batch} it is not known to hold, with {@code digest}
-   * (push-pull); nothing when that leaves neither rumors nor a digest.
+   * (push-pull) and the other peers the push goes to; nothing when that leaves neither rumors nor a digest.
    */
-  private void sendBatch(Member target, List<Hot> batch, Map<NodeId, Long> digest) {
+  private void sendBatch(Member target, List<Hot> batch, Map<NodeId, Long> digest, List<NodeId> alsoSentTo) {
     List<Rumor> rumors = new ArrayList<>(batch.size());
     List<Sent> sent = new ArrayList<>(batch.size());
     List<Sent> held = new ArrayList<>();
@@ -388,7 +415,7 @@ public final class RumorMonger {
     }
     long id = ++nextBatch;
     sentBatches.put(id, sent);
-    transport.send(target.address(), new RumorBatch(self, id, rumors, digest));
+    transport.send(target.address(), new RumorBatch(self, id, rumors, digest, alsoSentTo));
     rumorsSent += rumors.size();
   }
 
@@ -402,7 +429,7 @@ public final class RumorMonger {
     List<Hot> missing = queue.take(RUMORS_PER_BATCH_MAX, config.batchBytesMax(), Hot::bytes, sends,
         h -> beyond(h, digest));
     if (!missing.isEmpty()) {
-      sendBatch(to, missing, null);
+      sendBatch(to, missing, null, List.of());
     }
   }
 
@@ -450,7 +477,7 @@ public final class RumorMonger {
       rumor.versions().forEach((origin, seq) -> seen.merge(origin, seq, Math::max));
       if (changed[i]) {
         rumorsNew++;
-        hot(rumor, batch.from());
+        hot(rumor, batch.from(), batch.alsoSentTo());
       }
     }
     Member from = peerAddress(batch.from());

@@ -256,7 +256,7 @@ public final class Lifecycle {
         }
       }
       if (kept != null) {
-        return new RumorBatch(batch.from(), batch.batchId(), kept, batch.digest());
+        return new RumorBatch(batch.from(), batch.batchId(), kept, batch.digest(), batch.alsoSentTo());
       }
     }
     return inner;

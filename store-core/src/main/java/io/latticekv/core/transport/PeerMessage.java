@@ -132,9 +132,16 @@ public sealed interface PeerMessage {
 
   /**
    * A batch of hot rumors. With a {@code digest} (push-pull), the sender also asks for the hot
-   * rumors it lacks: those with a version above the digest's entry for their origin.
+   * rumors it lacks: those with a version above the digest's entry for their origin. {@code
+   * alsoSentTo}: the other peers the same push went to, which were sent (or already held) each of
+   * these rumors; the receiver need not relay them there.
    */
-  record RumorBatch(NodeId from, long batchId, List<Rumor> rumors, Map<NodeId, Long> digest) implements PeerMessage {
+  record RumorBatch(NodeId from, long batchId, List<Rumor> rumors, Map<NodeId, Long> digest, List<NodeId> alsoSentTo)
+      implements PeerMessage {
+    public RumorBatch(NodeId from, long batchId, List<Rumor> rumors, Map<NodeId, Long> digest) {
+      this(from, batchId, rumors, digest, List.of());
+    }
+
     public Kind kind() {
       return Kind.RUMOR_BATCH;
     }

@@ -198,6 +198,9 @@ public final class PeerCodec {
     if (m.digest() != null) {
       batch.setWantsReply(true).addAllDigest(originSeqs(m.digest()));
     }
+    for (NodeId peer : m.alsoSentTo()) {
+      batch.addAlsoSentTo(peer.toBytes());
+    }
     return batch;
   }
 
@@ -344,8 +347,12 @@ public final class PeerCodec {
         rumors.add(new PeerMessage.Rumor(key(r.getKey()), CrdtCodec.fromProto(r.getDelta()),
             originSeqs(r.getVersionsList()), r.getEpoch() < 0 ? PeerMessage.Rumor.EPOCH_UNKNOWN : r.getEpoch()));
       }
+      List<NodeId> alsoSentTo = new ArrayList<>(batch.getAlsoSentToCount());
+      for (ByteString peer : list(batch.getAlsoSentToList(), limits.membersMax())) {
+        alsoSentTo.add(id(peer));
+      }
       return new PeerMessage.RumorBatch(id(batch.getFrom()), batch.getBatchId(), rumors,
-          batch.getWantsReply() ? originSeqs(batch.getDigestList()) : null);
+          batch.getWantsReply() ? originSeqs(batch.getDigestList()) : null, alsoSentTo);
     }
 
     PeerMessage aeHashesReply(io.latticekv.proto.AeHashesReply m) throws CrdtDecodeException {
