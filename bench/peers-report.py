@@ -36,7 +36,7 @@ if resp:
             if not none or not batch: continue
             redis = (none[3] + batch[3]) / 2
             out.append(f"| {t.upper()} | {d} | {none[0]:,.0f} | {batch[0]:,.0f} | {redis:,.0f} | {none[0]/redis:.2f} | {none[1]} / {none[4]} | {none[2]:.1f} / {none[5]:.1f} |")
-    out += ["", "redis-benchmark's SADD adds to one set (`myset`, up to 10,000 members): every add rewrites that whole set in LatticeKV until issue 16's per-element layout, where Redis adds in O(1). MSET sets 10 keys per command, each a native write of its own."]
+    out += ["", "redis-benchmark's SADD adds to one set (`myset`, up to 10,000 members): past 4,096 members LatticeKV stores it one row per element (docs/architecture.md, \"Sets\") and an add writes its row, its dot and the set's record; all 50 connections write that one key, so each batch of writes waits for the key's lock. MSET sets 10 keys per command, each a native write of its own."]
 out += ["", "Server CPU per operation is the node's (or Redis's) user + system CPU time over the measured phase divided by the operations in it (1/100 s ticks from /proc).",
         "", "3-node cluster (`lattice cluster`, sync=batch), load at node 1:", "", "| op | in flight | ops/s | p50 ms | p99 ms | node 1 CPU µs/op |", "|---|---|---|---|---|---|"]
 for r in rows:

@@ -190,8 +190,9 @@ final class RespHandler extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * Fills the slot, then writes every reply at the head that is ready, in order, and flushes once.
-   * A barrier's reply lets the commands that waited for it start.
+   * Fills the slot, then writes every reply at the head that is ready, in order, into the pass's
+   * buffer, which is handed over and flushed once the pass is done ({@link #handoverLater}). A
+   * barrier's reply lets the commands that waited for it start.
    */
   private void answered(ChannelHandlerContext ctx, Slot slot, Reply reply) {
     slot.reply = reply;
@@ -218,12 +219,10 @@ final class RespHandler extends ChannelInboundHandlerAdapter {
         continue;
       }
       if (out.readableBytes() >= OUT_HANDOVER_BYTES) {
-        ctx.write(out, ctx.voidPromise());
+        ctx.write(out, ctx.voidPromise()); // flushed by the handover, with the rest of the pass
         out = null;
-        handoverLater(ctx); // flushes what was handed over, with the rest of the pass
-      } else {
-        handoverLater(ctx);
       }
+      handoverLater(ctx);
     }
     if (slot == barrier) {
       barrier = null;
