@@ -181,7 +181,8 @@ final class SplitSet {
   boolean join(Lives delta, long epoch) {
     OrSet d = SplitSets.setOf(delta);
     // Elements the delta leaves out keep the dots its context has not seen: find those it has.
-    boolean changed = joinElements(d, () -> ownersOf(d.context()));
+    CausalContext ours = SplitSets.context(life());
+    boolean changed = joinElements(d, () -> ownersOf(d.context(), ours));
     // Deferred removes the joined context now covers take out what they saw, by name.
     for (OrSet.Deferred settled : SplitSets.settledBy(shell, delta)) {
       for (ByteString e : settled.elements()) {
@@ -257,8 +258,12 @@ final class SplitSet {
     return inside;
   }
 
-  /** The elements holding a dot of {@code context}: through the dot index, and this batch's changes. */
-  private Set<ByteString> ownersOf(CausalContext context) {
+  /**
+   * The elements holding a dot of {@code context}: through the dot index, and this batch's changes.
+   * A dot {@code ours} (the set's context before this join) has not seen is held by no stored
+   * element, so it is not looked up: an add's delta names only such a dot, its new one.
+   */
+  private Set<ByteString> ownersOf(CausalContext context, CausalContext ours) {
     Set<ByteString> owners = new HashSet<>();
     for (Map.Entry<NodeId, Long> v : context.vectorAsMap().entrySet()) {
       rows.forEachDot(prefix, v.getKey(), 1, v.getValue(), (counter, element) -> {
@@ -269,7 +274,7 @@ final class SplitSet {
       });
     }
     for (Dot dot : context.cloud()) {
-      if (!dotsRemoved.contains(dot)) {
+      if (ours.contains(dot) && !dotsRemoved.contains(dot)) {
         ByteString owner = rows.ownerOf(prefix, dot.replica(), dot.counter());
         if (owner != null) {
           owners.add(owner);
