@@ -225,14 +225,11 @@ public final class RumorMonger {
     if (from == null) {
       return;
     }
-    Set<NodeId> now = new HashSet<>();
-    if (!joined || (before != null && before.contains(from))) {
-      now.add(from);
-    }
-    for (NodeId peer : alsoSentTo) {
-      if (!peer.equals(self) && (!joined || (before != null && before.contains(peer)))) {
-        now.add(peer);
-      }
+    Set<NodeId> now = new HashSet<>(alsoSentTo);
+    now.add(from);
+    now.remove(self);
+    if (joined) {
+      now.retainAll(before == null ? Set.of() : before);
     }
     if (!now.isEmpty()) {
       holders.put(key, now);

@@ -135,7 +135,7 @@ public final class ClientServer implements AutoCloseable {
       ch.pipeline()
           .addLast("limit", limiter)
           .addLast("flush", new FlushConsolidationHandler(256, true))
-          .addLast("idle", new IdleStateHandler(limits.idleTimeoutMs(), 0, 0, TimeUnit.MILLISECONDS))
+          .addLast("idle", idleTimeout(limits))
           .addLast("frames", new VarintFrameDecoder(limits.frameBytesMax(), inputBudget,
               limits.partialFrameTimeoutMs()))
           .addLast("encoder", encoder)
@@ -179,6 +179,14 @@ public final class ClientServer implements AutoCloseable {
     return new PortContext(processor, store, limits, inputBudget, inflight);
   }
 
+  /**
+   * Both ports' idle timeout: it watches reads only (watching writes put a listener on every write),
+   * and each handler closes an idle connection only when it owes no answer.
+   */
+  private static IdleStateHandler idleTimeout(Limits limits) {
+    return new IdleStateHandler(limits.idleTimeoutMs(), 0, 0, TimeUnit.MILLISECONDS);
+  }
+
   /** Adds a protocol's handlers to a connection's pipeline, after TLS, the connection limit and the idle timeout. */
   public interface PortHandlers {
     void add(io.netty.channel.ChannelPipeline pipeline);
@@ -200,7 +208,7 @@ public final class ClientServer implements AutoCloseable {
       }
       ch.pipeline()
           .addLast("limit", portLimiter)
-          .addLast("idle", new IdleStateHandler(limits.idleTimeoutMs(), 0, 0, TimeUnit.MILLISECONDS));
+          .addLast("idle", idleTimeout(limits));
       handlers.add(ch.pipeline());
     });
     Channel bound = bootstrap.bind(address).sync().channel();

@@ -259,10 +259,17 @@ final class RespDecoder extends ChannelInboundHandlerAdapter {
       }
     }
     String text = readLine(in, HEADER_BYTES_MAX, what);
-    return text == null ? INCOMPLETE : number(text, 1, error);
+    if (text == null) {
+      return INCOMPLETE;
+    }
+    byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1); // as readLine decoded it
+    return digits(io.netty.buffer.Unpooled.wrappedBuffer(bytes), 1, bytes.length, error);
   }
 
-  /** The decimal in {@code in}'s bytes {@code [from, to)}: an optional minus and 1 to 19 characters in all, as {@link #number}. */
+  /**
+   * The decimal in {@code in}'s bytes {@code [from, to)}: an optional minus and 1 to 19 characters
+   * in all, ASCII digits only (no plus sign, as Redis's string2ll).
+   */
   private static long digits(ByteBuf in, int from, int to, String error) {
     int length = to - from;
     if (length <= 0 || length > 19) {
@@ -284,19 +291,7 @@ final class RespDecoder extends ChannelInboundHandlerAdapter {
     return negative ? -n : n;
   }
 
-  private static long number(String header, int from, String error) {
-    if (header.length() <= from || header.length() > from + 19) {
-      throw new RespProtocolException(error);
-    }
-    if (header.charAt(from) == '+') {
-      throw new RespProtocolException(error); // Long.parseLong takes it; Redis does not
-    }
-    try {
-      return Long.parseLong(header.substring(from));
-    } catch (NumberFormatException e) {
-      throw new RespProtocolException(error);
-    }
-  }
+
 
   private void countBytes(int n) {
     commandBytes += n;
