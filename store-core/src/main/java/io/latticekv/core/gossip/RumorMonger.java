@@ -202,38 +202,61 @@ public final class RumorMonger {
   public void hot(ByteString key, Crdt<?> delta, long epoch) {
     long seq = ++originSeq;
     seen.merge(self, seq, Math::max);
-    hot(new Rumor(key, delta, Map.of(self, seq), epoch), null, List.of());
+    hot(new Rumor(key, delta, Map.of(self, seq), epoch), null, List.of(), List.of());
   }
 
   /**
    * Queues {@code rumor}, which {@code from} (null: this node) is known to hold, and which the push
-   * that brought it also sent to {@code alsoSentTo}.
+   * that brought it also sent to {@code alsoSentTo}; not at all when that makes every peer of
+   * {@code reachable} a holder.
    */
-  private void hot(Rumor rumor, NodeId from, List<NodeId> alsoSentTo) {
+  private void hot(Rumor rumor, NodeId from, List<NodeId> alsoSentTo, List<Member> reachable) {
     if (rumor.delta().isEmpty()) {
       return;
     }
     ByteString key = rumor.key();
     boolean joined = queue.get(key) != null;
-    queue.add(key, new Hot(rumor, nextVersion++, rumor.delta().encode().length + key.size()));
-    wake.run();
     notNews.remove(key);
     // The sender holds what it sent, and the peers its push also went to were sent it (should that
     // send be lost, the sender, which saw no acknowledgement, sends it again in its rounds). After
     // a join, each only if it also held the older rumor.
     Set<NodeId> before = holders.remove(key);
-    if (from == null) {
+    Set<NodeId> now = Set.of();
+    if (from != null) {
+      now = new HashSet<>(alsoSentTo);
+      now.add(from);
+      now.remove(self);
+      if (joined) {
+        now.retainAll(before == null ? Set.of() : before);
+      }
+    }
+    if (!reachable.isEmpty() && holdsAll(now, reachable)) {
+      // The push that brought it went to every reachable peer (in a 3-node cluster, every push
+      // from the origin): nobody is left to tell. Queued, it would only cost this node a round
+      // walk, a pull's filter and "not news" bookkeeping per round until the round limit.
+      if (joined) {
+        queue.cool(key);
+      }
       return;
     }
-    Set<NodeId> now = new HashSet<>(alsoSentTo);
-    now.add(from);
-    now.remove(self);
-    if (joined) {
-      now.retainAll(before == null ? Set.of() : before);
-    }
+    queue.add(key, new Hot(rumor, nextVersion++, rumor.delta().encode().length + key.size()));
+    wake.run();
     if (!now.isEmpty()) {
       holders.put(key, now);
     }
+  }
+
+  /** Whether {@code known} names every peer of {@code reachable}. */
+  private static boolean holdsAll(Set<NodeId> known, List<Member> reachable) {
+    if (known.size() < reachable.size()) {
+      return false;
+    }
+    for (Member m : reachable) {
+      if (!known.contains(m.id())) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
@@ -467,6 +490,7 @@ public final class RumorMonger {
       return;
     }
     List<Boolean> wasNew = new ArrayList<>(rumors.size());
+    List<Member> reachable = peers.get();
     for (int i = 0; i < changed.length; i++) {
       Rumor rumor = rumors.get(i);
       rumorsReceived++;
@@ -474,7 +498,7 @@ public final class RumorMonger {
       rumor.versions().forEach((origin, seq) -> seen.merge(origin, seq, Math::max));
       if (changed[i]) {
         rumorsNew++;
-        hot(rumor, batch.from(), batch.alsoSentTo());
+        hot(rumor, batch.from(), batch.alsoSentTo(), reachable);
       }
     }
     Member from = peerAddress(batch.from());
@@ -524,7 +548,7 @@ public final class RumorMonger {
     }
     Set<NodeId> known = holders.computeIfAbsent(sent.key(), k -> new HashSet<>());
     known.add(peer);
-    if (known.size() >= reachable.size() && reachable.stream().allMatch(m -> known.contains(m.id()))) {
+    if (holdsAll(known, reachable)) {
       cool(sent.key());
     }
   }
@@ -558,6 +582,11 @@ public final class RumorMonger {
   private Member peerAddress(NodeId id) {
     Member m = members.apply(id);
     return m == null || m.status() == MemberStatus.LEFT || m.address().equals("?") ? null : m;
+  }
+
+  /** Whether a rumor of {@code key} is queued to spread. */
+  boolean isQueued(ByteString key) {
+    return queue.get(key) != null;
   }
 
   public int queueLength() {

@@ -53,7 +53,10 @@ class RumorMongerTest {
   /**
    * A push says which other peers it went to, so its receivers do not relay the rumor there: in a
    * 3-node cluster the origin's two sends are all (they were four, each relay a useless merge).
-   * A lost send is made good by the origin, which saw no acknowledgement and sends again.
+   * A lost send is made good by the origin, which saw no acknowledgement and sends again, up to
+   * the round limit (4 sends at N = 3): at 30 % loss a peer misses the rumor when all four are
+   * lost, 0.3^4 = 0.8 % of the time, and anti-entropy (not run here) repairs it. Were the origin
+   * not to send again, a third of the seeds would miss a peer.
    */
   @Test
   void aPushNamesItsOtherTargetsSoTheyAreNotSentItAgain() {
@@ -61,10 +64,13 @@ class RumorMongerTest {
       RumorRounds.Outcome o = RumorRounds.spreadOne(7, 3, RumorConfig.DEFAULTS.withMode(mode), 0);
       assertEquals(3, o.reached());
       assertEquals(2, o.rumorsSent(), mode + ": rumor sends in a 3-node cluster");
-      for (long seed = 0; seed < 50; seed++) {
-        RumorRounds.Outcome lossy = RumorRounds.spreadOne(seed, 3, RumorConfig.DEFAULTS.withMode(mode), 0.3);
-        assertEquals(3, lossy.reached(), mode + ", seed " + seed + ", 30 % loss");
+      int seeds = 400;
+      int missed = 0;
+      for (long seed = 0; seed < seeds; seed++) {
+        missed += 3 - RumorRounds.spreadOne(seed, 3, RumorConfig.DEFAULTS.withMode(mode), 0.3).reached();
       }
+      // Two peers per seed, each missing with p = 0.0081: 6.5 peers expected of 800.
+      assertTrue(missed <= 20, mode + ", 30 % loss: " + missed + " peers of " + 2 * seeds + " never got the rumor");
     }
   }
 
@@ -190,6 +196,49 @@ class RumorMongerTest {
       assertEquals(3, to.size(), "seed " + seed + ": " + to);
       assertTrue(!to.contains("peer-" + from), "seed " + seed + ": the relay went back to its sender: " + to);
     }
+  }
+
+  /**
+   * A rumor whose push went to every peer (its sender and the peers the push also went to are all
+   * of them) leaves nobody to tell: its receiver does not queue it, and its rounds send nothing of
+   * it. In a 3-node cluster that is every rumor from its origin. Without also-sent-to, or joined to
+   * a rumor of this node's own that the peers lack, it is queued and goes on.
+   */
+  @Test
+  void aRumorEveryPeerWasSentIsNotQueuedByItsReceiver() {
+    long[] now = {1};
+    List<java.util.Map.Entry<String, PeerMessage>> sent = new java.util.ArrayList<>();
+    RumorMonger rumors = monger(now, 3, 1, sent, new int[1]);
+    NodeId self = new NodeId(0, 1);
+    NodeId from = new NodeId(0, 2);
+    NodeId other = new NodeId(0, 3);
+    rumors.receive(new PeerMessage.RumorBatch(from, 1, List.of(new PeerMessage.Rumor(ByteString.copyFromUtf8("all"),
+        PnCounter.empty().addDelta(from, 1), java.util.Map.of(from, 1L))), null, List.of(other)));
+    assertEquals(0, rumors.queueLength(), "a rumor every peer was sent is queued");
+    for (int round = 0; round < 10; round++) {
+      now[0] += RumorConfig.DEFAULTS.gossipIntervalMs();
+      rumors.tick();
+    }
+    for (PeerMessage.RumorBatch b : batches(sent)) {
+      assertTrue(b.rumors().isEmpty(), "a rumor every peer was sent went out again: " + b);
+    }
+
+    sent.clear();
+    rumors.receive(new PeerMessage.RumorBatch(from, 2, List.of(new PeerMessage.Rumor(ByteString.copyFromUtf8("one"),
+        PnCounter.empty().addDelta(from, 2), java.util.Map.of(from, 2L))), null, List.of()));
+    assertEquals(1, rumors.queueLength(), "a rumor peer 3 was not sent is not queued");
+    now[0]++;
+    rumors.pushUnsent();
+    List<String> to = sent.stream().filter(e -> e.getValue() instanceof PeerMessage.RumorBatch)
+        .map(java.util.Map.Entry::getKey).toList();
+    assertEquals(List.of("peer-" + other), to, "the relay goes to the peer that was not sent it");
+
+    ByteString mine = ByteString.copyFromUtf8("mine");
+    rumors.hot(mine, PnCounter.empty().addDelta(self, 1));
+    rumors.receive(new PeerMessage.RumorBatch(from, 3, List.of(new PeerMessage.Rumor(mine,
+        PnCounter.empty().addDelta(from, 1), java.util.Map.of(from, 3L))), null, List.of(other)));
+    assertTrue(rumors.isQueued(mine),
+        "this node's own increment, which no peer holds, stopped spreading when a peer's push joined it");
   }
 
   /**
