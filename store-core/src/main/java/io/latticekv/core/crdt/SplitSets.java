@@ -156,7 +156,8 @@ public final class SplitSets {
    * The shell after joining {@code delta} (see {@link #joinsElementwise}) and collecting at {@code
    * epoch}, the set still holding elements: contexts join, epochs and marks as lives do, and the
    * marks of retired replicas are pruned as {@link Lives#collect} would, asking {@code holdsDots}
-   * whether any element still holds a dot of one.
+   * whether any element still holds a dot of one. A deferred remove that names a replica keeps it
+   * in the context as an element's dot does ({@link OrSet#holdsDotsOf}); the shell holds those.
    */
   public static Lives joinShell(Lives shell, Lives delta, long epoch, Predicate<NodeId> holdsDots) {
     Life life = shell.lives().get(0);
@@ -164,7 +165,8 @@ public final class SplitSets {
       OrSet set = (OrSet) d.data();
       life = life.merge(withData(d, OrSet.shell(set.context(), set.deferredByContext())));
     }
-    return Lives.of(life.pruned(epoch, holdsDots));
+    OrSet joined = (OrSet) life.data();
+    return Lives.of(life.pruned(epoch, r -> holdsDots.test(r) || joined.holdsDotsOf(r)));
   }
 
   /**
