@@ -106,13 +106,7 @@ public final class RumorMonger {
   private final StorageRunner storage;
   private final TransmitLimitedQueue<ByteString, Hot> queue;
   private final Map<ByteString, Integer> notNews = new HashMap<>();
-  /**
-   * Peers known to hold a queued rumor as it is now: those that acknowledged it, and the peer it
-   * came from. Pushes leave it out for them (each such skip counts as a "not news" answer, which is
-   * what the push would have brought back), and it cools once every reachable peer holds it.
-   * Forgotten when a newer delta for the key joins the rumor.
-   */
-  private final Map<ByteString, Set<NodeId>> holders = new HashMap<>();
+  private final RumorHolders holders;
   private final LinkedHashMap<Long, List<Sent>> sentBatches = new LinkedHashMap<>() {
     @Override
     protected boolean removeEldestEntry(Map.Entry<Long, List<Sent>> eldest) {
@@ -161,6 +155,7 @@ public final class RumorMonger {
       Supplier<List<Member>> peers, IntSupplier clusterSize, Function<NodeId, Member> members, Sink sink,
       StorageRunner storage) {
     this.self = self;
+    this.holders = new RumorHolders(self);
     this.config = config;
     this.clock = clock;
     this.random = random;
@@ -217,20 +212,8 @@ public final class RumorMonger {
     ByteString key = rumor.key();
     boolean joined = queue.get(key) != null;
     notNews.remove(key);
-    // The sender holds what it sent, and the peers its push also went to were sent it (should that
-    // send be lost, the sender, which saw no acknowledgement, sends it again in its rounds). After
-    // a join, each only if it also held the older rumor.
-    Set<NodeId> before = holders.remove(key);
-    Set<NodeId> now = Set.of();
-    if (from != null) {
-      now = new HashSet<>(alsoSentTo);
-      now.add(from);
-      now.remove(self);
-      if (joined) {
-        now.retainAll(before == null ? Set.of() : before);
-      }
-    }
-    if (!reachable.isEmpty() && holdsAll(now, reachable)) {
+    Set<NodeId> now = holders.renewed(key, from, alsoSentTo, joined);
+    if (!reachable.isEmpty() && RumorHolders.holdsAll(now, reachable)) {
       // The push that brought it went to every reachable peer (in a 3-node cluster, every push
       // from the origin): nobody is left to tell. Queued, it would only cost this node a round
       // walk, a pull's filter and "not news" bookkeeping per round until the round limit.
@@ -241,22 +224,7 @@ public final class RumorMonger {
     }
     queue.add(key, new Hot(rumor, nextVersion++, rumor.delta().encode().length + key.size()));
     wake.run();
-    if (!now.isEmpty()) {
-      holders.put(key, now);
-    }
-  }
-
-  /** Whether {@code known} names every peer of {@code reachable}. */
-  private static boolean holdsAll(Set<NodeId> known, List<Member> reachable) {
-    if (known.size() < reachable.size()) {
-      return false;
-    }
-    for (Member m : reachable) {
-      if (!known.contains(m.id())) {
-        return false;
-      }
-    }
-    return true;
+    holders.put(key, now);
   }
 
   /**
@@ -295,7 +263,7 @@ public final class RumorMonger {
       notNews.keySet().removeIf(key -> queue.get(key) == null); // cooled by the round limit
     }
     if (holders.size() > queue.size() + STALE_ENTRIES_SWEEP) {
-      holders.keySet().removeIf(key -> queue.get(key) == null);
+      holders.sweep(key -> queue.get(key) != null);
     }
     round++;
     pushedAtOnce.clear();
@@ -403,8 +371,7 @@ public final class RumorMonger {
   private int knownToHold(NodeId peer, List<Hot> rumors) {
     int n = 0;
     for (Hot h : rumors) {
-      Set<NodeId> known = holders.get(h.rumor().key());
-      if (known != null && known.contains(peer)) {
+      if (holders.holds(h.rumor().key(), peer)) {
         n++;
       }
     }
@@ -421,8 +388,7 @@ public final class RumorMonger {
     List<Sent> held = new ArrayList<>();
     for (Hot h : batch) {
       Sent s = new Sent(h.rumor().key(), h.version());
-      Set<NodeId> known = holders.get(s.key());
-      if (known != null && known.contains(target.id())) {
+      if (holders.holds(s.key(), target.id())) {
         held.add(s);
       } else {
         rumors.add(h.rumor());
@@ -546,9 +512,7 @@ public final class RumorMonger {
     if (queued == null || queued.version() != sent.version()) {
       return; // cooled already, or a newer delta is queued for the key, which the peer lacks
     }
-    Set<NodeId> known = holders.computeIfAbsent(sent.key(), k -> new HashSet<>());
-    known.add(peer);
-    if (holdsAll(known, reachable)) {
+    if (holders.acknowledged(sent.key(), peer, reachable)) {
       cool(sent.key());
     }
   }
@@ -571,7 +535,7 @@ public final class RumorMonger {
   private void cool(ByteString key) {
     queue.cool(key);
     notNews.remove(key);
-    holders.remove(key);
+    holders.forget(key);
   }
 
   private boolean isMember(NodeId id) {
