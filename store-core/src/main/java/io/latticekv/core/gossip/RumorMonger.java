@@ -74,8 +74,54 @@ public final class RumorMonger {
     }
   }
 
-  /** A queued rumor and its version: the version changes whenever a newer delta is joined in. */
-  private record Hot(Rumor rumor, long version, int bytes) {}
+  /**
+   * A queued rumor and its version: the version changes whenever a newer delta is joined in. Its
+   * encoded size is computed when a take first asks for it, not at every join: a key written
+   * all the time joins a delta per write, and encoding the joined delta each time was most of
+   * the protocol thread's work (docs/benchmarks.md). Until then {@code hint} bounds it from above.
+   */
+  private static final class Hot {
+    final Rumor rumor;
+    final long version;
+    private final long hint;
+    private int bytes = -1;
+
+    Hot(Rumor rumor, long version, long hint) {
+      this.rumor = rumor;
+      this.version = version;
+      this.hint = hint;
+    }
+
+    Rumor rumor() {
+      return rumor;
+    }
+
+    long version() {
+      return version;
+    }
+
+    int bytes() {
+      if (bytes < 0) {
+        bytes = rumor.delta().encode().length + rumor.key().size();
+      }
+      return bytes;
+    }
+
+    /** Its size if known, else the bound: the sum of its parts' sizes. */
+    long sizeHint() {
+      return bytes >= 0 ? bytes : hint;
+    }
+  }
+
+  /**
+   * Largest joined delta a key's rumor grows to, in encoded bytes (by {@link Hot#sizeHint}). Past
+   * it a newer delta is not joined in: the rumor starts again from it, and the older part, which
+   * went out in earlier pushes, is left to anti-entropy if a peer missed it (counted as dropped).
+   * Pekko Distributed Data's max-delta-size does the same. Without it a set written all the time
+   * grew one rumor to the whole set, joined once per write on the protocol thread: quadratic
+   * work that delayed its answers to probes until peers declared the node dead.
+   */
+  static final int JOINED_BYTES_MAX = 16 * 1024;
 
   private record Sent(ByteString key, long version) {}
 
@@ -130,6 +176,7 @@ public final class RumorMonger {
   private final Clock clock;
 
   private long rumorsSent;
+  private long rumorsCut;
   private long pushesAtOnce;
   private Runnable wake = () -> {};
   private long rumorsReceived;
@@ -171,12 +218,16 @@ public final class RumorMonger {
   }
 
   private Hot join(Hot older, Hot newer) {
+    long hint = older.sizeHint() + newer.sizeHint();
+    if (hint > JOINED_BYTES_MAX) {
+      rumorsCut++;
+      return newer;
+    }
     Crdt<?> joined = Crdt.join(older.rumor().delta(), newer.rumor().delta());
     Map<NodeId, Long> versions = new HashMap<>(older.rumor().versions());
     newer.rumor().versions().forEach((origin, seq) -> versions.merge(origin, seq, Math::max));
     long epoch = Math.min(older.rumor().epoch(), newer.rumor().epoch()); // the oldest part's
-    return new Hot(new Rumor(newer.rumor().key(), joined, versions, epoch), newer.version(),
-        joined.encode().length + newer.rumor().key().size());
+    return new Hot(new Rumor(newer.rumor().key(), joined, versions, epoch), newer.version(), hint);
   }
 
   /**
@@ -557,8 +608,12 @@ public final class RumorMonger {
     return queue.size();
   }
 
+  /**
+   * Rumors dropped: from a full queue, or the older part of a key's rumor past {@link
+   * #JOINED_BYTES_MAX}. Anti-entropy repairs what they carried.
+   */
   public long dropped() {
-    return queue.dropped();
+    return queue.dropped() + rumorsCut;
   }
 
   public long rumorsSent() {

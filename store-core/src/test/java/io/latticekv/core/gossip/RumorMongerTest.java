@@ -242,6 +242,41 @@ class RumorMongerTest {
   }
 
   /**
+   * A key written all the time joins a delta per write into its queued rumor. For a set that grew
+   * the rumor toward the whole set, joined (a merge of its size) on every write: 10,000 adds
+   * between two takes cost the protocol thread 10,000 merges of up to 10,000 elements. Past
+   * {@link RumorMonger#JOINED_BYTES_MAX} the rumor starts again from the newer delta, counted as
+   * dropped (anti-entropy repairs what a peer missed).
+   */
+  @Test
+  void aKeysRumorStopsGrowingPastItsLimit() {
+    long[] now = {1};
+    List<java.util.Map.Entry<String, PeerMessage>> sent = new java.util.ArrayList<>();
+    RumorMonger rumors = monger(now, 3, 1, sent, new int[1]);
+    io.latticekv.core.crdt.CrdtUpdate.Writer writer = new io.latticekv.core.crdt.CrdtUpdate.Writer(new NodeId(0, 1),
+        () -> new io.latticekv.core.clock.HlcTimestamp(1L << 16), 0, new java.util.concurrent.atomic.AtomicLong()::incrementAndGet);
+    ByteString key = ByteString.copyFromUtf8("set");
+    io.latticekv.core.crdt.Lives state = io.latticekv.core.crdt.Lives.empty();
+    for (int i = 0; i < 10_000; i++) {
+      io.latticekv.core.crdt.Lives delta = new io.latticekv.core.crdt.CrdtUpdate.SetUpdate(
+          List.of(ByteString.copyFromUtf8("element-" + i)), List.of(), java.util.Optional.empty()).delta(state, writer);
+      state = state.merge(delta);
+      rumors.hot(key, delta);
+    }
+    assertEquals(1, rumors.queueLength());
+    assertTrue(rumors.dropped() > 0, "the rumor never started again");
+    rumors.pushUnsent();
+    long largest = 0;
+    for (PeerMessage.RumorBatch b : batches(sent)) {
+      for (PeerMessage.Rumor r : b.rumors()) {
+        largest = Math.max(largest, r.delta().encode().length);
+      }
+    }
+    assertTrue(largest > 0, "nothing was pushed");
+    assertTrue(largest <= RumorMonger.JOINED_BYTES_MAX, "a rumor of " + largest + " bytes");
+  }
+
+  /**
    * Pushing at once adds at most about a round's traffic: a key written all the time goes at once
    * once a round (its rumor's sends start again at every write), and a burst of rumors goes at
    * once up to one batch's bytes a round, the rest at the rounds' pace.

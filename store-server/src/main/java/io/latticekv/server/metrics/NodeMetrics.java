@@ -83,7 +83,7 @@ public final class NodeMetrics implements AutoCloseable {
     gauge("lattice_rumors_sent", "rumors pushed or sent in answer to pulls", StatusResponse::getRumorsSent);
     gauge("lattice_rumors_received", "rumors received", StatusResponse::getRumorsReceived);
     gauge("lattice_rumors_new", "received rumors that were news here", StatusResponse::getRumorsNew);
-    gauge("lattice_rumors_dropped", "rumors dropped from a full queue (anti-entropy repairs them)", StatusResponse::getRumorsDropped);
+    gauge("lattice_rumors_dropped", "rumors dropped from a full queue, or a key's rumor grown past 16 KiB (anti-entropy repairs them)", StatusResponse::getRumorsDropped);
     gauge("lattice_ae_exchanges", "anti-entropy exchanges this node started", StatusResponse::getExchangesRun);
     gauge("lattice_ae_keys_repaired", "keys changed here by anti-entropy", StatusResponse::getKeysRepaired);
     gauge("lattice_ae_set_parts_sent", "parts of large sets sent: sets repaired by their differing buckets, not whole",
