@@ -75,6 +75,10 @@ class SimulationSelfTest {
   @Test
   @DisplayName("a tombstone collected before every member saw it")
   void tombstoneCollectedTooEarly() {
-    assertCaught(b -> b.collectTooEarly = true, "tombstones collected two epochs early", "converged to the wrong values");
+    // Rarer since a node no longer queues a rumor whose push went to every peer (fewer copies of
+    // each write travel): with seed 7241631163139 it was caught before that change and missed in
+    // 400 scenarios after it, so it gets more scenarios (caught in 1,600 with that seed).
+    assertCaught(b -> b.collectTooEarly = true, "tombstones collected two epochs early", "converged to the wrong values",
+        4 * SCENARIOS);
   }
 }
