@@ -75,46 +75,7 @@ public final class RumorMonger {
   }
 
   /**
-   * A queued rumor and its version: the version changes whenever a newer delta is joined in. Its
-   * encoded size is computed when a take first asks for it, not at every join: a key written
-   * all the time joins a delta per write, and encoding the joined delta each time was most of
-   * the protocol thread's work (docs/benchmarks.md). Until then {@code hint} bounds it from above.
-   */
-  private static final class Hot {
-    final Rumor rumor;
-    final long version;
-    private final long hint;
-    private int bytes = -1;
-
-    Hot(Rumor rumor, long version, long hint) {
-      this.rumor = rumor;
-      this.version = version;
-      this.hint = hint;
-    }
-
-    Rumor rumor() {
-      return rumor;
-    }
-
-    long version() {
-      return version;
-    }
-
-    int bytes() {
-      if (bytes < 0) {
-        bytes = rumor.delta().encode().length + rumor.key().size();
-      }
-      return bytes;
-    }
-
-    /** Its size if known, else the bound: the sum of its parts' sizes. */
-    long sizeHint() {
-      return bytes >= 0 ? bytes : hint;
-    }
-  }
-
-  /**
-   * Largest joined delta a key's rumor grows to, in encoded bytes (by {@link Hot#sizeHint}). Past
+   * Largest joined delta a key's rumor grows to, in encoded bytes (by {@link HotRumor#sizeHint}). Past
    * it a newer delta is not joined in: the rumor starts again from it, and the older part, which
    * went out in earlier pushes, is left to anti-entropy if a peer missed it (counted as dropped).
    * Pekko Distributed Data's max-delta-size does the same. Without it a set written all the time
@@ -150,7 +111,7 @@ public final class RumorMonger {
   private final Function<NodeId, Member> members;
   private final Sink sink;
   private final StorageRunner storage;
-  private final TransmitLimitedQueue<ByteString, Hot> queue;
+  private final TransmitLimitedQueue<ByteString, HotRumor> queue;
   private final Map<ByteString, Integer> notNews = new HashMap<>();
   private final RumorHolders holders;
   private final LinkedHashMap<Long, List<Sent>> sentBatches = new LinkedHashMap<>() {
@@ -217,7 +178,7 @@ public final class RumorMonger {
     this.atOnceBytesLeft = config.batchBytesMax();
   }
 
-  private Hot join(Hot older, Hot newer) {
+  private HotRumor join(HotRumor older, HotRumor newer) {
     long hint = older.sizeHint() + newer.sizeHint();
     if (hint > JOINED_BYTES_MAX) {
       rumorsCut++;
@@ -227,7 +188,7 @@ public final class RumorMonger {
     Map<NodeId, Long> versions = new HashMap<>(older.rumor().versions());
     newer.rumor().versions().forEach((origin, seq) -> versions.merge(origin, seq, Math::max));
     long epoch = Math.min(older.rumor().epoch(), newer.rumor().epoch()); // the oldest part's
-    return new Hot(new Rumor(newer.rumor().key(), joined, versions, epoch), newer.version(), hint);
+    return HotRumor.joined(new Rumor(newer.rumor().key(), joined, versions, epoch), newer.version(), hint);
   }
 
   /**
@@ -273,7 +234,7 @@ public final class RumorMonger {
       }
       return;
     }
-    queue.add(key, new Hot(rumor, nextVersion++, rumor.delta().encode().length + key.size()));
+    queue.add(key, HotRumor.of(rumor, nextVersion++));
     wake.run();
     holders.put(key, now);
   }
@@ -289,7 +250,7 @@ public final class RumorMonger {
   }
 
   /** Whether a rumor carries a version the digest's owner has not seen. */
-  private static boolean beyond(Hot hot, Map<NodeId, Long> digest) {
+  private static boolean beyond(HotRumor hot, Map<NodeId, Long> digest) {
     for (Map.Entry<NodeId, Long> v : hot.rumor().versions().entrySet()) {
       if (v.getValue() > digest.getOrDefault(v.getKey(), 0L)) {
         return true;
@@ -348,7 +309,7 @@ public final class RumorMonger {
       queue.take(Integer.MAX_VALUE, Long.MAX_VALUE, h -> 0, 1);
       return;
     }
-    List<Hot> batch = queue.take(RUMORS_PER_BATCH_MAX, config.batchBytesMax(), Hot::bytes, 1);
+    List<HotRumor> batch = queue.take(RUMORS_PER_BATCH_MAX, config.batchBytesMax(), HotRumor::bytes, 1);
     Map<NodeId, Long> digest = config.mode() == RumorConfig.Mode.PUSH_PULL ? digest() : null;
     if (batch.isEmpty() && digest == null) {
       return;
@@ -393,20 +354,20 @@ public final class RumorMonger {
       return; // the next round counts it as sent to nobody
     }
     Collections.shuffle(targets, random);
-    List<Hot> batch = queue.takeUnsent(RUMORS_PER_BATCH_MAX, atOnceBytesLeft, Hot::bytes, 1,
+    List<HotRumor> batch = queue.takeUnsent(RUMORS_PER_BATCH_MAX, atOnceBytesLeft, HotRumor::bytes, 1,
         h -> !pushedAtOnce.contains(h.rumor().key()));
     if (batch.isEmpty()) {
       return;
     }
     lastPushAtOnceAt = now;
-    for (Hot h : batch) {
+    for (HotRumor h : batch) {
       pushedAtOnce.add(h.rumor().key());
       atOnceBytesLeft -= h.bytes();
     }
     // Peers known to hold the rumors go last (the peer a relayed rumor came from holds it): the
     // push reaches fanout peers that lack it, so a relay covers the nodes the first push missed.
     // The order is stable, so peers alike stay in random order.
-    List<Hot> sample = batch.subList(0, Math.min(HOLDERS_SAMPLE, batch.size()));
+    List<HotRumor> sample = batch.subList(0, Math.min(HOLDERS_SAMPLE, batch.size()));
     targets.sort(java.util.Comparator.comparingInt(m -> knownToHold(m.id(), sample)));
     pushesAtOnce++;
     List<Member> push = targets.subList(0, Math.min(config.fanout(), targets.size()));
@@ -419,9 +380,9 @@ public final class RumorMonger {
   private static final int HOLDERS_SAMPLE = 64;
 
   /** How many of {@code rumors} {@code peer} is known to hold. */
-  private int knownToHold(NodeId peer, List<Hot> rumors) {
+  private int knownToHold(NodeId peer, List<HotRumor> rumors) {
     int n = 0;
-    for (Hot h : rumors) {
+    for (HotRumor h : rumors) {
       if (holders.holds(h.rumor().key(), peer)) {
         n++;
       }
@@ -433,11 +394,11 @@ public final class RumorMonger {
    * Sends {@code target} the rumors of {@code batch} it is not known to hold, with {@code digest}
    * (push-pull) and the other peers the push goes to; nothing when that leaves neither rumors nor a digest.
    */
-  private void sendBatch(Member target, List<Hot> batch, Map<NodeId, Long> digest, List<NodeId> alsoSentTo) {
+  private void sendBatch(Member target, List<HotRumor> batch, Map<NodeId, Long> digest, List<NodeId> alsoSentTo) {
     List<Rumor> rumors = new ArrayList<>(batch.size());
     List<Sent> sent = new ArrayList<>(batch.size());
     List<Sent> held = new ArrayList<>();
-    for (Hot h : batch) {
+    for (HotRumor h : batch) {
       Sent s = new Sent(h.rumor().key(), h.version());
       if (holders.holds(s.key(), target.id())) {
         held.add(s);
@@ -463,7 +424,7 @@ public final class RumorMonger {
       return;
     }
     int sends = config.mode() == RumorConfig.Mode.PULL ? 0 : 1; // pull counts rounds in tick()
-    List<Hot> missing = queue.take(RUMORS_PER_BATCH_MAX, config.batchBytesMax(), Hot::bytes, sends,
+    List<HotRumor> missing = queue.take(RUMORS_PER_BATCH_MAX, config.batchBytesMax(), HotRumor::bytes, sends,
         h -> beyond(h, digest));
     if (!missing.isEmpty()) {
       sendBatch(to, missing, null, List.of());
@@ -559,7 +520,7 @@ public final class RumorMonger {
    * there is nobody left to tell and it cools.
    */
   private void held(Sent sent, NodeId peer, List<Member> reachable) {
-    Hot queued = queue.get(sent.key());
+    HotRumor queued = queue.get(sent.key());
     if (queued == null || queued.version() != sent.version()) {
       return; // cooled already, or a newer delta is queued for the key, which the peer lacks
     }
@@ -570,7 +531,7 @@ public final class RumorMonger {
 
   /** One peer already knew this rumor: count it; at the limit, the rumor cools. */
   private void feedback(Sent sent) {
-    Hot queued = queue.get(sent.key());
+    HotRumor queued = queue.get(sent.key());
     if (queued == null || queued.version() != sent.version()) {
       return; // cooled already, or a newer delta is queued for the key
     }
