@@ -49,9 +49,8 @@ if cresp:
             "| command | in flight | cluster ops/s | one node ops/s | ratio | p50 ms | node 1 CPU µs/op |", "|---|---|---|---|---|---|---|"]
     for r in cresp:
         one = resp.get(("batch", r[2], r[3]))
-        ratio = f"{float(r[4]) / one[0]:.2f}" if one else ""
-        out.append(f"| {r[2].upper()} | {r[3]} | {float(r[4]):,.0f} | {one[0]:,.0f} | {ratio} | {r[5]} | {r[6]} |" if one
-                   else f"| {r[2].upper()} | {r[3]} | {float(r[4]):,.0f} | | | {r[5]} | {r[6]} |")
+        single, ratio = (f"{one[0]:,.0f}", f"{float(r[4]) / one[0]:.2f}") if one else ("", "")
+        out.append(f"| {r[2].upper()} | {r[3]} | {float(r[4]):,.0f} | {single} | {ratio} | {r[5]} | {r[6]} |")
 eng = {r[1].split('.')[-1]: float(r[2]) for r in rows if r[0] == "engine"}
 if len(eng) == 2:
     out += ["", f"Storage: engine apply path {eng.get('engineIncrement',0):,.0f} ops/s vs raw RocksDB read-modify-write {eng.get('rawRocksDbReadModifyWrite',0):,.0f} ops/s: ratio {eng['engineIncrement']/eng['rawRocksDbReadModifyWrite']:.2f} (goal 0.7)."]
